@@ -1,0 +1,196 @@
+"""Settings: one YAML file, validated at start; errors name file, key and reason.
+
+The pydantic models below are the settings table. `config.example.yaml` documents
+every one of them with its default, and tests/test_config.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["Category", "Config", "ConfigError", "StaffMember", "load_config", "parse_config"]
+
+
+class ConfigError(Exception):
+    """A setting is wrong: printed as `file: key: reason`, exit code 2."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        super().__init__(f"{file}: {key}: {reason}")
+        self.file, self.key, self.reason = file, key, reason
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StaffMember(_Strict):
+    contact_id: str = Field(min_length=1, description="WeChat contact id")
+    name: str = Field(min_length=1, description="name shown in replies")
+    department: str = Field("", description="one of `departments`")
+
+
+class Aspect(_Strict):
+    name: str = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+
+
+class Category(_Strict):
+    name: str = Field(min_length=1)
+    department: str = Field(min_length=1)
+    limit_days: int = Field(10, ge=1, le=365, description="working days to resolve")
+    keywords: list[str] = Field(default_factory=list)
+    aspects: list[Aspect] = Field(default_factory=list)
+
+
+class WeChat(_Strict):
+    endpoint: str | None = None
+    token: str | None = None
+
+
+class Cases(_Strict):
+    first_response_hours: float = Field(24, gt=0)
+    remind_before_hours: float = Field(24, ge=0)
+    level2_after_days: int = Field(5, ge=1)
+    auto_close_days: int = Field(7, ge=1)
+    default_category: str = "其他"
+    default_department: str = "秘书处"
+    default_limit_days: int = Field(10, ge=1)
+
+
+class Privacy(_Strict):
+    echo_description_in_group: bool = False
+    mask_phones: bool = True
+
+
+class Pacing(_Strict):
+    min_gap_seconds: float = Field(3.0, ge=0)
+    global_per_minute: int = Field(20, ge=1)
+    jitter_seconds: float = Field(1.5, ge=0)
+    retry_max_seconds: float = Field(30.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+
+
+class QuietHours(_Strict):
+    start: str = "22:00"
+    end: str = "08:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM, e.g. 22:00")
+        return value
+
+
+class Config(_Strict):
+    bot_name: str = "商会助手"
+    data_dir: str = "./data"
+    database: str = "chamberbot.db"
+    timezone: str = "Asia/Shanghai"
+    templates_dir: str | None = None
+    wechat: WeChat = WeChat()
+    admins: list[str] = Field(default_factory=list)
+    staff: list[StaffMember] = Field(default_factory=list)
+    staff_rooms: list[str] = Field(default_factory=list)
+    departments: list[str] = Field(default_factory=lambda: ["秘书处"])
+    categories: list[Category] = Field(default_factory=list)
+    cases: Cases = Cases()
+    prompt_minutes: int = Field(30, ge=1)
+    privacy: Privacy = Privacy()
+    quiet_hours: QuietHours = QuietHours()
+    pacing: Pacing = Pacing()
+    sweep_interval_seconds: int = Field(60, ge=5)
+    commands: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def database_path(self, base: Path) -> Path:
+        data = Path(self.data_dir)
+        data = data if data.is_absolute() else base / data
+        db = Path(self.database)
+        return db if db.is_absolute() else data / db
+
+    def staff_by_id(self) -> dict[str, StaffMember]:
+        return {s.contact_id: s for s in self.staff}
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _reason(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        return "unknown setting"
+    msg = str(error["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _cross_check(cfg: Config) -> tuple[str, str] | None:
+    """Relations between settings that a single field cannot check."""
+    departments = set(cfg.departments) | {cfg.cases.default_department}
+    for i, member in enumerate(cfg.staff):
+        if member.department and member.department not in departments:
+            return f"staff[{i}].department", f"{member.department!r} is not in departments"
+    for i, cat in enumerate(cfg.categories):
+        if cat.department not in departments:
+            return f"categories[{i}].department", f"{cat.department!r} is not in departments"
+    seen: set[str] = set()
+    for i, member in enumerate(cfg.staff):
+        if member.contact_id in seen:
+            return f"staff[{i}].contact_id", f"{member.contact_id!r} is listed twice"
+        seen.add(member.contact_id)
+    return None
+
+
+def parse_config(data: Any, file: str = "config.yaml") -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(file, "(top level)", "expected a mapping of settings")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(file, _key(tuple(first["loc"])), _reason(first)) from None
+    problem = _cross_check(cfg)
+    if problem:
+        raise ConfigError(file, *problem)
+    return cfg
+
+
+def load_config(path: Path) -> Config:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(name, "(file)", exc.strerror or str(exc)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConfigError(name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(data, name)

@@ -1,0 +1,171 @@
+"""The one SQLite file (WAL) and its schema, changed only through migrations."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["MIGRATIONS", "from_db", "open_db", "to_db", "to_json"]
+
+MIGRATIONS = Migrations("chamberbot")
+
+
+def to_db(when: datetime) -> str:
+    """Times are stored in UTC ISO form, so text comparison orders them."""
+    if when.tzinfo is None:
+        raise ValueError("naive datetime")
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def open_db(path: Path | str) -> Database:
+    """Open (creating if needed) the database in WAL mode and apply pending migrations."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.execute("PRAGMA foreign_keys=ON")
+    MIGRATIONS.apply(db)
+    return db
+
+
+@MIGRATIONS()
+def m001_messages(db: Database) -> None:
+    db.table("inbound").create(
+        {
+            "message_id": str,
+            "conversation_id": str,
+            "sender_id": str,
+            "received_at": str,
+            "status": str,
+        },
+        pk="message_id",
+    )
+    db.table("outbox").create(
+        {
+            "id": int,
+            "conversation_id": str,
+            "text": str,
+            "mention_ids": str,
+            "created_at": str,
+            "not_before": str,
+            "status": str,
+            "attempts": int,
+            "sent_at": str,
+            "error": str,
+            "dedupe_key": str,
+        },
+        pk="id",
+        not_null={"conversation_id", "text", "created_at", "not_before", "status"},
+        defaults={"status": "pending", "attempts": 0, "mention_ids": "[]"},
+    )
+    db.table("outbox").create_index(["status", "not_before"])
+    db.table("outbox").create_index(["dedupe_key"], unique=True)
+
+
+@MIGRATIONS()
+def m002_people_and_places(db: Database) -> None:
+    db.table("conversations").create(
+        {
+            "id": str,
+            "is_group": int,
+            "topic": str,
+            "kind": str,
+            "tags": str,
+            "first_seen": str,
+            "updated_at": str,
+        },
+        pk="id",
+        defaults={"kind": "member", "tags": "[]"},
+    )
+    db.table("contacts").create(
+        {"id": str, "name": str, "enterprise": str, "phone": str, "updated_at": str},
+        pk="id",
+    )
+    db.table("sessions").create(
+        {
+            "conversation_id": str,
+            "user_id": str,
+            "state": str,
+            "data": str,
+            "expires_at": str,
+        },
+        pk=("conversation_id", "user_id"),
+    )
+
+
+@MIGRATIONS()
+def m003_cases(db: Database) -> None:
+    db.table("cases").create(
+        {
+            "id": int,
+            "number": str,
+            "year": int,
+            "seq": int,
+            "reporter_id": str,
+            "reporter_name": str,
+            "enterprise": str,
+            "conversation_id": str,
+            "conversation_is_group": int,
+            "description": str,
+            "category": str,
+            "aspect": str,
+            "department": str,
+            "assignee_id": str,
+            "assignee_name": str,
+            "status": str,
+            "escalation": int,
+            "reopen_count": int,
+            "rating": str,
+            "rating_reason": str,
+            "created_at": str,
+            "updated_at": str,
+            "first_response_at": str,
+            "response_due_at": str,
+            "response_flagged_at": str,
+            "due_at": str,
+            "reminded_at": str,
+            "level2_due_at": str,
+            "resolved_at": str,
+            "rate_due_at": str,
+            "closed_at": str,
+            "close_reason": str,
+        },
+        pk="id",
+        not_null={"number", "year", "seq", "reporter_id", "status", "created_at"},
+        defaults={"escalation": 0, "reopen_count": 0},
+    )
+    db.table("cases").create_index(["number"], unique=True)
+    db.table("cases").create_index(["year", "seq"], unique=True)
+    db.table("cases").create_index(["seq"])
+    db.table("cases").create_index(["reporter_id"])
+    db.table("cases").create_index(["status", "due_at"])
+    db.table("case_events").create(
+        {
+            "id": int,
+            "case_id": int,
+            "kind": str,
+            "actor_id": str,
+            "actor_name": str,
+            "at": str,
+            "text": str,
+            "data": str,
+        },
+        pk="id",
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    db.table("case_events").create_index(["case_id"])

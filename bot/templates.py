@@ -1,0 +1,61 @@
+"""Every sentence a user reads: Jinja2 templates, one Environment, StrictUndefined.
+
+A chamber overrides any template by putting a file of the same name in the folder
+named by `templates_dir`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+
+__all__ = ["Templates"]
+
+_WEEKDAYS = "一二三四五六日"
+
+
+class Templates:
+    def __init__(self, tz: tzinfo, override_dir: Path | None = None, **globals_: Any) -> None:
+        loaders: list[Any] = []
+        if override_dir is not None:
+            loaders.append(FileSystemLoader(str(override_dir)))
+        loaders.append(PackageLoader("bot", "templates"))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            autoescape=False,
+        )
+        self.tz = tz
+        self.env.filters["when"] = self._when
+        self.env.filters["day"] = self._day
+        self.env.globals.update(globals_)
+
+    def _local(self, value: datetime | str) -> datetime:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return when.astimezone(self.tz)
+
+    def _when(self, value: datetime | str | None) -> str:
+        """`11月21日(周六) 14:30`"""
+        if not value:
+            return "—"
+        w = self._local(value)
+        return f"{w.month}月{w.day}日(周{_WEEKDAYS[w.weekday()]}) {w:%H:%M}"
+
+    def _day(self, value: datetime | str | None) -> str:
+        """`2026年11月21日`"""
+        if not value:
+            return "—"
+        w = self._local(value)
+        return f"{w.year}年{w.month}月{w.day}日"
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.env.get_template(f"{name}.j2").render(**context).strip()
+
+    def names(self) -> list[str]:
+        return sorted(n.removesuffix(".j2") for n in self.env.list_templates(extensions=["j2"]))

@@ -1,0 +1,21 @@
+"""帮助 / 菜单: the commands the asker's role may use."""
+
+from __future__ import annotations
+
+from bot.messages import Outgoing, Role
+from bot.router import Context, Route
+
+__all__ = ["ROUTES"]
+
+_ROLE_NAMES = {Role.MEMBER: "", Role.STAFF: "工作人员", Role.ADMIN: "工作人员和管理员"}
+
+
+def show_menu(ctx: Context) -> list[Outgoing]:
+    router = ctx.app.router
+    routes = [{"usage": router.usage(r), "summary": r.summary} for r in router.visible(ctx.role)]
+    return [ctx.say("menu", routes=routes, role_name=_ROLE_NAMES[ctx.role])]
+
+
+ROUTES = [
+    Route("menu", ("帮助", "菜单", "help"), show_menu, "帮助", "查看指令菜单"),
+]

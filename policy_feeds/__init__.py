@@ -1,0 +1,1 @@
+"""Policy sources (RSS/Atom, JSON, local folder): see the 送政策 feature."""
