@@ -266,7 +266,7 @@ class CaseStore:
                 )
                 .last_pk
             )
-            case = self.get(int(case_id))
+            case = self.get(int(str(case_id)))
             return self.record(
                 case,
                 "opened",
