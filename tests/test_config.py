@@ -1,0 +1,136 @@
+"""Settings: the example documents every setting with its default; errors name file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+import handlers
+from bot.cli import main
+from bot.config import Config, ConfigError, load_config, parse_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
+# Lists whose example shows an illustrative entry instead of the (empty) default.
+ILLUSTRATED = {"staff", "categories", "commands"}
+
+
+def _keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        keys.add(path)
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            keys |= _keys(inner, f"{path}.")
+    return keys
+
+
+def _example_keys(data: Any, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    if isinstance(data, dict):
+        for name, value in data.items():
+            path = f"{prefix}{name}"
+            keys.add(path)
+            if path != "commands":
+                keys |= _example_keys(value, f"{path}.")
+    elif isinstance(data, list) and data and isinstance(data[0], dict):
+        keys |= _example_keys(data[0], prefix)
+    return keys
+
+
+def test_example_and_settings_table_match_key_for_key() -> None:
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    assert _example_keys(data) == _keys(Config)
+
+
+def test_example_shows_every_default() -> None:
+    example = load_config(EXAMPLE)
+    defaults = Config()
+    for name in Config.model_fields:
+        if name not in ILLUSTRATED:
+            assert getattr(example, name) == getattr(defaults, name), name
+
+
+def test_example_lists_every_command_with_its_default_keywords() -> None:
+    example = load_config(EXAMPLE)
+    assert example.commands == {r.command: list(r.keywords) for r in handlers.ROUTES}
+
+
+def test_every_setting_has_a_help_comment() -> None:
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    section = ""
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if line[:1].isalpha():
+            section = line.split(":")[0]
+        elif section == "commands":
+            continue  # one help line covers the keyword table
+        if not stripped or stripped.startswith(("#", "-")) or line.startswith("    "):
+            continue  # comments, list entries and the keys inside illustrated entries
+        if line.startswith("  ") and lines[i - 1].strip().startswith("-"):
+            continue
+        assert lines[i - 1].strip().startswith("#"), f"line {i + 1} has no help: {line}"
+
+
+def _error(data: Any) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "config.yaml")
+    return str(caught.value)
+
+
+def test_missing_staff_contact_id_names_the_entry() -> None:
+    staff = [{"contact_id": "a", "name": "甲"}, {"contact_id": "b", "name": "乙"}, {"name": "丙"}]
+    assert _error({"staff": staff}) == "config.yaml: staff[2].contact_id: required"
+
+
+def test_unknown_setting_is_reported() -> None:
+    assert _error({"cases": {"auto_close_day": 3}}) == (
+        "config.yaml: cases.auto_close_day: unknown setting"
+    )
+
+
+def test_bad_values_are_reported_with_reason() -> None:
+    assert _error({"timezone": "Mars/Base"}).startswith("config.yaml: timezone: unknown time")
+    assert _error({"quiet_hours": {"start": "25:00"}}).startswith(
+        "config.yaml: quiet_hours.start: expected HH:MM"
+    )
+    assert _error({"staff": [{"contact_id": "a", "name": "甲", "department": "外星处"}]}) == (
+        "config.yaml: staff[0].department: '外星处' is not in departments"
+    )
+
+
+def test_cli_reports_bad_config_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("staff:\n  - name: 王科长\n", encoding="utf-8")
+    assert main(["check", "--config", str(bad)]) == 2
+    assert capsys.readouterr().err.strip() == f"{bad}: staff[0].contact_id: required"
+
+
+def test_cli_reports_yaml_syntax_error_with_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("bot_name: 商会助手\nstaff: [\n", encoding="utf-8")
+    assert main(["check", "--config", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"{bad}: line ")
+
+
+def test_cli_reports_unknown_command_keyword_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("commands:\n  fly: [起飞]\n", encoding="utf-8")
+    assert main(["check", "--config", str(bad)]) == 2
+    assert capsys.readouterr().err.strip() == f"{bad}: commands.fly: unknown command"
+
+
+def test_cli_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--config", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out.strip().endswith("OK")
