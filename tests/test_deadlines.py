@@ -1,0 +1,466 @@
+"""The periodic sweep: first-response flag, reminder, two escalation levels, auto-close."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+
+from bot.app import App
+from bot.cases import ACCEPTED, CLOSED, IN_PROGRESS, RESOLVED, WITHDRAWN, Case
+from bot.clock import FrozenClock
+from bot.db import from_db, to_db
+from handlers.deadlines import sweep
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, START, TZ, ChatBot, demo_config
+
+# 政务环境 (审批): 7 working days from Monday 2026-11-16 09:00.
+PERMIT = "办证审批太慢，跑了三趟窗口还没办下来，联系人13812345678"
+DUE = datetime(2026, 11, 25, 9, 0, tzinfo=TZ)  # Wednesday
+LEVEL2_DUE = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)  # 5 working days later
+
+
+def open_case(
+    app: App, clock: FrozenClock, description: str = PERMIT, *, private: bool = False
+) -> Case:
+    app.remember_contact("wxid_zhang", name="张总", enterprise="张氏机械")
+    return app.cases.open(
+        reporter_id="wxid_zhang",
+        reporter_name="张总",
+        enterprise="张氏机械",
+        conversation_id="wxid_zhang" if private else MEMBERS_ROOM,
+        is_group=not private,
+        description=description,
+        now=clock.now(),
+    )
+
+
+def claim(app: App, case: Case, now: datetime, staff_id: str = "wxid_wang") -> Case:
+    name = app.staff_name(staff_id)
+    return app.cases.record(
+        case,
+        "claimed",
+        staff_id,
+        name,
+        now,
+        status=ACCEPTED,
+        assignee_id=staff_id,
+        assignee_name=name,
+        first_response_at=to_db(now),
+    )
+
+
+def resolve(app: App, case: Case, now: datetime) -> Case:
+    return app.cases.record(
+        case,
+        "resolved",
+        "wxid_wang",
+        "王科长",
+        now,
+        "已协调窗口加急办理",
+        status=RESOLVED,
+        resolved_at=to_db(now),
+        rate_due_at=to_db(now + timedelta(days=app.config.cases.auto_close_days)),
+        first_response_at=case.first_response_at or to_db(now),
+    )
+
+
+def kinds(app: App, case: Case) -> list[str]:
+    return [e.kind for e in app.cases.timeline(case)]
+
+
+def rating_label(app: App, code: str | None) -> str:
+    labels = app.templates.env.from_string(
+        '{% import "_labels.j2" as labels %}{{ labels.rating(code) }}'
+    )
+    return labels.render(code=code)
+
+
+# -- 1. first response --------------------------------------------------------------------
+
+
+def test_unanswered_case_is_flagged_to_staff_room_when_first_response_limit_passes(
+    app: App, clock: FrozenClock, bot: ChatBot
+) -> None:
+    case = open_case(app, clock)
+    clock.advance(hours=23, minutes=59)
+    assert sweep(app) == []
+
+    clock.advance(minutes=1)
+    outs = sweep(app)
+
+    assert [(o.conversation_id, o.mention_ids) for o in outs] == [(STAFF_ROOM, ())]
+    text = outs[0].text
+    assert "【超时未响应】诉求 2026-0001（政务环境）登记已1天，仍未响应企业" in text
+    assert "应在24小时内响应" in text
+    assert "请尽快认领或答复：认领 2026-0001" in text
+    assert "13812345678" in text  # staff rooms see the phone number in full
+    assert [r["text"] for r in bot.queued(STAFF_ROOM)] == [text]
+    assert bot.queued(MEMBERS_ROOM) == []  # the enterprise is not told about internal flags
+
+    case = app.cases.get(case.id)
+    assert case.response_flagged_at == to_db(clock.now())
+    event = app.cases.timeline(case)[-1]
+    assert (event.kind, event.actor_id, event.actor_name) == ("response_overdue", "system", "系统")
+    assert event.text == "登记后1天未响应企业，已提醒工作群"
+
+    clock.advance(hours=3)
+    assert sweep(app) == []  # flagged once, not every pass
+    assert len(bot.queued(STAFF_ROOM)) == 1
+
+
+def test_response_overdue_says_how_long_the_case_has_waited(app: App, clock: FrozenClock) -> None:
+    open_case(app, clock)
+    clock.advance(hours=50)  # the bot was down for two days
+
+    (out,) = sweep(app)
+
+    assert "登记已2天2小时" in out.text
+
+
+def test_case_answered_in_time_is_not_flagged(app: App, clock: FrozenClock) -> None:
+    case = open_case(app, clock)
+    clock.advance(hours=2)
+    claim(app, case, clock.now())
+
+    clock.advance(hours=30)
+
+    assert sweep(app) == []
+    assert "response_overdue" not in kinds(app, case)
+
+
+def test_case_in_progress_without_first_response_stamp_is_not_flagged(
+    app: App, clock: FrozenClock
+) -> None:
+    case = open_case(app, clock)
+    app.cases.record(case, "transferred", "wxid_chen", "陈秘书长", clock.now(), status=IN_PROGRESS)
+    clock.advance(hours=25)
+
+    assert sweep(app) == []
+
+
+# -- 2. reminder before the due date -------------------------------------------------------
+
+
+def test_assignee_is_reminded_privately_a_day_before_the_due_date(
+    app: App, clock: FrozenClock, bot: ChatBot
+) -> None:
+    case = claim(app, open_case(app, clock), clock.now())
+    clock.set(DUE - timedelta(hours=24, minutes=1))
+    assert sweep(app) == []
+
+    clock.set(DUE - timedelta(hours=24))
+    outs = sweep(app)
+
+    assert [(o.conversation_id, o.mention_ids) for o in outs] == [("wxid_wang", ())]
+    assert outs[0].text == (
+        "【到期提醒】您负责的诉求 2026-0001（政务环境，张氏机械）将于 11月25日(周三) 09:00 到期，"
+        "请抓紧办理。\n办结后请发送：办结 2026-0001 结果说明"
+    )
+    assert bot.queued(STAFF_ROOM) == []
+    case = app.cases.get(case.id)
+    assert case.reminded_at == to_db(clock.now())
+    assert app.cases.timeline(case)[-1].text == "办结时限 11月25日(周三) 09:00 将到，已提醒王科长"
+
+    clock.advance(hours=1)
+    assert sweep(app) == []
+
+
+def test_unassigned_case_reminder_goes_to_staff_rooms(
+    app: App, clock: FrozenClock, bot: ChatBot
+) -> None:
+    case = open_case(app, clock)
+    app.cases.record(
+        case,
+        "answered",
+        "wxid_zhao",
+        "赵律师",
+        clock.now(),
+        "已收到，正在了解情况",
+        first_response_at=to_db(clock.now()),
+    )
+    clock.set(DUE - timedelta(hours=3))
+
+    outs = sweep(app)
+
+    assert [(o.conversation_id, o.mention_ids) for o in outs] == [(STAFF_ROOM, ())]
+    assert "尚未指派办理人，请经济处尽快认领或指派" in outs[0].text
+    assert "11月25日(周三) 09:00 到期" in outs[0].text
+    assert bot.queued("wxid_zhao") == []
+    assert app.cases.timeline(case)[-1].text.endswith("已提醒工作群")
+
+
+# -- 3. and 4. escalation ------------------------------------------------------------------
+
+
+def test_overdue_case_is_escalated_to_department_head_and_reporter_told(
+    app: App, clock: FrozenClock, bot: ChatBot
+) -> None:
+    case = claim(app, open_case(app, clock), clock.now())
+    clock.set(DUE - timedelta(hours=1))
+    sweep(app)  # the reminder
+    clock.set(DUE - timedelta(seconds=1))
+    assert sweep(app) == []
+
+    clock.set(DUE)
+    outs = sweep(app)
+
+    staff, reporter = outs
+    assert (staff.conversation_id, staff.mention_ids) == (STAFF_ROOM, ())
+    assert staff.text.startswith(
+        "【超期升级】诉求 2026-0001（政务环境，经济处·王科长）已超过办结时限"
+        "（11月25日(周三) 09:00）仍未办结，已升级至部门负责人，请经济处负责人督办。"
+    )
+    assert (reporter.conversation_id, reporter.mention_ids) == (MEMBERS_ROOM, ("wxid_zhang",))
+    assert reporter.text == "@张总\u2005您的诉求 2026-0001 已升级至部门负责人，我们将加快办理。"
+    assert [r["text"] for r in bot.queued(MEMBERS_ROOM)] == [reporter.text]
+
+    case = app.cases.get(case.id)
+    assert case.escalation == 1
+    event = app.cases.timeline(case)[-1]
+    assert (event.kind, event.actor_id, event.actor_name) == ("escalated", "system", "系统")
+    assert event.data["level"] == 1
+    assert sweep(app) == []
+
+
+def test_second_limit_raises_case_to_leadership_for_the_monthly_report(
+    app: App, clock: FrozenClock
+) -> None:
+    case = claim(app, open_case(app, clock), clock.now())
+    clock.set(DUE)
+    sweep(app)
+    clock.set(LEVEL2_DUE - timedelta(minutes=1))
+    assert sweep(app) == []
+
+    clock.set(LEVEL2_DUE)
+    staff, reporter = sweep(app)
+
+    assert staff.conversation_id == STAFF_ROOM
+    assert "【提请领导督办】诉求 2026-0001" in staff.text
+    assert "超期已满5个工作日仍未办结" in staff.text
+    assert "应办难办/久拖不决" in staff.text
+    assert "月度报告中列为超期诉求" in staff.text
+    assert reporter.mention_ids == ("wxid_zhang",)
+    assert reporter.text == "@张总\u2005您的诉求 2026-0001 已提请领导督办，我们将加快办理。"
+    case = app.cases.get(case.id)
+    assert case.escalation == 2
+    assert [e.data.get("level") for e in app.cases.timeline(case) if e.kind == "escalated"] == [
+        1,
+        2,
+    ]
+    clock.advance(days=30)
+    assert sweep(app) == []  # nothing above level 2
+
+
+def test_reporter_in_private_chat_is_told_without_a_mention(app: App, clock: FrozenClock) -> None:
+    claim(app, open_case(app, clock, private=True), clock.now())
+    clock.set(DUE)
+
+    _staff, reporter = sweep(app)
+
+    assert (reporter.conversation_id, reporter.mention_ids) == ("wxid_zhang", ())
+    assert reporter.text == "您的诉求 2026-0001 已升级至部门负责人，我们将加快办理。"
+
+
+def test_case_escalated_by_staff_by_hand_is_not_escalated_again_at_level_1(
+    app: App, clock: FrozenClock
+) -> None:
+    case = claim(app, open_case(app, clock), clock.now())
+    app.cases.record(case, "escalated", "wxid_wang", "王科长", clock.now(), "需协调", escalation=1)
+    clock.set(DUE)
+
+    assert sweep(app) == []
+
+
+# -- 5. auto-close -------------------------------------------------------------------------
+
+
+def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
+    app: App, clock: FrozenClock, bot: ChatBot
+) -> None:
+    case = claim(app, open_case(app, clock), clock.now())
+    clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
+    case = resolve(app, case, clock.now())
+    rate_due = from_db(str(case.rate_due_at))
+    clock.set(DUE + timedelta(hours=1))
+    assert sweep(app) == []  # resolved: past the resolution deadline means nothing now
+    clock.set(rate_due - timedelta(minutes=1))
+    assert sweep(app) == []
+
+    clock.set(rate_due)
+    outs = sweep(app)
+
+    assert [(o.conversation_id, o.mention_ids) for o in outs] == [(MEMBERS_ROOM, ("wxid_zhang",))]
+    assert outs[0].text == (
+        "@张总\u2005您的诉求 2026-0001 办结后7天未收到评价，已自动销号。"
+        "如仍有问题，欢迎再次发送「诉求 问题描述」。"
+    )
+    assert bot.queued(STAFF_ROOM) == []
+    case = app.cases.get(case.id)
+    assert (case.status, case.rating, case.close_reason) == (CLOSED, "unrated", "unrated")
+    assert case.closed_at == to_db(rate_due)
+    assert rating_label(app, case.rating) == "未评价"
+    assert case.rating not in ("satisfied", "basic")
+    event = app.cases.timeline(case)[-1]
+    assert (event.kind, event.actor_name) == ("closed", "系统")
+    assert event.text == "办结后7天未评价，自动销号（未评价）"
+    assert sweep(app) == []
+
+
+# -- what the sweep leaves alone -----------------------------------------------------------
+
+
+def test_closed_and_withdrawn_cases_are_never_touched(app: App, clock: FrozenClock) -> None:
+    withdrawn = open_case(app, clock)
+    withdrawn = app.cases.record(
+        withdrawn, "withdrawn", "wxid_zhang", "张总", clock.now(), status=WITHDRAWN
+    )
+    closed = resolve(app, claim(app, open_case(app, clock), clock.now()), clock.now())
+    closed = app.cases.record(
+        closed,
+        "rated",
+        "wxid_zhang",
+        "张总",
+        clock.now(),
+        status=CLOSED,
+        rating="satisfied",
+        close_reason="rated",
+        closed_at=to_db(clock.now()),
+    )
+    before = {c.id: (c, kinds(app, c)) for c in (withdrawn, closed)}
+
+    clock.advance(days=90)
+
+    assert sweep(app) == []
+    for case_id, (case, timeline) in before.items():
+        assert app.cases.get(case_id) == case
+        assert kinds(app, case) == timeline
+
+
+def test_sweep_forgets_prompts_that_expired_long_ago(app: App, clock: FrozenClock) -> None:
+    app.sessions.ask(MEMBERS_ROOM, "wxid_li", "report_description", clock.now())
+    clock.advance(hours=2)
+    sweep(app)
+    prompt = app.sessions.get(MEMBERS_ROOM, "wxid_li", clock.now())
+    assert prompt is not None  # expired, but kept so the user hears it timed out
+    assert prompt.expired
+
+    clock.advance(days=1)
+    sweep(app)
+
+    assert app.sessions.get(MEMBERS_ROOM, "wxid_li", clock.now()) is None
+
+
+# -- working days, idempotency, catching up ------------------------------------------------
+
+
+def test_deadline_of_case_opened_before_national_day_skips_the_holiday(
+    app: App, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2026, 9, 30, 9, 0, tzinfo=TZ))
+    case = claim(app, open_case(app, clock), clock.now())
+    # 10-08, 10-09, 10-10 (调休 Saturday), 10-12 … 10-15: the 7th working day.
+    due = datetime(2026, 10, 15, 9, 0, tzinfo=TZ)
+    assert from_db(case.due_at) == due
+
+    clock.advance(days=7)
+    assert sweep(app) == []
+    assert app.cases.get(case.id).escalation == 0
+
+    clock.set(due - timedelta(hours=24))
+    (reminder,) = sweep(app)
+    assert "10月15日(周四) 09:00 到期" in reminder.text
+    clock.set(due)
+    assert [o.conversation_id for o in sweep(app)] == [STAFF_ROOM, MEMBERS_ROOM]
+    assert app.cases.get(case.id).escalation == 1
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        timedelta(hours=24),
+        DUE - timedelta(hours=2) - START,
+        DUE - START,
+        LEVEL2_DUE - START,
+        timedelta(days=60),
+    ],
+    ids=["response", "reminder", "level1", "level2", "much-later"],
+)
+def test_second_pass_at_the_same_time_queues_nothing(
+    app: App, clock: FrozenClock, bot: ChatBot, when: timedelta
+) -> None:
+    open_case(app, clock)
+    resolve(app, open_case(app, clock, "拖欠工程款"), clock.now())
+    clock.advance(when)
+
+    first = sweep(app)
+    queued = len(bot.queued())
+
+    assert first
+    assert sweep(app) == []
+    assert len(bot.queued()) == queued
+
+
+def test_bot_down_for_weeks_takes_each_step_once_in_order(
+    app: App, clock: FrozenClock, bot: ChatBot
+) -> None:
+    late = open_case(app, clock)
+    resolved = resolve(app, open_case(app, clock, "拖欠工程款"), clock.now())
+
+    clock.advance(days=30)
+    outs = sweep(app)
+
+    assert [(o.conversation_id, o.text[:7]) for o in outs] == [
+        (STAFF_ROOM, "【超时未响应】"),
+        (STAFF_ROOM, "【超期升级】诉"),
+        (MEMBERS_ROOM, "@张总\u2005您的诉"),
+        (STAFF_ROOM, "【提请领导督办"),
+        (MEMBERS_ROOM, "@张总\u2005您的诉"),
+        (MEMBERS_ROOM, "@张总\u2005您的诉"),
+    ]
+    assert "2026-0002 办结后7天未收到评价" in outs[-1].text
+    assert kinds(app, late) == ["opened", "response_overdue", "escalated", "escalated"]
+    assert app.cases.get(late.id).escalation == 2
+    assert app.cases.get(late.id).reminded_at is None  # too late to remind: it was escalated
+    assert app.cases.get(resolved.id).status == CLOSED
+    assert len(bot.queued()) == len(outs)
+    assert sweep(app) == []
+
+
+def test_a_failing_pass_changes_nothing_and_queues_nothing(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    broken = tmp_path / "templates"
+    broken.mkdir()
+    (broken / "case_escalated.j2").write_text("{{ no_such_value }}", encoding="utf-8")
+    app = App(demo_config(templates_dir=str(broken)), db_path=tmp_path / "b.db", clock=clock)
+    try:
+        case = open_case(app, clock)
+        clock.set(DUE)
+
+        with pytest.raises(UndefinedError, match="no_such_value"):
+            sweep(app)
+
+        assert app.cases.get(case.id) == case
+        assert kinds(app, case) == ["opened"]
+        assert app.outbox.pending_count() == 0
+    finally:
+        app.db.close()
+
+
+def test_staff_hints_use_the_configured_keywords(tmp_path: Path, clock: FrozenClock) -> None:
+    config = demo_config(commands={"claim": ["接单"], "resolve": ["结案"]})
+    app = App(config, db_path=tmp_path / "k.db", clock=clock)
+    try:
+        case = open_case(app, clock)
+        clock.advance(hours=24)
+        (flag,) = sweep(app)
+        claim(app, case, clock.now())
+        clock.set(DUE - timedelta(hours=1))
+        (reminder,) = sweep(app)
+    finally:
+        app.db.close()
+
+    assert "请尽快认领或答复：接单 2026-0001" in flag.text
+    assert "办结后请发送：结案 2026-0001 结果说明" in reminder.text

@@ -1,0 +1,139 @@
+"""The real APScheduler: the sweep job persists in the bot's SQLite file, once."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import App
+from bot.clock import FrozenClock
+from bot.scheduler import build_scheduler, set_running_app
+from handlers.deadlines import sweep_job
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, demo_config
+
+
+@asynccontextmanager
+async def started(app: App) -> AsyncIterator[AsyncIOScheduler]:
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@contextmanager
+def running(app: App) -> Iterator[App]:
+    set_running_app(app)
+    try:
+        yield app
+    finally:
+        set_running_app(None)
+
+
+def stored_jobs(app: App) -> list[dict[str, Any]]:
+    """The job rows as APScheduler stored them, with the pickled state unpacked."""
+    rows = app.db.execute("select id, job_state from scheduler_jobs order by id").fetchall()
+    return [{"id": r[0], **pickle.loads(r[1])} for r in rows]
+
+
+def open_case(app: App, clock: FrozenClock) -> None:
+    app.remember_contact("wxid_zhang", name="张总")
+    app.cases.open(
+        reporter_id="wxid_zhang",
+        reporter_name="张总",
+        enterprise="张氏机械",
+        conversation_id=MEMBERS_ROOM,
+        is_group=True,
+        description="办证审批太慢",
+        now=clock.now(),
+    )
+
+
+def queued(app: App, conversation_id: str) -> list[str]:
+    rows = app.db.table("outbox").rows_where("conversation_id = ?", [conversation_id])
+    return [str(r["text"]) for r in rows]
+
+
+async def test_sweep_job_is_stored_with_the_configured_interval_and_time_zone(
+    app: App,
+) -> None:
+    async with started(app) as scheduler:
+        (job,) = stored_jobs(app)
+        live = scheduler.get_job("sweep")
+
+    assert job["id"] == "sweep"
+    assert job["func"] == "handlers.deadlines:sweep_job"
+    assert job["trigger"].interval == timedelta(seconds=app.config.sweep_interval_seconds)
+    assert job["trigger"].timezone == TZ
+    assert job["next_run_time"].tzinfo is not None
+    assert live is not None
+    assert live.func is sweep_job
+
+
+async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
+    app: App, clock: FrozenClock
+) -> None:
+    async with started(app):
+        pass
+    assert [j["id"] for j in stored_jobs(app)] == ["sweep"]  # it outlives the scheduler
+
+    # The next start of the bot, with a changed interval, on the same SQLite file.
+    again = App(demo_config(sweep_interval_seconds=300), db_path=app.db_path, clock=clock)
+    try:
+        async with started(again) as scheduler:
+            assert [j.id for j in scheduler.get_jobs()] == ["sweep"]
+            (job,) = stored_jobs(again)
+    finally:
+        again.db.close()
+
+    assert job["trigger"].interval == timedelta(minutes=5)
+    assert job["trigger"].timezone == TZ
+
+
+async def test_job_function_sweeps_on_the_apps_frozen_clock(app: App, clock: FrozenClock) -> None:
+    open_case(app, clock)
+    clock.advance(hours=24)
+
+    with running(app):
+        await sweep_job()
+        await sweep_job()  # the next tick at the same frozen time queues nothing more
+
+    (flag,) = queued(app, STAFF_ROOM)
+    assert flag.startswith("【超时未响应】诉求 2026-0001")
+    assert queued(app, MEMBERS_ROOM) == []
+
+
+async def test_scheduler_runs_the_stored_job_against_the_running_app(
+    app: App, clock: FrozenClock
+) -> None:
+    open_case(app, clock)
+    clock.advance(hours=24)
+    done = asyncio.Event()
+    events: list[JobExecutionEvent] = []
+
+    def listen(event: JobExecutionEvent) -> None:
+        events.append(event)
+        done.set()
+
+    with running(app):
+        async with started(app) as scheduler:
+            scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+            scheduler.modify_job("sweep", next_run_time=datetime.now(TZ))
+            await asyncio.wait_for(done.wait(), timeout=10)
+
+    assert [e.exception for e in events] == [None]
+    assert len(queued(app, STAFF_ROOM)) == 1
+
+
+async def test_job_without_a_running_app_fails_loudly() -> None:
+    with pytest.raises(RuntimeError, match="no running app"):
+        await sweep_job()
