@@ -1,6 +1,216 @@
-"""Placeholder: filled in by its feature work."""
+"""诉求 / 补充: a member reports a problem, the bot opens a case; the reporter adds to it.
 
-from bot.router import Handler, Route
+Flow of 诉求 (each arrow is one message from the member):
 
-ROUTES: list[Route] = []
-PROMPTS: dict[str, Handler] = {}
+    诉求 <描述> ──────────────────────────────┐
+    诉求 → report_description → <描述> ──────┤
+                                             ├─ enterprise known? ── yes → case opened
+                                             └─ no → report_enterprise → <企业名> → case opened
+
+The acknowledgement goes back where the member typed (@reporter in a group, without the
+description unless privacy.echo_description_in_group); the staff rooms get everything.
+Also home to the case-number helpers the reporter commands share.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.cases import CLOSED, WITHDRAWN, Ambiguous, Case
+from bot.messages import Outgoing, Role
+from bot.normalize import parse_case_ref
+from bot.router import Context, Handler, Route
+
+__all__ = ["PROMPTS", "ROUTES", "keyword", "resolve_case", "split_ref"]
+
+_SEPARATORS = " \t\r\n:：,，\u2005\u3000"
+# A case number at the start of the text: 2026-0001, 0001, 1, #1, ＃１ (\d covers full width).
+_REF = re.compile(r"[#＃]?\s*(?:\d{4}\s*[-－—]\s*)?\d{1,6}(?=$|[\s:：,，\u2005\u3000])")
+
+
+# -- helpers shared with handlers.reporter ---------------------------------------------
+
+
+def keyword(ctx: Context, command: str, default: str) -> str:
+    """The configured first keyword of a command, for "send «…»" hints."""
+    return ctx.app.router.aliases.get(command, (default,))[0]
+
+
+def split_ref(text: str) -> tuple[str | None, str]:
+    """A leading case number and the rest of the text; (None, text) if there is none."""
+    text = text.strip(_SEPARATORS)
+    match = _REF.match(text)
+    if match is None or parse_case_ref(match.group()) is None:
+        return None, text
+    return match.group(), text[match.end() :].strip(_SEPARATORS)
+
+
+def resolve_case(ctx: Context, ref: str) -> Case | list[Outgoing]:
+    """The case a number means to this sender, or the reply explaining why there is none.
+
+    Staff look among all cases. A member looks only among the cases they reported, so
+    "no such case" and "someone else's case" get the same answer and reveal nothing.
+    """
+    app = ctx.app
+    shown = unicodedata.normalize("NFKC", ref).replace(" ", "")
+    if ctx.role >= Role.STAFF:
+        try:
+            case = app.cases.find(ref, ctx.now)
+        except Ambiguous as exc:
+            return [ctx.say("intake_ambiguous", ref=shown, numbers=exc.numbers)]
+        if case is None:
+            return [ctx.say("intake_not_found", ref=shown, member=False, mine=_mine_kw(ctx))]
+        return case
+    parsed = parse_case_ref(ref)
+    if parsed is None:
+        return [ctx.say("intake_not_found", ref=shown, member=True, mine=_mine_kw(ctx))]
+    year, seq = parsed
+    own = [
+        c
+        for c in app.cases.where(
+            "reporter_id = ? and seq = ?", [ctx.msg.sender_id, seq], order_by="year desc"
+        )
+        if year is None or c.year == year
+    ]
+    if len(own) > 1:
+        open_ = [c for c in own if c.is_open]
+        this_year = [c for c in own if c.year == ctx.now.year]
+        if len(open_) == 1:
+            own = open_
+        elif not open_ and len(this_year) == 1:
+            own = this_year
+        else:
+            return [ctx.say("intake_ambiguous", ref=shown, numbers=[c.number for c in own])]
+    if not own:
+        return [ctx.say("intake_not_found", ref=shown, member=True, mine=_mine_kw(ctx))]
+    return own[0]
+
+
+def _mine_kw(ctx: Context) -> str:
+    return keyword(ctx, "my_cases", "我的诉求")
+
+
+# -- 诉求 -------------------------------------------------------------------------------
+
+
+def report(ctx: Context) -> list[Outgoing]:
+    description = ctx.args.strip(_SEPARATORS)
+    if not description:
+        return _ask_description(ctx)
+    return _with_enterprise(ctx, description)
+
+
+def answer_description(ctx: Context) -> list[Outgoing]:
+    description = ctx.args.strip(_SEPARATORS)
+    if not description:
+        return _ask_description(ctx)
+    return _with_enterprise(ctx, description)
+
+
+def answer_enterprise(ctx: Context) -> list[Outgoing]:
+    description = str(ctx.prompt["description"])
+    enterprise = ctx.args.strip(_SEPARATORS)
+    if not enterprise:
+        ctx.ask("report_enterprise", description=description)
+        return [ctx.say("intake_ask_enterprise", minutes=ctx.app.config.prompt_minutes)]
+    ctx.app.remember_contact(ctx.msg.sender_id, enterprise=enterprise)
+    return _open(ctx, description, enterprise)
+
+
+def _ask_description(ctx: Context) -> list[Outgoing]:
+    ctx.ask("report_description")
+    return [ctx.say("intake_ask_description", minutes=ctx.app.config.prompt_minutes)]
+
+
+def _with_enterprise(ctx: Context, description: str) -> list[Outgoing]:
+    enterprise = ctx.app.contact(ctx.msg.sender_id)["enterprise"]
+    if not enterprise:
+        ctx.ask("report_enterprise", description=description)
+        return [ctx.say("intake_ask_enterprise", minutes=ctx.app.config.prompt_minutes)]
+    return _open(ctx, description, str(enterprise))
+
+
+def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
+    app, msg = ctx.app, ctx.msg
+    case = app.cases.open(
+        reporter_id=msg.sender_id,
+        reporter_name=msg.sender_name or app.contact_name(msg.sender_id),
+        enterprise=enterprise,
+        conversation_id=msg.conversation_id,
+        is_group=msg.is_group,
+        description=description,
+        now=ctx.now,
+    )
+    echo = not msg.is_group or app.config.privacy.echo_description_in_group
+    ack = ctx.say(
+        "intake_opened",
+        case=case,
+        echo=echo,
+        hours=f"{app.config.cases.first_response_hours:g}",
+        progress=keyword(ctx, "progress", "进度"),
+        supplement=keyword(ctx, "supplement", "补充"),
+    )
+    origin = (msg.room_topic or msg.conversation_id) if msg.is_group else None
+    return [
+        ack,
+        *ctx.to_staff(
+            "intake_staff_opened", case=case, origin=origin, claim=keyword(ctx, "claim", "认领")
+        ),
+    ]
+
+
+# -- 补充 -------------------------------------------------------------------------------
+
+
+def supplement(ctx: Context) -> list[Outgoing]:
+    ref, text = split_ref(ctx.args)
+    if ref is None or not text:
+        return ctx.usage()
+    found = resolve_case(ctx, ref)
+    if isinstance(found, list):
+        return found
+    case = found
+    if case.reporter_id != ctx.msg.sender_id:
+        return [
+            ctx.say(
+                "intake_supplement_staff",
+                case=case,
+                note=keyword(ctx, "note", "备注"),
+                answer=keyword(ctx, "answer", "回复"),
+            )
+        ]
+    if case.status in (CLOSED, WITHDRAWN):
+        return [
+            ctx.say("intake_supplement_closed", case=case, report=keyword(ctx, "report", "诉求"))
+        ]
+    case = ctx.app.cases.record(
+        case, "supplemented", ctx.msg.sender_id, case.reporter_name, ctx.now, text
+    )
+    return [
+        ctx.say("intake_supplemented", case=case),
+        *ctx.to_staff("intake_staff_supplemented", case=case, text=text),
+    ]
+
+
+ROUTES: list[Route] = [
+    Route(
+        "report",
+        ("诉求", "反映问题", "反映", "求助"),
+        report,
+        "诉求 <问题描述>",
+        "反映企业遇到的问题，限时办理并回复",
+    ),
+    Route(
+        "supplement",
+        ("补充",),
+        supplement,
+        "补充 <编号> <内容>",
+        "为已提交的诉求补充情况或材料",
+    ),
+]
+
+PROMPTS: dict[str, Handler] = {
+    "report_description": answer_description,
+    "report_enterprise": answer_enterprise,
+}
