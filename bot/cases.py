@@ -168,9 +168,8 @@ class CaseStore:
         raise Ambiguous([c.number for c in rows])
 
     def where(self, where: str, params: list[Any], order_by: str = "id") -> list[Case]:
-        return [
-            Case.from_row(r) for r in self.db.table("cases").rows_where(where, params, order_by=order_by)
-        ]
+        rows = self.db.table("cases").rows_where(where, params, order_by=order_by)
+        return [Case.from_row(r) for r in rows]
 
     def timeline(self, case: Case) -> list[Event]:
         return [
@@ -182,7 +181,9 @@ class CaseStore:
                 r["text"] or "",
                 json.loads(r["data"] or "{}"),
             )
-            for r in self.db.table("case_events").rows_where("case_id = ?", [case.id], order_by="id")
+            for r in self.db.table("case_events").rows_where(
+                "case_id = ?", [case.id], order_by="id"
+            )
         ]
 
     # -- writing -------------------------------------------------------------------------

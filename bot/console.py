@@ -24,7 +24,7 @@ from bot.runtime import Runtime
 from bot.transports.console import ConsoleTransport
 from handlers.deadlines import sweep
 
-__all__ = ["ConsoleDemo", "SEED"]
+__all__ = ["SEED", "ConsoleDemo"]
 
 SEED = Path(__file__).resolve().parent / "demo" / "seed.yaml"
 _AS = re.compile(r"^/as\s+(?P<who>[^@＠\s]+)\s*(?:[@＠](?P<room>\S+))?\s*$")
@@ -43,8 +43,9 @@ class ConsoleDemo:
             self.people[person["name"]] = person["id"]
             known = app.contact(person["id"])
             if not known["name"]:
-                app.remember_contact(person["id"], name=person["name"],
-                                     enterprise=person.get("enterprise"))
+                app.remember_contact(
+                    person["id"], name=person["name"], enterprise=person.get("enterprise")
+                )
         self.names = {v: k for k, v in self.people.items()}
         self.sender = self.people[data["start"]["who"]]
         self.room: str | None = self.rooms[data["start"]["room"]]
@@ -96,8 +97,13 @@ class ConsoleDemo:
             self.sender = self.people.setdefault(who, f"console_{who}")
             self.names[self.sender] = who
             self.room = self.rooms.setdefault(room, f"room_{room}") if room else None
-            self.write(app.render("console_as", who=who, where=self.label(self.room or "")
-                                  if self.room else "私聊"))
+            self.write(
+                app.render(
+                    "console_as",
+                    who=who,
+                    where=self.label(self.room or "") if self.room else "私聊",
+                )
+            )
         elif match := _ADVANCE.match(line):
             clock = app.clock
             if not isinstance(clock, FrozenClock | OffsetClock):
@@ -108,8 +114,9 @@ class ConsoleDemo:
         elif line == "/sweep":
             await self._sweep()
         elif line == "/who":
-            self.write(app.render("console_who", people=sorted(self.people),
-                                  rooms=sorted(self.rooms)))
+            self.write(
+                app.render("console_who", people=sorted(self.people), rooms=sorted(self.rooms))
+            )
         else:
             self.write(app.render("console_help", bot_name=app.config.bot_name))
         return True

@@ -75,15 +75,15 @@ class Dispatcher:
         now = app.clock.now()
         prompt = app.sessions.get(msg.conversation_id, msg.sender_id, now)
         ctx = self._context(msg, text)
-        if prompt is not None and not prompt.expired:
+        if prompt is not None:
+            # The answer to the bot's question, or a late one: say so rather than drop it.
             app.sessions.clear(msg.conversation_id, msg.sender_id)
+            if prompt.expired:
+                return [ctx.say("prompt_expired", state=prompt.state, data=prompt.data)]
             ctx.prompt = prompt.data
             return app.router.prompts[prompt.state](ctx)
         if not ctx.addressed:
             return []
-        if prompt is not None:
-            app.sessions.clear(msg.conversation_id, msg.sender_id)
-            return [ctx.say("prompt_expired", state=prompt.state, data=prompt.data)]
         if not text:
             return [ctx.say("hello", menu=app.router.keyword("menu"))]
         guess = app.router.mentioned_in(text)

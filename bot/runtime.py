@@ -32,8 +32,12 @@ class Runtime:
             return  # do not report a failed report into the room that cannot receive it
         with self.app.db.atomic():
             self.app.outbox.enqueue(
-                self.app.to_staff("delivery_failed", conversation=out.conversation_id,
-                                  text=out.text[:60], reason=reason)
+                self.app.to_staff(
+                    "delivery_failed",
+                    conversation=out.conversation_id,
+                    text=out.text[:60],
+                    reason=reason,
+                )
             )
 
     async def serve(self, stop: asyncio.Event) -> None:

@@ -11,8 +11,9 @@ __all__ = ["ConsoleTransport"]
 
 
 class ConsoleTransport:
-    def __init__(self, write: Callable[[str], None], label: Callable[[str], str],
-                 bot_name: str) -> None:
+    def __init__(
+        self, write: Callable[[str], None], label: Callable[[str], str], bot_name: str
+    ) -> None:
         self.write = write
         self.label = label
         self.bot_name = bot_name
