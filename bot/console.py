@@ -127,7 +127,8 @@ class ConsoleDemo:
 
     async def run_script(self, lines: Iterable[str]) -> None:
         for line in lines:
-            self.write(self.prompt() + line.rstrip("\n"))
+            line = line.rstrip("\n")
+            self.write(line if line.startswith("--") or not line else self.prompt() + line)
             if not await self.feed(line):
                 break
 

@@ -12,7 +12,10 @@ _ROLE_NAMES = {Role.MEMBER: "", Role.STAFF: "工作人员", Role.ADMIN: "工作�
 
 def show_menu(ctx: Context) -> list[Outgoing]:
     router = ctx.app.router
-    routes = [{"usage": router.usage(r), "summary": r.summary} for r in router.visible(ctx.role)]
+    routes = [
+        {"usage": router.usage(r), "summary": r.summary, "aliases": router.aliases[r.command][1:]}
+        for r in router.visible(ctx.role)
+    ]
     return [ctx.say("menu", routes=routes, role_name=_ROLE_NAMES[ctx.role])]
 
 

@@ -1,0 +1,169 @@
+"""Intake throughput: chamberbot's whole path vs bare sqlite3 inserts of the same rows.
+
+    .venv/bin/python bench/intake.py [--messages 2000]
+
+Prints messages per second of in-process intake (normalise → route → case + event +
+outbox rows, WAL, synchronous=NORMAL, one transaction per message), the rate of bare
+sqlite3 inserts of the same rows with the same settings, their ratio, and the cost per
+message with 1,000 and with 100,000 cases already in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.app import App  # noqa: E402
+from bot.clock import FrozenClock  # noqa: E402
+from bot.config import parse_config  # noqa: E402
+from bot.db import to_db  # noqa: E402
+from bot.dispatcher import Dispatcher  # noqa: E402
+from bot.messages import Incoming  # noqa: E402
+
+START = datetime.fromisoformat("2026-11-16T09:00:00+08:00")
+TEXT = "诉求 银行突然抽贷，流动资金紧张，联系电话13812345678"
+
+
+def _app(folder: Path, existing: int) -> tuple[App, FrozenClock]:
+    config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
+    clock = FrozenClock(START)
+    app = App(config, db_path=folder / "bench.db", clock=clock)
+    if existing:
+        _prefill(app, existing)
+    return app, clock
+
+
+def _prefill(app: App, count: int) -> None:
+    """Existing cases from earlier years, written in bulk (not measured)."""
+    now = to_db(START)
+    rows = (
+        {
+            "number": f"{2000 + i // 9000}-{i % 9000 + 1:04d}",
+            "year": 2000 + i // 9000,
+            "seq": i % 9000 + 1,
+            "reporter_id": f"old{i % 500}",
+            "reporter_name": "老会员",
+            "conversation_id": "room_members",
+            "conversation_is_group": 1,
+            "description": "历史诉求",
+            "category": "其他",
+            "department": "秘书处",
+            "status": "closed",
+            "escalation": 0,
+            "reopen_count": 0,
+            "created_at": now,
+            "updated_at": now,
+            "response_due_at": now,
+            "due_at": now,
+            "level2_due_at": now,
+        }
+        for i in range(count)
+    )
+    app.db.table("cases").insert_all(rows, batch_size=5000)
+
+
+def _messages(n: int, offset: int = 0) -> list[Incoming]:
+    return [
+        Incoming(
+            f"bench-{offset + i}",
+            "room_members",
+            True,
+            f"member{offset + i}",
+            f"会员{i}",
+            TEXT,
+            START,
+        )
+        for i in range(n)
+    ]
+
+
+def bot_rate(n: int, existing: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        app, clock = _app(Path(folder), existing)
+        msgs = _messages(n)
+        for msg in msgs:  # every sender's enterprise is known: no prompt round trip
+            app.remember_contact(msg.sender_id, name=msg.sender_name, enterprise="测试企业")
+        dispatcher = Dispatcher(app)
+        began = time.perf_counter()
+        for msg in msgs:
+            clock.advance(timedelta(seconds=1))
+            dispatcher.handle(msg)
+        elapsed = time.perf_counter() - began
+        cases = app.db.execute("select count(*) from cases").fetchone()[0]
+        assert cases == existing + n, cases
+        app.db.close()
+    return n / elapsed
+
+
+def bare_rate(n: int) -> float:
+    """The same rows (inbound, contact, case, event, 2 outbox) through plain sqlite3."""
+    with tempfile.TemporaryDirectory() as folder:
+        app, _ = _app(Path(folder), 0)  # same schema, same indexes
+        app.db.close()
+        conn = sqlite3.connect(Path(folder) / "bench.db", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
+            conn.execute(f"PRAGMA {pragma}")
+        now = to_db(START)
+        began = time.perf_counter()
+        for i in range(n):
+            conn.execute("BEGIN")
+            conn.execute(
+                "insert into inbound values (?, ?, ?, ?, 'handled')",
+                (f"b{i}", "room_members", f"m{i}", now),
+            )
+            conn.execute(
+                "insert or replace into contacts (id, name, updated_at) values (?, ?, ?)",
+                (f"m{i}", "会员", now),
+            )
+            cur = conn.execute(
+                "insert into cases (number, year, seq, reporter_id, reporter_name,"
+                " conversation_id, conversation_is_group, description, category, department,"
+                " status, escalation, reopen_count, created_at, updated_at, response_due_at,"
+                " due_at, level2_due_at) values (?, 2026, ?, ?, '会员', 'room_members', 1, ?,"
+                " '市场环境', '经济处', 'new', 0, 0, ?, ?, ?, ?, ?)",
+                (f"2026-{i + 1:04d}", i + 1, f"m{i}", TEXT, now, now, now, now, now),
+            )
+            conn.execute(
+                "insert into case_events (case_id, kind, actor_id, actor_name, at,"
+                " text, data) values (?, 'opened', ?, '会员', ?, ?, '{}')",
+                (cur.lastrowid, f"m{i}", now, TEXT),
+            )
+            for conv in ("room_members", "room_staff"):
+                conn.execute(
+                    "insert into outbox (conversation_id, text, mention_ids,"
+                    " created_at, not_before, status, attempts) values"
+                    " (?, ?, '[]', ?, ?, 'pending', 0)",
+                    (conv, TEXT, now, now),
+                )
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - began
+        conn.close()
+    return n / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=2000)
+    n = parser.parse_args().messages
+    ours = bot_rate(n, 0)
+    bare = bare_rate(n)
+    print(f"intake, whole bot path:   {ours:8.0f} messages/s")
+    print(f"bare sqlite3, same rows:  {bare:8.0f} messages/s")
+    print(f"ratio bare / bot:         {bare / ours:8.1f} x")
+    for existing in (1_000, 100_000):
+        rate = bot_rate(min(n, 1000), existing)
+        print(f"with {existing:>7,} cases:     {1000 / rate:8.3f} ms/message")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""`chamberbot demo`: the scripted tour prints the whole loop; the interactive console runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TOUR = ROOT / "bot" / "demo" / "tour.txt"
+
+
+def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--script", str(TOUR), "--start", "2026-11-16T09:00"]) == 0
+    out = capsys.readouterr().out
+    # The member's group sees the number but neither the problem nor the phone.
+    ack = next(line for line in out.splitlines() if "已收到您的诉求" in line)
+    assert ack.startswith("  [会员一群] 商会助手：@张总\u2005")
+    assert "2026-0001" in ack
+    assert "13812345678" not in ack
+    # The staff room gets the full text, the phone included.
+    assert "  [秘书处工作群] 商会助手：【新诉求】2026-0001" in out
+    assert "问题描述：银行突然抽贷，流动资金紧张，联系电话13812345678" in out
+    # Staff answer is relayed into the group, the other member is refused, rating closes it.
+    assert "王科长答复如下：\n已联系开户行，周三前给您答复" in out
+    assert "@李总\u2005没有找到诉求 1" in out
+    assert "诉求 2026-0001 已销号" in out
+    # The clock moves: the unanswered second case is flagged, reminded and escalated.
+    assert "【超时未响应】诉求 2026-0002" in out
+    assert "【到期提醒】诉求 2026-0002" in out
+    assert "@张总\u2005您的诉求 2026-0002 已升级至部门负责人" in out
+
+
+def test_interactive_demo_answers_and_quits(tmp_path: Path) -> None:
+    """What `make demo` starts: typed lines in, labelled replies out, /quit ends it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--data", str(tmp_path)],
+        input="诉求 公司申请的稳岗补贴一直没兑现\n张氏机械有限公司\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "控制台演示" in done.stdout
+    assert "[会员一群] 商会助手：@张总\u2005" in done.stdout
+    assert "[秘书处工作群] 商会助手：【新诉求】2026-" in done.stdout
+    assert (tmp_path / "demo.db").exists()

@@ -1,0 +1,33 @@
+"""The README documents every chat command keyword and every setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import handlers
+from bot.config import Config
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _section(title: str) -> str:
+    start = README.index(title)
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end > 0 else None]
+
+
+def test_every_keyword_is_in_the_command_table() -> None:
+    table = _section("## 用户指令")
+    missing = [k for r in handlers.ROUTES for k in r.keywords if k not in table]
+    assert missing == []
+
+
+def test_every_setting_is_in_the_configuration_section() -> None:
+    section = _section("## Configuration")
+    missing = [name for name in Config.model_fields if f"`{name}`" not in section]
+    assert missing == []
+
+
+def test_readme_shows_the_two_commands() -> None:
+    assert "make demo" in README
+    assert "make test" in README
