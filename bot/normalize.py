@@ -9,18 +9,23 @@ from functools import lru_cache
 import opencc
 
 __all__ = [
+    "SEPARATORS",
     "mask_phones",
     "normalize",
     "parse_case_ref",
+    "split_case_ref",
     "split_command",
+    "split_word",
     "strip_address",
 ]
 
 _T2S = opencc.OpenCC("t2s")
-_SEPARATORS = " \t\r\n:：,，\u2005\u3000"
+SEPARATORS = " \t\r\n:：,，\u2005\u3000"
 _MENTION = re.compile(r"^[@＠][^\s\u2005\u3000]+[\s\u2005\u3000]*")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _CASE_REF = re.compile(r"^#?\s*(?:(\d{4})\s*[-－—]\s*)?(\d{1,6})$")
+# A case number at the start of a text: 2026-0001, 0001, 1, #1, ＃１ (\d covers full width).
+_LEADING_REF = re.compile(r"[#＃]?\s*(?:\d{4}\s*[-－—]\s*)?\d{1,6}(?=$|[\s:：,，\u2005\u3000])")
 
 
 @lru_cache(maxsize=4096)
@@ -31,14 +36,14 @@ def normalize(text: str) -> str:
 
 def strip_address(text: str) -> str:
     """Drop leading @mentions, surrounding white space and a leading `#`."""
-    text = text.strip(_SEPARATORS)
+    text = text.strip(SEPARATORS)
     while True:
         stripped = _MENTION.sub("", text, count=1)
         if stripped == text:
             break
-        text = stripped.strip(_SEPARATORS)
+        text = stripped.strip(SEPARATORS)
     if text[:1] in ("#", "＃"):
-        text = text[1:].lstrip(_SEPARATORS)
+        text = text[1:].lstrip(SEPARATORS)
     return text
 
 
@@ -61,12 +66,12 @@ def split_command(
         nxt = rest[:1]
         if (
             not nxt
-            or nxt in _SEPARATORS
+            or nxt in SEPARATORS
             or nxt in "#＃"
             or unicodedata.normalize("NFKC", nxt).isdigit()
             or loose
         ):
-            return command, head, rest.strip(_SEPARATORS)
+            return command, head, rest.strip(SEPARATORS)
     return None
 
 
@@ -82,3 +87,20 @@ def parse_case_ref(text: str) -> tuple[int | None, int] | None:
 def mask_phones(text: str) -> str:
     """138 1234 5678 → 138****5678."""
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def split_case_ref(text: str) -> tuple[str | None, str]:
+    """A leading case number and the rest of the text; (None, text) if there is none."""
+    text = text.strip(SEPARATORS)
+    match = _LEADING_REF.match(text)
+    if match is None or parse_case_ref(match.group()) is None:
+        return None, text
+    return match.group(), text[match.end() :].strip(SEPARATORS)
+
+
+def split_word(text: str) -> tuple[str, str]:
+    """The first word of the text and the rest, split at any separator."""
+    for i, char in enumerate(text):
+        if char in SEPARATORS:
+            return text[:i], text[i:].strip(SEPARATORS)
+    return text, ""

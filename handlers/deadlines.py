@@ -42,11 +42,6 @@ def _event_text(app: App, kind: str, case: Case, **context: object) -> str:
     return app.render("deadline_event", kind=kind, case=case, **context)
 
 
-def _keyword(app: App, command: str, default: str) -> str:
-    """The keyword staff would type for a command, as configured (if that route exists)."""
-    return app.router.aliases.get(command, (default,))[0]
-
-
 # -- the steps, in the order a case meets them --------------------------------------------
 
 
@@ -75,7 +70,7 @@ def _response_overdue(app: App, case: Case, now: datetime) -> tuple[Case, list[O
         case=case,
         hours=hours,
         limit=app.config.cases.first_response_hours,
-        claim=_keyword(app, "claim", "认领"),
+        claim=app.router.keyword("claim"),
     )
     return case, outs
 
@@ -97,7 +92,7 @@ def _remind(app: App, case: Case, now: datetime) -> tuple[Case, list[Outgoing]]:
         {"to": to or "staff_rooms"},
         reminded_at=to_db(now),
     )
-    resolve = _keyword(app, "resolve", "办结")
+    resolve = app.router.keyword("resolve")
     if to:
         return case, [app.to_contact(to, "deadline_reminder", case=case, resolve=resolve)]
     return case, app.to_staff("deadline_reminder", case=case, resolve=resolve)

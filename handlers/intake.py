@@ -14,36 +14,16 @@ Also home to the case-number helpers the reporter commands share.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from bot.cases import CLOSED, WITHDRAWN, Ambiguous, Case
 from bot.messages import Outgoing, Role
-from bot.normalize import parse_case_ref
+from bot.normalize import SEPARATORS, parse_case_ref, split_case_ref
 from bot.router import Context, Handler, Route
 
-__all__ = ["PROMPTS", "ROUTES", "keyword", "resolve_case", "split_ref"]
-
-_SEPARATORS = " \t\r\n:：,，\u2005\u3000"
-# A case number at the start of the text: 2026-0001, 0001, 1, #1, ＃１ (\d covers full width).
-_REF = re.compile(r"[#＃]?\s*(?:\d{4}\s*[-－—]\s*)?\d{1,6}(?=$|[\s:：,，\u2005\u3000])")
-
+__all__ = ["PROMPTS", "ROUTES", "resolve_case"]
 
 # -- helpers shared with handlers.reporter ---------------------------------------------
-
-
-def keyword(ctx: Context, command: str, default: str) -> str:
-    """The configured first keyword of a command, for "send «…»" hints."""
-    return ctx.app.router.aliases.get(command, (default,))[0]
-
-
-def split_ref(text: str) -> tuple[str | None, str]:
-    """A leading case number and the rest of the text; (None, text) if there is none."""
-    text = text.strip(_SEPARATORS)
-    match = _REF.match(text)
-    if match is None or parse_case_ref(match.group()) is None:
-        return None, text
-    return match.group(), text[match.end() :].strip(_SEPARATORS)
 
 
 def resolve_case(ctx: Context, ref: str) -> Case | list[Outgoing]:
@@ -88,21 +68,21 @@ def resolve_case(ctx: Context, ref: str) -> Case | list[Outgoing]:
 
 
 def _mine_kw(ctx: Context) -> str:
-    return keyword(ctx, "my_cases", "我的诉求")
+    return ctx.app.router.keyword("my_cases")
 
 
 # -- 诉求 -------------------------------------------------------------------------------
 
 
 def report(ctx: Context) -> list[Outgoing]:
-    description = ctx.args.strip(_SEPARATORS)
+    description = ctx.args.strip(SEPARATORS)
     if not description:
         return _ask_description(ctx)
     return _with_enterprise(ctx, description)
 
 
 def answer_description(ctx: Context) -> list[Outgoing]:
-    description = ctx.args.strip(_SEPARATORS)
+    description = ctx.args.strip(SEPARATORS)
     if not description:
         return _ask_description(ctx)
     return _with_enterprise(ctx, description)
@@ -110,7 +90,7 @@ def answer_description(ctx: Context) -> list[Outgoing]:
 
 def answer_enterprise(ctx: Context) -> list[Outgoing]:
     description = str(ctx.prompt["description"])
-    enterprise = ctx.args.strip(_SEPARATORS)
+    enterprise = ctx.args.strip(SEPARATORS)
     if not enterprise:
         ctx.ask("report_enterprise", description=description)
         return [ctx.say("intake_ask_enterprise", minutes=ctx.app.config.prompt_minutes)]
@@ -148,14 +128,14 @@ def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
         case=case,
         echo=echo,
         hours=f"{app.config.cases.first_response_hours:g}",
-        progress=keyword(ctx, "progress", "进度"),
-        supplement=keyword(ctx, "supplement", "补充"),
+        progress=ctx.app.router.keyword("progress"),
+        supplement=ctx.app.router.keyword("supplement"),
     )
     origin = (msg.room_topic or msg.conversation_id) if msg.is_group else None
     return [
         ack,
         *ctx.to_staff(
-            "intake_staff_opened", case=case, origin=origin, claim=keyword(ctx, "claim", "认领")
+            "intake_staff_opened", case=case, origin=origin, claim=ctx.app.router.keyword("claim")
         ),
     ]
 
@@ -164,7 +144,7 @@ def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
 
 
 def supplement(ctx: Context) -> list[Outgoing]:
-    ref, text = split_ref(ctx.args)
+    ref, text = split_case_ref(ctx.args)
     if ref is None or not text:
         return ctx.usage()
     found = resolve_case(ctx, ref)
@@ -176,13 +156,13 @@ def supplement(ctx: Context) -> list[Outgoing]:
             ctx.say(
                 "intake_supplement_staff",
                 case=case,
-                note=keyword(ctx, "note", "备注"),
-                answer=keyword(ctx, "answer", "回复"),
+                note=ctx.app.router.keyword("note"),
+                answer=ctx.app.router.keyword("answer"),
             )
         ]
     if case.status in (CLOSED, WITHDRAWN):
         return [
-            ctx.say("intake_supplement_closed", case=case, report=keyword(ctx, "report", "诉求"))
+            ctx.say("intake_supplement_closed", case=case, report=ctx.app.router.keyword("report"))
         ]
     case = ctx.app.cases.record(
         case, "supplemented", ctx.msg.sender_id, case.reporter_name, ctx.now, text

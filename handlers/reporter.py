@@ -17,16 +17,15 @@ from typing import Any
 from bot.cases import CLOSED, IN_PROGRESS, OPEN, RESOLVED, WITHDRAWN, Case
 from bot.db import to_db
 from bot.messages import Outgoing
-from bot.normalize import normalize
+from bot.normalize import SEPARATORS, normalize, split_case_ref
 from bot.router import Context, Handler, Route
-from handlers.intake import keyword, resolve_case, split_ref
+from handlers.intake import resolve_case
 
 __all__ = ["PROMPTS", "ROUTES"]
 
 LIST_LIMIT = 10
 SHORT_CHARS = 20
 # Longest first: 基本满意 and 不满意 both contain 满意.
-_SEPARATORS = " \t\r\n:：,，\u2005\u3000"
 RATINGS = (("基本满意", "basic"), ("不满意", "unsatisfied"), ("满意", "satisfied"))
 
 
@@ -36,7 +35,7 @@ RATINGS = (("基本满意", "basic"), ("不满意", "unsatisfied"), ("满意", "
 def progress(ctx: Context) -> list[Outgoing]:
     if not ctx.args.strip():
         return _progress_of_mine(ctx)
-    ref, _rest = split_ref(ctx.args)
+    ref, _rest = split_case_ref(ctx.args)
     if ref is None:
         return ctx.usage()
     found = resolve_case(ctx, ref)
@@ -92,8 +91,8 @@ def my_cases(ctx: Context) -> list[Outgoing]:
             cases=shown,
             total=len(mine),
             describe=not ctx.msg.is_group,
-            progress=keyword(ctx, "progress", "进度"),
-            report=keyword(ctx, "report", "诉求"),
+            progress=ctx.app.router.keyword("progress"),
+            report=ctx.app.router.keyword("report"),
         )
     ]
 
@@ -127,7 +126,7 @@ def rate_unsatisfied(ctx: Context) -> list[Outgoing]:
 
 def rate(ctx: Context) -> list[Outgoing]:
     """评价 <编号> 满意|基本满意|不满意 [原因]"""
-    ref, rest = split_ref(ctx.args)
+    ref, rest = split_case_ref(ctx.args)
     if ref is None:
         return ctx.usage()
     rating = _parse_rating(rest)
@@ -145,7 +144,7 @@ def _parse_rating(text: str) -> tuple[str, str] | None:
     norm = normalize(text)
     for word, code in RATINGS:
         if norm.startswith(word):
-            return code, text[len(word) :].strip(_SEPARATORS)
+            return code, text[len(word) :].strip(SEPARATORS)
     return None
 
 
@@ -155,7 +154,7 @@ def _rate_bare(ctx: Context, code: str) -> list[Outgoing]:
     A leading number that is one of the sender's own cases picks that case.
     """
     me = ctx.msg.sender_id
-    ref, rest = split_ref(ctx.args)
+    ref, rest = split_case_ref(ctx.args)
     if ref is not None:
         found = resolve_case(ctx, ref)
         if isinstance(found, Case) and found.reporter_id == me:
@@ -174,12 +173,12 @@ def _rate_bare(ctx: Context, code: str) -> list[Outgoing]:
                     for c in waiting
                 ],
                 describe=not ctx.msg.is_group,
-                rate=keyword(ctx, "rate", "评价"),
+                rate=ctx.app.router.keyword("rate"),
             )
         ]
     if not ctx.addressed:
         return []  # 满意 said in a group about something else
-    return [ctx.say("reporter_nothing_to_rate", mine=keyword(ctx, "my_cases", "我的诉求"))]
+    return [ctx.say("reporter_nothing_to_rate", mine=ctx.app.router.keyword("my_cases"))]
 
 
 def _rate_case(ctx: Context, case: Case, code: str, reason: str) -> list[Outgoing]:
@@ -233,7 +232,7 @@ def _to_reporter(ctx: Context, case: Case, template: str, **context: Any) -> lis
 
 
 def withdraw(ctx: Context) -> list[Outgoing]:
-    ref, reason = split_ref(ctx.args)
+    ref, reason = split_case_ref(ctx.args)
     if ref is None:
         return ctx.usage()
     found = resolve_case(ctx, ref)
@@ -256,7 +255,7 @@ def withdraw(ctx: Context) -> list[Outgoing]:
         closed_at=to_db(ctx.now),
     )
     return [
-        ctx.say("reporter_withdrawn", case=case, report=keyword(ctx, "report", "诉求")),
+        ctx.say("reporter_withdrawn", case=case, report=ctx.app.router.keyword("report")),
         *ctx.to_staff("reporter_staff_withdrawn", case=case, reason=reason),
     ]
 

@@ -14,21 +14,11 @@ from typing import Any
 from bot.cases import ACCEPTED, IN_PROGRESS, NEW, RESOLVED, Case
 from bot.db import to_db
 from bot.messages import Outgoing, Role
-from bot.normalize import normalize
+from bot.normalize import SEPARATORS, normalize, split_word
 from bot.router import Context, Handler, Route
 from handlers.staff_views import case_and_text, details, refuse_state, stops, todo
 
 __all__ = ["PROMPTS", "ROUTES"]
-
-_SEPARATORS = " \t\r\n:：,，\u2005\u3000"
-
-
-def _split_word(text: str) -> tuple[str, str]:
-    """The first word of the text and the rest, split at any separator."""
-    for i, char in enumerate(text):
-        if char in _SEPARATORS:
-            return text[:i], text[i:].strip(_SEPARATORS)
-    return text, ""
 
 
 def _usage(ctx: Context) -> str:
@@ -104,7 +94,7 @@ def claim(ctx: Context) -> list[Outgoing]:
 
 def _staff_id(ctx: Context, who: str) -> str | None:
     """A configured staff member by contact id or by name (after an optional @)."""
-    who = who.lstrip("@＠").strip(_SEPARATORS)
+    who = who.lstrip("@＠").strip(SEPARATORS)
     if who in ctx.app.staff:
         return who
     wanted = normalize(who)
@@ -117,7 +107,7 @@ def _staff_id(ctx: Context, who: str) -> str | None:
 @stops
 def assign(ctx: Context) -> list[Outgoing]:
     case, rest = case_and_text(ctx, need_text=True)
-    who, note = _split_word(rest.lstrip("@＠"))
+    who, note = split_word(rest.lstrip("@＠"))
     app = ctx.app
     assignee_id = _staff_id(ctx, who)
     if assignee_id is None:
@@ -165,7 +155,7 @@ def _department(ctx: Context, given: str) -> str | None:
 @stops
 def transfer(ctx: Context) -> list[Outgoing]:
     case, rest = case_and_text(ctx, need_text=True)
-    given, reason = _split_word(rest)
+    given, reason = split_word(rest)
     department = _department(ctx, given)
     if department is None:
         return [

@@ -4,18 +4,15 @@ command shares (number parsing, "not found", "which year?", "not in this state")
 from __future__ import annotations
 
 import functools
-import re
 
 from bot.cases import CLOSED, OPEN, WITHDRAWN, Ambiguous, Case
 from bot.db import to_db
 from bot.messages import Outgoing
+from bot.normalize import split_case_ref
 from bot.router import Context, Handler
 
 __all__ = ["Stop", "case_and_text", "details", "refuse_state", "stops", "todo"]
 
-_SEPARATORS = " \t\r\n:：,，\u2005\u3000"
-# A case number at the start of the arguments, followed by a separator or the end.
-_REF = re.compile(r"[#＃]?\s*(?:\d{4}\s*[-－—]\s*)?\d{1,6}(?=$|[\s:：,，\u2005\u3000])")
 _TODO_LIMIT = 30
 # 待办 filters: what the user types (normalised) → filter code.
 _FILTERS = {
@@ -59,11 +56,9 @@ def case_and_text(
     `need_text`), with a polite reply for an unknown or ambiguous number, and — unless
     `closed_ok` — with a refusal for a closed or withdrawn case.
     """
-    match = _REF.match(ctx.args)
-    if match is None:
+    ref, text = split_case_ref(ctx.args)
+    if ref is None:
         raise Stop(ctx.usage())
-    ref = match.group(0)
-    text = ctx.args[match.end() :].strip(_SEPARATORS)
     if need_text and not text:
         raise Stop(ctx.usage())
     try:
