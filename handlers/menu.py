@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from bot.messages import Outgoing, Role
+from bot.messages import Outgoing
 from bot.router import Context, Route
 
 __all__ = ["ROUTES"]
-
-_ROLE_NAMES = {Role.MEMBER: "", Role.STAFF: "工作人员", Role.ADMIN: "工作人员和管理员"}
 
 
 def show_menu(ctx: Context) -> list[Outgoing]:
@@ -16,7 +14,7 @@ def show_menu(ctx: Context) -> list[Outgoing]:
         {"usage": router.usage(r), "summary": r.summary, "aliases": router.aliases[r.command][1:]}
         for r in router.visible(ctx.role)
     ]
-    return [ctx.say("menu", routes=routes, role_name=_ROLE_NAMES[ctx.role])]
+    return [ctx.say("menu", routes=routes, role=ctx.role.name.lower())]
 
 
 ROUTES = [

@@ -184,7 +184,9 @@ def _rate_bare(ctx: Context, code: str) -> list[Outgoing]:
 def _rate_case(ctx: Context, case: Case, code: str, reason: str) -> list[Outgoing]:
     app, me, now = ctx.app, ctx.msg.sender_id, ctx.now
     if case.reporter_id != me:
-        return [ctx.say("reporter_only_reporter", case=case, action="评价")]
+        return [
+            ctx.say("reporter_only_reporter", case=case, action=ctx.app.router.keyword("rate"))
+        ]
     if case.status != RESOLVED:
         return [ctx.say("reporter_not_resolved", case=case)]
     name = case.reporter_name
@@ -240,7 +242,9 @@ def withdraw(ctx: Context) -> list[Outgoing]:
         return found
     case = found
     if case.reporter_id != ctx.msg.sender_id:
-        return [ctx.say("reporter_only_reporter", case=case, action="撤回")]
+        return [
+            ctx.say("reporter_only_reporter", case=case, action=ctx.app.router.keyword("withdraw"))
+        ]
     if not case.is_open:
         return [ctx.say("reporter_withdraw_refused", case=case)]
     case = ctx.app.cases.record(
