@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -88,6 +88,43 @@ class QuietHours(_Strict):
         return value
 
 
+class Feed(_Strict):
+    id: str = Field(min_length=1)
+    kind: Literal["rss", "json"] = "rss"
+    url: str = Field(min_length=1)
+    issuer: str = ""
+    tags: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(20.0, gt=0)
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class TagRule(_Strict):
+    tag: str = Field(min_length=1)
+    kind: Literal["topic", "industry", "region"] = "topic"
+    keywords: list[str] = Field(min_length=1)
+
+
+class Policies(_Strict):
+    folder: str | None = None
+    feeds: list[Feed] = Field(default_factory=list)
+    tag_rules: list[TagRule] = Field(default_factory=list)
+    fetch_interval_minutes: int = Field(60, ge=1)
+    search_limit: int = Field(5, ge=1, le=20)
+
+
+class Broadcast(_Strict):
+    id: str = Field(min_length=1)
+    cron: str = Field(min_length=1)
+    target: str = "all"
+    template: str = "digest"
+    max_items: int = Field(8, ge=1, le=50)
+
+
+class Digest(_Strict):
+    grace_minutes: int = Field(180, ge=0)
+    max_chars: int = Field(1500, ge=200)
+
+
 class Config(_Strict):
     bot_name: str = "商会助手"
     data_dir: str = "./data"
@@ -107,6 +144,9 @@ class Config(_Strict):
     pacing: Pacing = Pacing()
     sweep_interval_seconds: int = Field(60, ge=5)
     commands: dict[str, list[str]] = Field(default_factory=dict)
+    policies: Policies = Policies()
+    broadcasts: list[Broadcast] = Field(default_factory=list)
+    digest: Digest = Digest()
 
     @field_validator("timezone")
     @classmethod

@@ -15,7 +15,7 @@ from bot.config import Config, ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 # Lists whose example shows an illustrative entry instead of the (empty) default.
-ILLUSTRATED = {"staff", "categories", "commands"}
+ILLUSTRATED = {"staff", "categories", "commands", "policies", "broadcasts"}
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> set[str]:
