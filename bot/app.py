@@ -53,7 +53,11 @@ class App:
         self.cases = CaseStore(self.db, config)
         self.staff = config.staff_by_id()
         self.outbox = Outbox(
-            self.db, self.clock, self.shows_phones, mask=config.privacy.mask_phones
+            self.db,
+            self.clock,
+            self.shows_phones,
+            mask=config.privacy.mask_phones,
+            quiet=config.quiet_hours,
         )
 
     # -- who is who ----------------------------------------------------------------------

@@ -85,7 +85,7 @@ class ConsoleDemo:
             mentions_bot=mentions,
         )
         await self.runtime.on_message(msg)
-        await self.runtime.sender.drain_once()
+        await self.runtime.sender.drain_once(paced=False)
         return True
 
     async def _command(self, line: str) -> bool:
@@ -123,7 +123,7 @@ class ConsoleDemo:
 
     async def _sweep(self) -> None:
         sweep(self.app)
-        await self.runtime.sender.drain_once()
+        await self.runtime.sender.drain_once(paced=False)
 
     async def run_script(self, lines: Iterable[str]) -> None:
         for line in lines:

@@ -1,28 +1,33 @@
-"""The durable outbox: every message the bot sends is a row first, then a delivery."""
+"""The durable outbox: every message the bot sends is a row first, then a delivery.
+
+A row is `pending` until the sender claims it (`sending`, attempts + 1) for one call of the
+transport; then it is `sent` (the transport accepted it), `pending` again with a later
+`not_before` (a transient failure) or `failed` with the reason. A row found `sending` when
+the bot starts was cut off mid-send: it may or may not have arrived, so it is marked failed
+and reported rather than sent a second time. The sender itself lives in bot/sender.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
-import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlite_utils import Database
 
 from bot.clock import Clock
-from bot.config import Pacing
-from bot.db import to_db, to_json
+from bot.config import QuietHours
+from bot.db import from_db, to_db, to_json
 from bot.messages import Outgoing
 from bot.normalize import mask_phones
-from bot.transports.base import Transport, TransportError
+from bot.sender import Sender
 
-__all__ = ["Outbox", "Queued", "Sender"]
+__all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
 
-log = logging.getLogger(__name__)
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before"
 
 
 @dataclass(frozen=True)
@@ -30,13 +35,46 @@ class Queued:
     id: int
     out: Outgoing
     attempts: int
+    not_before: datetime
+
+
+def _queued(row: tuple[int, str, str, str, int, str]) -> Queued:
+    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")))
+    return Queued(row[0], out, row[4] or 0, from_db(row[5]))
+
+
+def _hh_mm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
+    """When the quiet hours `now` falls in end; None outside them.
+
+    `now` is read in its own time zone (the clock's). The window may wrap midnight
+    (22:00–08:00); `start == end` means there are no quiet hours.
+    """
+    if quiet is None or quiet.start == quiet.end:
+        return None
+    start, end, at = _hh_mm(quiet.start), _hh_mm(quiet.end), now.time()
+    inside = start <= at < end if start < end else (at >= start or at < end)
+    if not inside:
+        return None
+    day = now.date() if at < end else now.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=now.tzinfo)
 
 
 class Outbox:
     def __init__(
-        self, db: Database, clock: Clock, shows_phones: Callable[[str], bool], mask: bool = True
+        self,
+        db: Database,
+        clock: Clock,
+        shows_phones: Callable[[str], bool],
+        mask: bool = True,
+        quiet: QuietHours | None = None,
     ) -> None:
         self.db = db
+        self.quiet = quiet
         self.clock = clock
         self.shows_phones = shows_phones
         self.mask = mask
@@ -48,116 +86,125 @@ class Outbox:
         *,
         not_before: datetime | None = None,
         dedupe_key: str | None = None,
+        scheduled: bool = False,
     ) -> int:
-        """Queue messages. Phone numbers are masked unless the conversation is staff-only.
+        """Queue messages; returns how many rows were added.
 
-        With a dedupe_key, a message already queued under that key is not queued again.
+        `scheduled` messages (digests, reminders, escalations: nobody is waiting for them)
+        are held until the quiet hours end; replies go at once, day or night.
+
+        Phone numbers are masked unless the conversation is staff-only. With a dedupe_key,
+        a message already queued under that key (and position) is not queued again.
         """
-        now = to_db(self.clock.now())
-        rows = []
-        for i, out in enumerate(outs):
-            text = out.text
-            if self.mask and not self.shows_phones(out.conversation_id):
-                text = mask_phones(text)
-            rows.append(
-                {
-                    "conversation_id": out.conversation_id,
-                    "text": text,
-                    "mention_ids": to_json(list(out.mention_ids)),
-                    "created_at": now,
-                    "not_before": to_db(not_before) if not_before else now,
-                    "status": "pending",
-                    "attempts": 0,
-                    "dedupe_key": f"{dedupe_key}#{i}" if dedupe_key else None,
-                }
-            )
-        if rows:
-            self.db.table("outbox").insert_all(rows, ignore=True)
+        current = self.clock.now()
+        if scheduled and not_before is None:
+            not_before = quiet_until(self.quiet, current)
+        now = to_db(current)
+        added = 0
+        with self.db.atomic():
+            for i, out in enumerate(outs):
+                text = out.text
+                if self.mask and not self.shows_phones(out.conversation_id):
+                    text = mask_phones(text)
+                added += self.db.execute(
+                    "insert or ignore into outbox (conversation_id, text, mention_ids,"
+                    " created_at, not_before, status, attempts, dedupe_key)"
+                    " values (?, ?, ?, ?, ?, ?, 0, ?)",
+                    [
+                        out.conversation_id,
+                        text,
+                        to_json(list(out.mention_ids)),
+                        now,
+                        to_db(not_before) if not_before else now,
+                        PENDING,
+                        f"{dedupe_key}#{i}" if dedupe_key else None,
+                    ],
+                ).rowcount
+        if added:
             self.wakeup.set()
-        return len(rows)
+        return added
 
-    def due(self, limit: int = 100) -> list[Queued]:
+    # -- what the sender reads ----------------------------------------------------------
+
+    def heads(self, now: datetime) -> list[Queued]:
+        """The first queued row of each conversation, oldest first.
+
+        A row joins its conversation's queue at its `not_before`; once tried it stays at
+        the head (even while it waits for a retry) until it is sent or failed, so later
+        rows of that conversation wait behind it. A conversation with a row in flight
+        has no head.
+        """
+        stamp = to_db(now)
         rows = self.db.execute(
-            "select id, conversation_id, text, mention_ids, attempts from outbox"
-            " where status = 'pending' and not_before <= ? order by id limit ?",
-            [to_db(self.clock.now()), limit],
+            f"select {_COLUMNS} from outbox where id in ("
+            "  select min(id) from outbox where status = ? and (not_before <= ? or attempts > 0)"
+            "  group by conversation_id)"
+            " and conversation_id not in (select conversation_id from outbox where status = ?)"
+            " order by id",
+            [PENDING, stamp, SENDING],
         ).fetchall()
-        return [Queued(r[0], Outgoing(r[1], r[2], tuple(json.loads(r[3]))), r[4]) for r in rows]
+        return [_queued(r) for r in rows]
+
+    def next_scheduled(self, now: datetime) -> datetime | None:
+        """The earliest `not_before` still ahead of `now` among pending rows."""
+        row = self.db.execute(
+            "select min(not_before) from outbox where status = ? and not_before > ?",
+            [PENDING, to_db(now)],
+        ).fetchone()
+        return from_db(row[0]) if row and row[0] else None
+
+    def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(conversation, sent_at) of the rows sent at or after `since`, oldest first."""
+        rows = self.db.execute(
+            "select conversation_id, sent_at from outbox where status = ? and sent_at >= ?"
+            " order by sent_at",
+            [SENT, to_db(since)],
+        ).fetchall()
+        return [(r[0], from_db(r[1])) for r in rows]
+
+    def in_flight(self) -> list[Queued]:
+        """Rows claimed for sending and never settled: the process stopped mid-send."""
+        rows = self.db.execute(
+            f"select {_COLUMNS} from outbox where status = ? order by id", [SENDING]
+        ).fetchall()
+        return [_queued(r) for r in rows]
+
+    def pending_count(self) -> int:
+        row = self.db.execute("select count(*) from outbox where status = ?", [PENDING]).fetchone()
+        return int(row[0])
+
+    # -- what the sender writes ---------------------------------------------------------
+
+    def claim(self, row_id: int) -> bool:
+        """Take a pending row for one send attempt; False if it is no longer pending."""
+        with self.db.atomic():
+            return bool(
+                self.db.execute(
+                    "update outbox set status = ?, attempts = ifnull(attempts, 0) + 1"
+                    " where id = ? and status = ?",
+                    [SENDING, row_id, PENDING],
+                ).rowcount
+            )
 
     def mark_sent(self, row_id: int) -> None:
         with self.db.atomic():
             self.db.execute(
-                "update outbox set status = 'sent', sent_at = ?, attempts = attempts + 1"
-                " where id = ?",
-                [to_db(self.clock.now()), row_id],
+                "update outbox set status = ?, sent_at = ?, error = null where id = ?",
+                [SENT, to_db(self.clock.now()), row_id],
             )
 
     def mark_failed(self, row_id: int, reason: str) -> None:
         with self.db.atomic():
             self.db.execute(
-                "update outbox set status = 'failed', error = ?, attempts = attempts + 1"
-                " where id = ?",
-                [reason, row_id],
+                "update outbox set status = ?, error = ? where id = ?", [FAILED, reason, row_id]
             )
 
-    def retry_later(self, row_id: int, reason: str, delay: timedelta) -> None:
+    def retry_later(self, row_id: int, reason: str, not_before: datetime) -> None:
+        """Back to pending, not before the given time (rounded up to the stored second)."""
+        if not_before.microsecond:
+            not_before = not_before.replace(microsecond=0) + timedelta(seconds=1)
         with self.db.atomic():
             self.db.execute(
-                "update outbox set error = ?, attempts = attempts + 1, not_before = ?"
-                " where id = ?",
-                [reason, to_db(self.clock.now() + delay), row_id],
+                "update outbox set status = ?, error = ?, not_before = ? where id = ?",
+                [PENDING, reason, to_db(not_before), row_id],
             )
-
-    def pending_count(self) -> int:
-        row = self.db.execute("select count(*) from outbox where status = 'pending'").fetchone()
-        return int(row[0])
-
-
-class Sender:
-    """Drains the outbox through a transport, in order per conversation."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        transport: Transport,
-        pacing: Pacing,
-        on_failed: Callable[[Outgoing, str], None] | None = None,
-    ) -> None:
-        self.outbox = outbox
-        self.transport = transport
-        self.pacing = pacing
-        self.on_failed = on_failed
-
-    def _backoff(self, attempts: int) -> timedelta:
-        base = min(self.pacing.retry_max_seconds, 0.5 * 2**attempts)
-        return timedelta(seconds=base + random.uniform(0, base / 4))
-
-    async def drain_once(self) -> int:
-        """Send everything that is due now; returns how many went out."""
-        sent = 0
-        blocked: set[str] = set()  # keep per-conversation order: stop at the first failure
-        for item in self.outbox.due():
-            if item.out.conversation_id in blocked:
-                continue
-            try:
-                await self.transport.send(item.out)
-            except TransportError as exc:
-                blocked.add(item.out.conversation_id)
-                if exc.permanent or item.attempts + 1 >= self.pacing.max_attempts:
-                    log.warning("outbox %s failed for good: %s", item.id, exc)
-                    self.outbox.mark_failed(item.id, str(exc))
-                    if self.on_failed:
-                        self.on_failed(item.out, str(exc))
-                else:
-                    self.outbox.retry_later(item.id, str(exc), self._backoff(item.attempts))
-                continue
-            self.outbox.mark_sent(item.id)
-            sent += 1
-        return sent
-
-    async def run(self, idle_seconds: float = 1.0) -> None:
-        while True:
-            self.outbox.wakeup.clear()
-            await self.drain_once()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.outbox.wakeup.wait(), timeout=idle_seconds)

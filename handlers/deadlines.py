@@ -182,7 +182,7 @@ def sweep(app: App) -> list[Outgoing]:
                 case, said = step(app, case, now)
                 outs += said
         purged = app.sessions.purge(now)
-        app.outbox.enqueue(outs)
+        app.outbox.enqueue(outs, scheduled=True)
     if outs or purged:
         log.info("sweep at %s: %d messages, %d stale prompts purged", now, len(outs), purged)
     return outs

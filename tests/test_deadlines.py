@@ -464,3 +464,17 @@ def test_staff_hints_use_the_configured_keywords(tmp_path: Path, clock: FrozenCl
 
     assert "请尽快认领或答复：接单 2026-0001" in flag.text
     assert "办结后请发送：结案 2026-0001 结果说明" in reminder.text
+
+
+def test_escalation_found_at_night_waits_for_the_morning(app: App, clock: FrozenClock) -> None:
+    """Nobody is waiting for a sweep's message at 23:00: it is held until quiet hours end."""
+    open_case(app, clock)
+    clock.set(DUE.replace(hour=23))
+
+    outs = sweep(app)
+
+    assert outs
+    rows = list(app.db.table("outbox").rows_where("text like ?", ["%升级%"]))
+    assert rows
+    morning = (DUE + timedelta(days=1)).replace(hour=8)
+    assert {r["not_before"] for r in rows} == {to_db(morning)}

@@ -1,0 +1,221 @@
+"""The outbox sender: paced, ordered, retried, and never twice.
+
+Rules, all measured on the injected clock:
+
+- Order: within a conversation rows go out in queue order (outbox id); a row that failed
+  transiently keeps its place, so later rows of that conversation wait behind it while
+  other conversations go on.
+- Pace: at most one message per `pacing.min_gap_seconds` to a conversation, at most
+  `pacing.global_per_minute` in any 60 seconds overall, and a random extra delay in
+  [0, `pacing.jitter_seconds`] before each send (WeChat flags bursts as spam).
+- Quiet hours are not the sender's business: a scheduled message (digest, reminder,
+  escalation) is queued with `not_before` at the end of the quiet hours by the outbox,
+  while a reply to someone who just wrote goes out at once, day or night.
+- Failures: a transient TransportError (or any other exception, which is logged) retries
+  with exponential backoff capped at `pacing.retry_max_seconds`, with jitter; a permanent
+  one, or the `pacing.max_attempts`-th failure, marks the row failed and calls
+  `on_failed(out, reason)` once.
+- Once: a row is claimed before the transport is called and marked sent as soon as the
+  transport returns; a row a previous run left claimed is reported, not re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.clock import Clock
+from bot.config import Pacing
+from bot.messages import Outgoing
+from bot.transports.base import Transport, TransportError
+
+if TYPE_CHECKING:
+    from bot.outbox import Outbox, Queued
+
+__all__ = ["INTERRUPTED", "Sender"]
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted while sending; delivery unknown, not sent again"
+_MINUTE = timedelta(minutes=1)
+_MIN_WAIT = 0.05  # seconds; a floor so a rounding slip can never turn into a busy loop
+
+
+class Sender:
+    """Drains the outbox through a transport (see the module docstring for the rules)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        transport: Transport,
+        pacing: Pacing,
+        on_failed: Callable[[Outgoing, str], None] | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.transport = transport
+        self.pacing = pacing
+        self.on_failed = on_failed
+        self.clock: Clock = clock or outbox.clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self._lock = asyncio.Lock()
+        self._started = False
+        self._last: dict[str, datetime] = {}  # conversation → when it was last sent to
+        self._window: deque[datetime] = deque()  # sends in the last minute, oldest first
+
+    # -- public ---------------------------------------------------------------------------
+
+    async def drain_once(self, *, paced: bool = True) -> int:
+        """Send everything that may go out now; returns how many went out.
+
+        Paced, each send waits its jitter (through `sleep`) and rows held back by the gap,
+        or the rate limit stay queued for `run()`. `paced=False` (the console demo) sends
+        every due row at once in order: no gap, rate limit or jitter, but rows' own
+        `not_before` (quiet hours, retry backoff) still hold.
+        """
+        sent, _ = await self._drain(paced)
+        return sent
+
+    async def run(self, idle_seconds: float = 60.0) -> None:
+        """Send for ever, paced; between passes wait for the next slot or an enqueue.
+
+        `idle_seconds` caps a wait, so rows written by another process are seen too.
+        """
+        while True:
+            self.outbox.wakeup.clear()
+            wait = idle_seconds
+            try:
+                _, next_at = await self._drain(paced=True)
+            except Exception:
+                log.exception("outbox pass failed; trying again")
+                wait = min(idle_seconds, self.pacing.retry_max_seconds)
+            else:
+                if next_at is not None:
+                    ahead = (next_at - self.clock.now()).total_seconds()
+                    wait = min(idle_seconds, max(ahead, _MIN_WAIT))
+            await self._wait(wait)
+
+    # -- one pass -------------------------------------------------------------------------
+
+    async def _drain(self, paced: bool) -> tuple[int, datetime | None]:
+        """Send until nothing may go; returns (sent, when something next may go)."""
+        async with self._lock:
+            if not self._started:
+                self._started = True
+                self._resume()
+            sent = 0
+            while True:
+                item, next_at = self._plan(self.clock.now(), paced)
+                if item is None:
+                    return sent, next_at
+                if paced and self.pacing.jitter_seconds > 0:
+                    await self.sleep(self.rng.uniform(0, self.pacing.jitter_seconds))
+                sent += await self._send(item)
+
+    def _plan(self, now: datetime, paced: bool) -> tuple[Queued | None, datetime | None]:
+        """The row to send now, else None and the earliest time one may go (None: idle)."""
+        heads = self.outbox.heads(now)
+        blocked = paced and self._rate_slot(now) > now
+        earliest: datetime | None = None
+        for item in heads:
+            at = item.not_before
+            last = self._last.get(item.out.conversation_id)
+            if paced and last is not None:
+                at = max(at, last + timedelta(seconds=self.pacing.min_gap_seconds))
+            if at <= now and not blocked:
+                return item, None
+            earliest = at if earliest is None else min(earliest, at)
+        scheduled = self.outbox.next_scheduled(now)
+        if scheduled is not None and (earliest is None or scheduled < earliest):
+            earliest = scheduled
+        if earliest is None or not paced:
+            return None, earliest
+        return None, max(earliest, now, self._rate_slot(now))
+
+    def _rate_slot(self, now: datetime) -> datetime:
+        """When the global rate limit next allows a send."""
+        while self._window and self._window[0] <= now - _MINUTE:
+            self._window.popleft()
+        limit = self.pacing.global_per_minute
+        return self._window[-limit] + _MINUTE if len(self._window) >= limit else now
+
+    async def _send(self, item: Queued) -> int:
+        if not self.outbox.claim(item.id):
+            return 0  # settled elsewhere since we looked
+        try:
+            await self.transport.send(item.out)
+        except TransportError as exc:
+            self._failed(item, str(exc) or type(exc).__name__, permanent=exc.permanent)
+            return 0
+        except Exception as exc:
+            log.exception("transport raised on outbox row %s; will retry", item.id)
+            self._failed(item, f"{type(exc).__name__}: {exc}", permanent=False)
+            return 0
+        self.outbox.mark_sent(item.id)
+        now = self.clock.now()
+        self._last[item.out.conversation_id] = now
+        self._window.append(now)
+        return 1
+
+    def _failed(self, item: Queued, reason: str, *, permanent: bool) -> None:
+        attempts = item.attempts + 1
+        if permanent or attempts >= self.pacing.max_attempts:
+            log.warning("outbox row %s failed after %d attempts: %s", item.id, attempts, reason)
+            self.outbox.mark_failed(item.id, reason)
+            self._report(item.out, reason)
+            return
+        delay = self._backoff(attempts)
+        log.info("outbox row %s: %s; retry in %.1f s", item.id, reason, delay)
+        self.outbox.retry_later(item.id, reason, self.clock.now() + timedelta(seconds=delay))
+
+    def _backoff(self, attempts: int) -> float:
+        """2, 4, 8 … seconds after the 1st, 2nd, 3rd … failure, capped; jitter: ×[0.5, 1]."""
+        base = min(self.pacing.retry_max_seconds, 2.0 ** min(attempts, 32))
+        return base * self.rng.uniform(0.5, 1.0)
+
+    def _report(self, out: Outgoing, reason: str) -> None:
+        if self.on_failed is None:
+            return
+        try:
+            self.on_failed(out, reason)
+        except Exception:
+            log.exception("on_failed raised for a message to %s", out.conversation_id)
+
+    # -- start and waiting ----------------------------------------------------------------
+
+    def _resume(self) -> None:
+        """Pick up where a previous run stopped: its recent sends count for pacing, and a
+        row it left mid-send is failed and reported (it may have arrived) — never re-sent."""
+        now = self.clock.now()
+        since = now - max(_MINUTE, timedelta(seconds=self.pacing.min_gap_seconds))
+        for conversation, sent_at in self.outbox.sent_since(since):
+            at = min(now, sent_at + timedelta(seconds=1))  # sent_at is stored to the second
+            self._last[conversation] = at
+            if at > now - _MINUTE:
+                self._window.append(at)
+        for item in self.outbox.in_flight():
+            log.warning("outbox row %s was cut off mid-send; not sending it again", item.id)
+            self.outbox.mark_failed(item.id, INTERRUPTED)
+            self._report(item.out, INTERRUPTED)
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep (the injected way) until `seconds` pass or something is enqueued."""
+        if self.outbox.wakeup.is_set():
+            return
+        woken = asyncio.ensure_future(self.outbox.wakeup.wait())
+        slept = asyncio.ensure_future(self.sleep(seconds))
+        try:
+            await asyncio.wait({woken, slept}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            slept.cancel()
+            await asyncio.gather(woken, slept, return_exceptions=True)
