@@ -42,6 +42,7 @@ class App:
         self.clock: Clock = clock or SystemClock(config.tz)
         self.db: Database = open_db(db_path)
         self.db_path = db_path
+        self.base_dir = base_dir or Path.cwd()  # relative paths in the config start here
         self.router = Router(routes, prompts, config.commands)
         override = None
         if config.templates_dir:

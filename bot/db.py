@@ -254,3 +254,12 @@ def m005_broadcasts(db: Database) -> None:
         {"conversation_id": str, "policy_id": int, "run_id": int, "sent_at": str},
         pk=("conversation_id", "policy_id"),
     )
+
+
+@MIGRATIONS()
+def m006_policy_search(db: Database) -> None:
+    # search_text: normalised title|summary|issuer|tags, so 政策 <关键词> matches however it
+    # was typed; config_url: the feed URL as configured, to tell a 301 (url changes,
+    # config_url does not) from an admin editing the config (both reset, feed re-enabled).
+    db.table("policies").add_column("search_text", str)
+    db.table("feeds").add_column("config_url", str)

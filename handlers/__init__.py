@@ -1,7 +1,7 @@
 """Feature modules, included explicitly and in priority order."""
 
 from bot.router import Handler, Route
-from handlers import intake, menu, reporter, staff
+from handlers import intake, menu, policy, reporter, staff
 
 __all__ = ["PROMPTS", "ROUTES"]
 
@@ -10,8 +10,10 @@ ROUTES: list[Route] = [
     *intake.ROUTES,
     *reporter.ROUTES,
     *staff.ROUTES,
+    *policy.ROUTES,
 ]
 
 PROMPTS: dict[str, Handler] = {
     **intake.PROMPTS,
+    **policy.PROMPTS,
 }

@@ -1,0 +1,195 @@
+"""Member groups, their tags, and broadcast targets: `all` or a tag expression.
+
+A target expression is evaluated over a group's tags:
+
+    融资 & 制造业        both tags
+    外贸 | 跨境          either tag
+    !餐饮               not tagged 餐饮
+    (外贸 | 跨境) & !餐饮 parentheses group; `!` binds tightest, then `&`, then `|`
+
+Tags and expressions are normalised like chat input (full width → half width, Traditional →
+Simplified, lower case), so `＆`, `｜`, `！`, `（）` and 融資 work too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot.db import to_db, to_json
+from bot.normalize import SEPARATORS, normalize
+
+__all__ = [
+    "ALL",
+    "Group",
+    "Target",
+    "TargetError",
+    "find_group",
+    "member_groups",
+    "parse_target",
+    "set_group_tags",
+    "split_tags",
+]
+
+ALL = "all"
+_ALL_WORDS = {"all", "全部", "所有"}
+_TAG_SEPARATORS = SEPARATORS + "、;；/"
+_TOKEN = re.compile(r"\s*(?:([&|!()])|([^&|!()\s]+))")
+
+Matcher = Callable[[frozenset[str]], bool]
+
+
+class TargetError(ValueError):
+    """A target expression that cannot be read; the message says where."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A member group the bot is in, with its tags (normalised)."""
+
+    id: str
+    topic: str | None
+    tags: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.topic or self.id
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    matcher: Matcher | None  # None: every member group
+
+    @property
+    def is_all(self) -> bool:
+        return self.matcher is None
+
+    def matches(self, tags: Iterable[str]) -> bool:
+        return self.matcher is None or self.matcher(frozenset(tags))
+
+
+# -- tags ---------------------------------------------------------------------------------
+
+
+def split_tags(text: str) -> list[str]:
+    """`融资 制造业、浦东` → ['融资', '制造业', '浦东'] (normalised, in order, once each)."""
+    tags: list[str] = []
+    for word in re.split(f"[{re.escape(_TAG_SEPARATORS)}]+", text):
+        tag = normalize(word)
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _group(row: Sequence[object]) -> Group:
+    tags = json.loads(str(row[2] or "[]"))
+    return Group(str(row[0]), str(row[1]) if row[1] else None, tuple(normalize(t) for t in tags))
+
+
+def member_groups(db: Database) -> list[Group]:
+    """Every member group (not staff rooms, not private chats), by name."""
+    rows = db.execute(
+        "select id, topic, tags from conversations where is_group = 1 and kind = 'member'"
+        " order by coalesce(topic, id), id"
+    ).fetchall()
+    return [_group(r) for r in rows]
+
+
+def find_group(db: Database, name: str) -> Group | None:
+    """A member group by its id or its name (normalised; a unique prefix will do)."""
+    key = normalize(name)
+    groups = member_groups(db)
+    for group in groups:
+        if group.id == name or normalize(group.name) == key:
+            return group
+    starts = [g for g in groups if normalize(g.name).startswith(key)]
+    return starts[0] if len(starts) == 1 else None
+
+
+def set_group_tags(db: Database, group_id: str, tags: Sequence[str], now: datetime) -> None:
+    with db.atomic():
+        db.execute(
+            "update conversations set tags = ?, updated_at = ? where id = ?",
+            [to_json(list(tags)), to_db(now), group_id],
+        )
+
+
+# -- target expressions -------------------------------------------------------------------
+
+
+def parse_target(text: str) -> Target:
+    """`all` (or 全部) or a tag expression; raises TargetError."""
+    norm = normalize(text)
+    if not norm or norm in _ALL_WORDS:
+        return Target(ALL, None)
+    return Target(text.strip(), _Parser(norm).parse())
+
+
+class _Parser:
+    """or := and ('|' and)* ; and := not ('&' not)* ; not := '!' not | tag | '(' or ')'"""
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[str] = []
+        pos = 0
+        while pos < len(text):
+            match = _TOKEN.match(text, pos)
+            if match is None:  # only trailing white space is left
+                break
+            self.tokens.append(match.group(1) or f"#{match.group(2)}")
+            pos = match.end()
+        self.pos = 0
+
+    def parse(self) -> Matcher:
+        matcher = self._or()
+        if self.pos < len(self.tokens):
+            raise TargetError(f"unexpected {self._shown(self.tokens[self.pos])!r}")
+        return matcher
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    @staticmethod
+    def _shown(token: str) -> str:
+        return token[1:] if token.startswith("#") else token
+
+    def _or(self) -> Matcher:
+        parts = [self._and()]
+        while self._peek() == "|":
+            self.pos += 1
+            parts.append(self._and())
+        return parts[0] if len(parts) == 1 else (lambda tags: any(p(tags) for p in parts))
+
+    def _and(self) -> Matcher:
+        parts = [self._not()]
+        while self._peek() == "&":
+            self.pos += 1
+            parts.append(self._not())
+        return parts[0] if len(parts) == 1 else (lambda tags: all(p(tags) for p in parts))
+
+    def _not(self) -> Matcher:
+        token = self._peek()
+        if token is None:
+            raise TargetError("expression ends too early")
+        self.pos += 1
+        if token == "!":
+            inner = self._not()
+            return lambda tags: not inner(tags)
+        if token == "(":
+            inner = self._or()
+            if self._peek() != ")":
+                raise TargetError("missing )")
+            self.pos += 1
+            return inner
+        if token.startswith("#"):
+            tag = token[1:]
+            nxt = self._peek()
+            if nxt is not None and nxt.startswith("#"):
+                raise TargetError(f"expected & or | between {tag!r} and {nxt[1:]!r}")
+            return lambda tags: tag in tags
+        raise TargetError(f"unexpected {token!r}")
