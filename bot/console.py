@@ -1,8 +1,9 @@
 """`chamberbot demo`: type as any member in any group or private chat and watch the bot.
 
 Console commands start with `/`: /as 张总 @会员一群, /as 王科长 (a private chat),
-/who, /advance 3d, /sweep, /help, /quit. Anything else is a chat message from the
-current person in the current conversation; starting it with @<bot name> mentions the bot.
+/who, /advance 3d, /sweep, /fetch, /broadcast weekly, /help, /quit. Anything else is a
+chat message from the current person in the current conversation; starting it with
+@<bot name> mentions the bot.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from bot.clock import FrozenClock, OffsetClock
 from bot.messages import Incoming
 from bot.runtime import Runtime
 from bot.transports.console import ConsoleTransport
+from handlers.broadcasts import run_broadcast
 from handlers.deadlines import sweep
+from policy_feeds.ingest import ingest_all
 
 __all__ = ["SEED", "ConsoleDemo"]
 
@@ -30,6 +33,7 @@ SEED = Path(__file__).resolve().parent / "demo" / "seed.yaml"
 _AS = re.compile(r"^/as\s+(?P<who>[^@＠\s]+)\s*(?:[@＠](?P<room>\S+))?\s*$")
 _ADVANCE = re.compile(r"^/advance\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_BROADCAST = re.compile(r"^/broadcast\s+(?P<id>\S+)$")
 
 
 class ConsoleDemo:
@@ -52,6 +56,7 @@ class ConsoleDemo:
         self.transport = ConsoleTransport(write, self.label, app.config.bot_name)
         self.runtime = Runtime(app, self.transport)
         self._count = 0
+        ingest_all(app)  # the bundled sample feeds and folder: local files, no network
 
     def label(self, conversation_id: str) -> str:
         topics = {v: k for k, v in self.rooms.items()}
@@ -113,6 +118,19 @@ class ConsoleDemo:
             await self._sweep()
         elif line == "/sweep":
             await self._sweep()
+        elif line == "/fetch":
+            report = ingest_all(app)
+            self.write(app.render("console_fetched", added=report.added, updated=report.updated))
+            await self.runtime.sender.drain_once(paced=False)
+        elif match := _BROADCAST.match(line):
+            ran = run_broadcast(app, match["id"], app.clock.now())
+            if ran is None:
+                self.write(app.render("console_no_broadcast", id=match["id"]))
+            else:
+                self.write(
+                    app.render("console_broadcast", id=match["id"], groups=len(ran.messages))
+                )
+            await self.runtime.sender.drain_once(paced=False)
         elif line == "/who":
             self.write(
                 app.render("console_who", people=sorted(self.people), rooms=sorted(self.rooms))

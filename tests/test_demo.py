@@ -34,6 +34,11 @@ def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str])
     assert "【超时未响应】诉求 2026-0002" in out
     assert "【到期提醒】诉求 2026-0002" in out
     assert "@张总\u2005您的诉求 2026-0002 已升级至部门负责人" in out
+    # 送政策: the bundled sample sources are searchable, previewed, and sent once.
+    assert "与「融资」相关的最新政策：" in out
+    assert "【预览·不会发送】广播 weekly" in out
+    assert out.count("  [会员一群] 商会助手：【政策速递】") == 1
+    assert "（广播 weekly 已运行：0 个群有新内容）" in out
 
 
 def test_interactive_demo_answers_and_quits(tmp_path: Path) -> None:
