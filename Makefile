@@ -18,11 +18,23 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The Node gateway the integration tests (tests/test_gateway.py) run: installed from its
+# lockfile when node_modules is missing or older than the lockfile. No npm: make test fails.
+GATEWAY := tests/gateway
+GATEWAY_STAMP := $(GATEWAY)/node_modules/.package-lock.json
+
+$(GATEWAY_STAMP): $(GATEWAY)/package-lock.json $(GATEWAY)/package.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js 20 and npm (tests/gateway)" >&2; exit 1; }
+	cd $(GATEWAY) && npm ci --no-audit --no-fund
+	touch $@
+
+test: lint $(GATEWAY_STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(GATEWAY_STAMP)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/policies_ingest.py
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf $(VENV) data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,6 +16,8 @@ from bot.app import App
 from bot.clock import Clock, FrozenClock, OffsetClock
 from bot.config import Config, ConfigError, load_config
 from bot.router import RouterError
+from handlers.broadcasts_cli import register as register_broadcasts
+from policy_feeds.cli import register as register_policy_commands
 
 __all__ = ["main"]
 
@@ -68,6 +71,59 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wechat(args: argparse.Namespace) -> tuple[Path, Config, str, str]:
+    from bot.runtime import wechat_settings
+
+    path = Path(args.config)
+    config = load_config(path)
+    return (path, config, *wechat_settings(config, str(path), os.environ))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Connect to the Wechaty gateway and serve until SIGINT/SIGTERM (exit 0).
+
+    Endpoint and token: WECHATY_PUPPET_SERVICE_ENDPOINT / WECHATY_PUPPET_SERVICE_TOKEN when
+    set (the Wechaty convention: the environment wins), else `wechat.endpoint` /
+    `wechat.token`; neither → ConfigError (exit 2). A gateway that cannot be reached or
+    refuses the token at start-up: exit 1 with the reason. Later outages reconnect.
+    """
+    from bot.runtime import Runtime, serve_until_signalled
+    from bot.transports.wechaty import GatewayStartError, WechatyTransport
+
+    path, config, endpoint, token = _wechat(args)
+    app = _app(config, path, config.database_path(path.parent), None)
+    logging.getLogger("bot").setLevel(logging.INFO)
+    transport = WechatyTransport(endpoint, token)
+    runtime = Runtime(app, transport)
+    transport.events = runtime
+    try:
+        asyncio.run(serve_until_signalled(runtime))
+    except GatewayStartError as exc:
+        sys.stderr.write(f"chamberbot: {exc}\n")
+        return 1
+    finally:
+        app.db.close()
+    return 0
+
+
+def _rooms(args: argparse.Namespace) -> int:
+    """The groups the bot's WeChat account is in: id, topic, size, role in the config."""
+    from bot.transports.wechaty import GatewayStartError, list_rooms
+
+    _path, config, endpoint, token = _wechat(args)
+    try:
+        rooms = asyncio.run(list_rooms(endpoint, token, members=args.members))
+    except GatewayStartError as exc:
+        sys.stderr.write(f"chamberbot: {exc}\n")
+        return 1
+    for room, members in sorted(rooms, key=lambda r: r[0].topic):
+        role = "staff_rooms" if room.id in config.staff_rooms else ""
+        _write("\t".join([room.id, room.topic, f"{room.member_count}", role]).rstrip())
+        for member in members:
+            _write(f"\t{member.id}\t{member.name}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chamberbot", description="商会助手")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +136,15 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a config file")
     check.add_argument("--config", required=True)
     check.set_defaults(func=_check)
+    run = sub.add_parser("run", help="serve WeChat through a Wechaty puppet-service gateway")
+    run.add_argument("--config", required=True)
+    run.set_defaults(func=_run)
+    rooms = sub.add_parser("rooms", help="list the bot's WeChat groups (ids for the config)")
+    rooms.add_argument("--config", required=True)
+    rooms.add_argument("--members", action="store_true", help="also list each group's members")
+    rooms.set_defaults(func=_rooms)
+    register_policy_commands(sub)
+    register_broadcasts(sub)
     return parser
 
 

@@ -1,0 +1,307 @@
+"""The WeChat transport: a Wechaty puppet-service gateway.
+
+The only modules that use the gateway's gRPC client are this one and its parts:
+wechaty_client (connection, event stream, reconnects), wechaty_send (sending) and
+wechaty_events (what the runtime is told; no gRPC).
+
+Inbound: every `message` event becomes an `Incoming` (text messages only; the bot's own
+messages, which WeChat echoes back, are not). Events are handled one at a time, in the
+order the gateway sent them, off the stream reader. Room and friendship events go to a
+`GatewayEvents` (the runtime), which decides and remembers; this module does the RPCs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from bot.messages import Incoming, Outgoing
+from bot.transports.base import OnMessage
+from bot.transports.wechaty_client import GatewayClient, list_rooms
+from bot.transports.wechaty_events import (
+    Contact,
+    GatewayEvents,
+    GatewayStartError,
+    mentions_name,
+    message_time,
+    strip_mentions,
+)
+from bot.transports.wechaty_send import Outbound, Recent
+
+__all__ = ["GatewayStartError", "WechatyTransport", "list_rooms"]
+
+log = logging.getLogger(__name__)
+
+# Event types on the wire (wechaty-grpc puppet/event.proto).
+MESSAGE, FRIENDSHIP, ROOM_INVITE, ROOM_JOIN, ROOM_LEAVE, ROOM_TOPIC = 2, 17, 18, 19, 20, 21
+ERROR, SCAN, READY, LOGIN, LOGOUT, DIRTY = 16, 22, 23, 25, 26, 27
+TEXT = 7  # wechaty-puppet types.Message.Text (not the old python enum's value)
+FRIENDSHIP_RECEIVE = 2
+DIRTY_CONTACT, DIRTY_ROOM, DIRTY_MEMBER = 2, 3, 4
+
+
+class WechatyTransport:
+    def __init__(
+        self,
+        endpoint: str,
+        token: str,
+        events: GatewayEvents | None = None,
+        *,
+        connect_timeout: float = 10.0,
+        rpc_timeout: float = 10.0,
+        health_interval: float = 15.0,
+        echo_grace: float = 3.0,
+    ) -> None:
+        self.client = GatewayClient(
+            endpoint,
+            token,
+            self._on_event,
+            self._on_down,
+            rpc_timeout=rpc_timeout,
+            health_interval=health_interval,
+        )
+        self.outbound = Outbound(self.client, echo_grace)
+        self.events = events
+        self.connect_timeout = connect_timeout
+        self.self_id = ""
+        self.self_name = ""
+        self.logged_in = asyncio.Event()
+        self._on_message: OnMessage | None = None
+        self._queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._done = Recent(20_000)  # message ids handled
+        self._topics: dict[str, str] = {}
+        self._names: dict[tuple[str, str], str] = {}  # (room or "", contact) → name
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, on_message: OnMessage) -> None:
+        """Connect; raises GatewayStartError if the first connection fails."""
+        self._on_message = on_message
+        self.outbound.open()
+        first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tasks = [
+            asyncio.create_task(self.client.run(first)),
+            asyncio.create_task(self._work()),
+        ]
+        try:
+            await asyncio.wait_for(first, self.connect_timeout)
+        except TimeoutError:
+            await self.stop()
+            raise GatewayStartError(
+                f"the Wechaty gateway at {self.client.endpoint} did not answer"
+                f" within {self.connect_timeout:g} s"
+            ) from None
+        except GatewayStartError:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Let a send in flight finish, release held sends, close the channel.
+
+        Never `Stop` on the gateway: that would stop the puppet and log WeChat out.
+        """
+        await self.outbound.close(self.client.rpc_timeout)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        self.client.close()
+
+    async def wait_logged_in(self, within: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.logged_in.wait(), within)
+        return self.logged_in.is_set()
+
+    # -- the stream --------------------------------------------------------------------------
+
+    async def _on_event(self, kind: int, payload: dict[str, Any]) -> None:
+        """Called by the stream reader: cheap state changes here, RPC work queued."""
+        if kind == LOGIN:
+            self.self_id = str(payload.get("contactId") or "")
+            self.logged_in.set()
+            self.outbound.sendable.set()
+            log.info("logged in to WeChat as %s", self.self_id)
+        elif kind == LOGOUT:
+            self.logged_in.clear()
+            self.outbound.sendable.clear()
+            log.warning(
+                "logged out of WeChat (%s); sending waits for the next login",
+                payload.get("data") or "no reason given",
+            )
+        elif kind == READY:
+            log.info("WeChat is ready")
+        elif kind == SCAN:
+            log.warning("WeChat waits for a QR-code scan to log in: %s", payload.get("qrcode", ""))
+        elif kind == ERROR:
+            log.warning("the gateway reports an error: %s", payload.get("data", payload))
+        elif kind == DIRTY:
+            self._forget(int(payload.get("payloadType") or 0), str(payload.get("payloadId", "")))
+        if kind in (LOGIN, MESSAGE, FRIENDSHIP, ROOM_INVITE, ROOM_JOIN, ROOM_LEAVE, ROOM_TOPIC):
+            self._queue.put_nowait((kind, payload))
+
+    def _on_down(self) -> None:
+        """The session ended: the next one replays `login` if WeChat is still logged in."""
+        self.logged_in.clear()
+        self.outbound.sendable.clear()
+
+    def _forget(self, kind: int, item: str) -> None:
+        if kind == DIRTY_ROOM:
+            self._topics.pop(item, None)
+        elif kind in (DIRTY_CONTACT, DIRTY_MEMBER):
+            for key in [k for k in self._names if item in k]:
+                del self._names[key]
+
+    async def _work(self) -> None:
+        while True:
+            kind, payload = await self._queue.get()
+            try:
+                await self._handle(kind, payload)
+            except Exception:  # one bad event must not stop the others
+                log.exception("event %d %s failed", kind, payload)
+
+    async def _handle(self, kind: int, p: dict[str, Any]) -> None:
+        if kind == LOGIN:
+            self._topics.clear()
+            self._names.clear()
+            me = await self.client.call(
+                "ContactPayload", lambda r: r.contact_payload(id=self.self_id)
+            )
+            self.self_name = me.name if me else ""
+        elif kind == MESSAGE:
+            await self._message(str(p.get("messageId", "")))
+        elif kind == ROOM_TOPIC:
+            room, topic = str(p.get("roomId", "")), str(p.get("newTopic", ""))
+            self._topics[room] = topic
+            if self.events:
+                self.events.room_topic_changed(room, topic)
+        elif kind == ROOM_JOIN:
+            await self._room_join(p)
+        elif kind == ROOM_LEAVE:
+            room = str(p.get("roomId", ""))
+            if self.self_id in p.get("removeeIdList", []):
+                self.outbound.gone.add(room)
+                log.warning(
+                    "the bot was removed from group %s 「%s」", room, self._topics.get(room, "")
+                )
+        elif kind == ROOM_INVITE:
+            await self._room_invite(str(p.get("roomInvitationId", "")))
+        elif kind == FRIENDSHIP:
+            await self._friendship(str(p.get("friendshipId", "")))
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def _message(self, message_id: str) -> None:
+        if not message_id or message_id in self._done or message_id in self.outbound.own:
+            return
+        m = await self.client.call("MessagePayload", lambda r: r.message_payload(id=message_id))
+        if m is None:
+            return
+        if self.self_id and m.from_id == self.self_id:
+            self.outbound.echoed(m.room_id or m.to_id, m.text)
+            return
+        if int(m.type) != TEXT or self._on_message is None:
+            self._done.note(message_id)
+            return
+        room = m.room_id
+        names = [self.self_name]
+        if room:
+            self.outbound.gone.discard(room)  # a message from it: the bot is in it again
+            names.append(await self._name(room, self.self_id))
+        mentioned = self.self_id in m.mention_ids or mentions_name(m.text, names)
+        incoming = Incoming(
+            message_id=m.id or message_id,
+            conversation_id=room or m.from_id,
+            is_group=bool(room),
+            sender_id=m.from_id,
+            sender_name=await self._name(room, m.from_id),
+            text=strip_mentions(m.text, names) if mentioned else m.text,
+            time=message_time(m.timestamp),
+            room_topic=await self._topic(room) if room else None,
+            mentions_bot=mentioned,
+        )
+        await self._on_message(incoming)
+        self._done.note(message_id)
+
+    async def _room(self, room: str) -> Any:
+        return await self.client.call("RoomPayload", lambda r: r.room_payload(id=room))
+
+    async def _topic(self, room: str) -> str:
+        if room not in self._topics:
+            found = await self._room(room)
+            if found is None:
+                return ""
+            self._topics[room] = found.topic
+        return self._topics[room]
+
+    async def _name(self, room: str, contact_id: str) -> str:
+        """The group nickname in a room, else the WeChat name, else the id."""
+        key = (room, contact_id)
+        if key not in self._names:
+            name = ""
+            if room:
+                member = await self.client.call(
+                    "RoomMemberPayload",
+                    lambda r: r.room_member_payload(id=room, member_id=contact_id),
+                )
+                name = (member.room_alias or member.name) if member else ""
+            if not name:
+                found = await self.client.call(
+                    "ContactPayload", lambda r: r.contact_payload(id=contact_id)
+                )
+                name = found.name if found else ""
+            self._names[key] = name or contact_id
+        return self._names[key]
+
+    # -- rooms and friends -------------------------------------------------------------------
+
+    async def _room_join(self, p: dict[str, Any]) -> None:
+        room = str(p.get("roomId", ""))
+        invitees = [str(i) for i in p.get("inviteeIdList", [])]
+        inviter = str(p.get("inviterId", ""))
+        self._topics.pop(room, None)
+        topic = await self._topic(room)
+        if self.events is None:
+            return
+        if self.self_id in invitees:
+            self.outbound.gone.discard(room)
+            self.events.bot_joined_room(room, topic, inviter)
+        others = [i for i in invitees if i != self.self_id]
+        if others:
+            members = [Contact(i, await self._name(room, i)) for i in others]
+            key = f"{room}:{p.get('timestamp', '')}:{','.join(others)}"
+            self.events.members_joined(room, topic, members, inviter, key)
+
+    async def _room_invite(self, invitation_id: str) -> None:
+        found = await self.client.call(
+            "RoomInvitationPayload", lambda r: r.room_invitation_payload(id=invitation_id)
+        )
+        if found is None or self.events is None:
+            return
+        if not self.events.accept_room_invitation(found.inviter_id, found.topic):
+            return
+        await self.client.call(
+            "RoomInvitationAccept", lambda r: r.room_invitation_accept(id=invitation_id)
+        )
+
+    async def _friendship(self, friendship_id: str) -> None:
+        found = await self.client.call(
+            "FriendshipPayload", lambda r: r.friendship_payload(id=friendship_id)
+        )
+        if found is None or self.events is None or int(found.type) != FRIENDSHIP_RECEIVE:
+            return
+        if not self.events.accept_friend_request(found.contact_id, found.hello):
+            return
+        accepted = await self.client.call(
+            "FriendshipAccept", lambda r: r.friendship_accept(id=friendship_id)
+        )
+        if accepted is not None:
+            name = await self._name("", found.contact_id)
+            self.events.friend_added(Contact(found.contact_id, name), f"friend:{friendship_id}")
+
+    async def send(self, out: Outgoing) -> None:
+        await self.outbound.send(out)
