@@ -9,11 +9,17 @@ config's rules → `PolicyStore.upsert` (dedupe lookups, insert or update) → t
 row, one transaction per source, into a temporary SQLite file (WAL, synchronous=NORMAL).
 Prints items per second and microseconds per item for a first pass (everything new) and
 a second pass over the same items (everything already stored).
+
+Then digests: `--groups` member groups (a third untagged, the rest with two topic tags
+each) get the demo's weekly broadcast run once through `run_broadcast` — targeting,
+unsent policies per group, rendering with the real template, splitting, and the outbox,
+delivery and policy_sent rows in one transaction per group. Prints ms per group.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -30,6 +36,9 @@ sys.path.insert(0, str(ROOT))
 from bot.app import App  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
+from bot.db import to_db  # noqa: E402
+from handlers.broadcast_defs import sync_broadcasts  # noqa: E402
+from handlers.broadcasts import run_broadcast  # noqa: E402
 from policy_feeds import FeedState, FetchResult, Item, PolicyStore, Status, ingest_all  # noqa: E402
 
 START = datetime.fromisoformat("2026-11-16T09:00:00+08:00")
@@ -110,10 +119,42 @@ def _pass(app: App, sources: list[MemorySource], count: int, label: str) -> None
     )
 
 
+TOPICS = ["融资", "税费", "科技创新", "人才", "用地", "外贸"]
+
+
+def _digests(app: App, groups: int) -> None:
+    now = to_db(START)
+    rng = random.Random(11)
+    app.db.table("conversations").insert_all(
+        {
+            "id": f"room{g:04d}@chatroom",
+            "is_group": 1,
+            "topic": f"会员{g}群",
+            "kind": "member",
+            "tags": "[]" if g % 3 == 0 else json.dumps(rng.sample(TOPICS, 2), ensure_ascii=False),
+            "first_seen": now,
+            "updated_at": now,
+        }
+        for g in range(groups)
+    )
+    sync_broadcasts(app)
+    started = time.perf_counter()
+    report = run_broadcast(app, "weekly", START)
+    elapsed = time.perf_counter() - started
+    assert report is not None
+    assert not report.failed
+    sent = sum(report.messages.values())
+    print(
+        f"digests    : {groups} groups in {elapsed:.2f} s = {elapsed / groups * 1e3:.2f} ms per"
+        f" group ({len(report.messages)} groups got {sent} messages)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--feeds", type=int, default=20)
+    parser.add_argument("--groups", type=int, default=1000)
     args = parser.parse_args()
     config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
     sources = generate(args.items, args.feeds)
@@ -122,6 +163,7 @@ def main() -> None:
         _pass(app, sources, args.items, "first pass ")
         _pass(app, sources, args.items, "second pass")
         print(f"stored policies: {PolicyStore(app.db).count()}")
+        _digests(app, args.groups)
         app.db.close()
 
 
