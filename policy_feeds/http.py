@@ -9,6 +9,8 @@ read directly, their modification time standing in for Last-Modified.
 
 `conditional_fetch` turns that into a `FetchResult` for a source that only has to parse
 a body: 304 → not modified, 410 → gone, an HTML page or an empty body → a warning.
+`HttpFeed` is the shell of a configured feed built on it; a kind of feed adds `kind`,
+`accept` and `_parse`.
 """
 
 from __future__ import annotations
@@ -19,15 +21,26 @@ import mimetypes
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 from email.utils import formatdate
 from pathlib import Path
+from typing import ClassVar
 from urllib.error import HTTPError, URLError
 from urllib.parse import urljoin, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener, url2pathname
 
+from bot.config import Feed
 from policy_feeds.model import FeedState, FetchResult, Item, Status
 
-__all__ = ["FetchError", "ParseError", "Response", "conditional_fetch", "get", "is_local"]
+__all__ = [
+    "FetchError",
+    "HttpFeed",
+    "ParseError",
+    "Response",
+    "conditional_fetch",
+    "get",
+    "is_local",
+]
 
 USER_AGENT = "chamberbot/0.1 (policy feeds)"
 MAX_BYTES = 10 * 1024 * 1024
@@ -217,3 +230,35 @@ def conditional_fetch(
         answer.moved_to,
         problems=tuple(problems),
     )
+
+
+@dataclass(frozen=True)
+class HttpFeed:
+    """A configured feed fetched with `conditional_fetch`; subclasses parse the body."""
+
+    kind: ClassVar[str]
+    accept: ClassVar[str]
+
+    feed: Feed
+    tz: tzinfo
+    base_dir: Path | None = None
+
+    @property
+    def id(self) -> str:
+        return self.feed.id
+
+    @property
+    def url(self) -> str:
+        return self.feed.url
+
+    def fetch(self, state: FeedState) -> FetchResult:
+        return conditional_fetch(
+            state,
+            timeout=self.feed.timeout_seconds,
+            accept=self.accept,
+            base_dir=self.base_dir,
+            parse=self._parse,
+        )
+
+    def _parse(self, answer: Response) -> tuple[list[Item], list[str]]:
+        raise NotImplementedError

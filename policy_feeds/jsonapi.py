@@ -16,15 +16,11 @@ mapped default to their own name (`title`, `url`, `id`, `date`, `summary`, `issu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import tzinfo
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from bot.config import Feed
-from policy_feeds.http import ParseError, Response, conditional_fetch, is_local
-from policy_feeds.model import FeedState, FetchResult, Item, clean_text, parse_date, split_tags
+from policy_feeds.http import HttpFeed, ParseError, Response, is_local
+from policy_feeds.model import Item, clean_text, parse_date, split_tags
 
 __all__ = ["FIELDS", "JsonSource", "lookup"]
 
@@ -64,32 +60,9 @@ def _entries(data: Any, path: str | None) -> list[Any]:
     return found
 
 
-@dataclass(frozen=True)
-class JsonSource:
-    feed: Feed
-    tz: tzinfo
-    base_dir: Path | None = None
-
-    @property
-    def id(self) -> str:
-        return self.feed.id
-
-    @property
-    def kind(self) -> str:
-        return "json"
-
-    @property
-    def url(self) -> str:
-        return self.feed.url
-
-    def fetch(self, state: FeedState) -> FetchResult:
-        return conditional_fetch(
-            state,
-            timeout=self.feed.timeout_seconds,
-            accept="application/json, */*;q=0.5",
-            base_dir=self.base_dir,
-            parse=self._parse,
-        )
+class JsonSource(HttpFeed):
+    kind = "json"
+    accept = "application/json, */*;q=0.5"
 
     def _key(self, name: str) -> str:
         return self.feed.fields.get(name, name)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import Any
 
 import feedparser
 
-from bot.config import Feed
-from policy_feeds.http import ParseError, Response, conditional_fetch
-from policy_feeds.model import FeedState, FetchResult, Item, clean_text, parse_date, split_tags
+from policy_feeds.http import HttpFeed, ParseError, Response
+from policy_feeds.model import Item, clean_text, parse_date, split_tags
 
 __all__ = ["RssSource"]
 
@@ -44,32 +41,9 @@ def _summary(entry: Any) -> str:
     return clean_text(text)
 
 
-@dataclass(frozen=True)
-class RssSource:
-    feed: Feed
-    tz: tzinfo
-    base_dir: Path | None = None
-
-    @property
-    def id(self) -> str:
-        return self.feed.id
-
-    @property
-    def kind(self) -> str:
-        return "rss"
-
-    @property
-    def url(self) -> str:
-        return self.feed.url
-
-    def fetch(self, state: FeedState) -> FetchResult:
-        return conditional_fetch(
-            state,
-            timeout=self.feed.timeout_seconds,
-            accept=ACCEPT,
-            base_dir=self.base_dir,
-            parse=self._parse,
-        )
+class RssSource(HttpFeed):
+    kind = "rss"
+    accept = ACCEPT
 
     def _parse(self, answer: Response) -> tuple[list[Item], list[str]]:
         headers = {"content-type": answer.content_type} if answer.content_type else {}
