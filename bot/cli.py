@@ -16,6 +16,7 @@ from bot.app import App
 from bot.clock import Clock, FrozenClock, OffsetClock
 from bot.config import Config, ConfigError, load_config
 from bot.router import RouterError
+from handlers.broadcast_defs import broadcast_problem
 from handlers.broadcasts_cli import register as register_broadcasts
 from policy_feeds.cli import register as register_policy_commands
 
@@ -30,10 +31,17 @@ def _write(text: str) -> None:
 
 
 def _app(config: Config, config_path: Path, db_path: Path, clock: Clock | None) -> App:
+    """The app for a checked config: keyword and broadcast settings are checked here too."""
     try:
-        return App(config, db_path=db_path, clock=clock, base_dir=config_path.parent)
+        app = App(config, db_path=db_path, clock=clock, base_dir=config_path.parent)
     except RouterError as exc:
         raise ConfigError(str(config_path), exc.key, exc.reason) from None
+    for i, broadcast in enumerate(config.broadcasts):
+        problem = broadcast_problem(app, broadcast)
+        if problem:
+            app.db.close()
+            raise ConfigError(str(config_path), f"broadcasts[{i}].{problem[0]}", problem[1])
+    return app
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -134,3 +134,16 @@ def test_cli_reports_unknown_command_keyword_setting(
 def test_cli_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--config", str(EXAMPLE)]) == 0
     assert capsys.readouterr().out.strip().endswith("OK")
+
+
+def test_cli_reports_a_broadcast_that_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text(
+        "broadcasts:\n  - {id: weekly, cron: '0 9 * *'}\n  - {id: daily, cron: '0 9 * * *',"
+        " target: '融资 &'}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--config", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"{bad}: broadcasts[0].cron: ")
