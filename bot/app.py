@@ -104,6 +104,13 @@ class App:
             {"id": contact_id, **values, "updated_at": to_db(self.clock.now())}, pk="id"
         )
 
+    def conversation_name(self, conversation_id: str) -> str:
+        """A group's topic, or the name of the contact of a private chat."""
+        row = self.db.execute(
+            "select topic from conversations where id = ?", [conversation_id]
+        ).fetchone()
+        return str(row[0]) if row and row[0] else self.contact_name(conversation_id)
+
     def remember_conversation(self, msg: Incoming) -> None:
         now = to_db(self.clock.now())
         kind = "staff" if msg.conversation_id in self.config.staff_rooms else "member"

@@ -59,7 +59,7 @@ class Runtime:
             self.app.outbox.enqueue(
                 self.app.to_staff(
                     "delivery_failed",
-                    conversation=out.conversation_id,
+                    conversation=self.app.conversation_name(out.conversation_id),
                     text=out.text[:60],
                     reason=reason,
                 )

@@ -228,6 +228,24 @@ def test_gateway_killed_and_restarted_mid_conversation(chat: Chat, tmp_path: Pat
     assert_nothing_twice(before + after)
 
 
+def test_bot_removed_from_a_group_fails_once_and_the_staff_room_is_told(chat: Chat) -> None:
+    """A push-back that cannot be delivered any more is failed, reported, never retried."""
+    gw, _bot = chat
+    number = open_case(gw, ZHANG, "园区道路年久失修", "宏达机械有限公司")
+    gw.wait_sent(STAFF, 1)
+    gw.post("/fail", conversation_id=MEMBERS, code=9, message="bot is not a member")
+    tries = gw.get("/stats")["failed_sends"]
+
+    gw.say(WANG, f"认领 {number}", STAFF)
+
+    notice = gw.wait_sent(STAFF, 3)[-1]["text"]  # the 认领 reply, then the report
+    assert "未能送达" in notice
+    assert "不会自动重发" in notice
+    assert f"{number} 已受理" in notice
+    assert gw.get("/stats")["failed_sends"] == tries + 1
+    assert not any(f"{number} 已受理" in m["text"] for m in gw.sent_to(MEMBERS))
+
+
 def test_wrong_token_unreachable_gateway_and_missing_settings_exit_clearly(
     tmp_path: Path,
 ) -> None:
