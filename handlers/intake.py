@@ -21,9 +21,19 @@ from bot.messages import Outgoing, Role
 from bot.normalize import SEPARATORS, parse_case_ref, split_case_ref
 from bot.router import Context, Handler, Route
 
-__all__ = ["PROMPTS", "ROUTES", "resolve_case"]
+__all__ = ["PROMPTS", "ROUTES", "case_from_args", "resolve_case"]
 
 # -- helpers shared with handlers.reporter ---------------------------------------------
+
+
+def case_from_args(ctx: Context, *, need_text: bool = False) -> tuple[Case, str] | list[Outgoing]:
+    """The case numbered at the start of the arguments and the text after it, or the reply
+    to send instead (the usage line, "not found", "which year?")."""
+    ref, rest = split_case_ref(ctx.args)
+    if ref is None or (need_text and not rest):
+        return ctx.usage()
+    found = resolve_case(ctx, ref)
+    return found if isinstance(found, list) else (found, rest)
 
 
 def resolve_case(ctx: Context, ref: str) -> Case | list[Outgoing]:
@@ -144,13 +154,10 @@ def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
 
 
 def supplement(ctx: Context) -> list[Outgoing]:
-    ref, text = split_case_ref(ctx.args)
-    if ref is None or not text:
-        return ctx.usage()
-    found = resolve_case(ctx, ref)
+    found = case_from_args(ctx, need_text=True)
     if isinstance(found, list):
         return found
-    case = found
+    case, text = found
     if case.reporter_id != ctx.msg.sender_id:
         return [
             ctx.say(

@@ -19,7 +19,7 @@ from bot.db import to_db
 from bot.messages import Outgoing
 from bot.normalize import SEPARATORS, normalize, split_case_ref
 from bot.router import Context, Handler, Route
-from handlers.intake import resolve_case
+from handlers.intake import case_from_args, resolve_case
 
 __all__ = ["PROMPTS", "ROUTES"]
 
@@ -35,13 +35,10 @@ RATINGS = (("基本满意", "basic"), ("不满意", "unsatisfied"), ("满意", "
 def progress(ctx: Context) -> list[Outgoing]:
     if not ctx.args.strip():
         return _progress_of_mine(ctx)
-    ref, _rest = split_case_ref(ctx.args)
-    if ref is None:
-        return ctx.usage()
-    found = resolve_case(ctx, ref)
+    found = case_from_args(ctx)
     if isinstance(found, list):
         return found
-    return [_show(ctx, found)]
+    return [_show(ctx, found[0])]
 
 
 def _progress_of_mine(ctx: Context) -> list[Outgoing]:
@@ -234,13 +231,10 @@ def _to_reporter(ctx: Context, case: Case, template: str, **context: Any) -> lis
 
 
 def withdraw(ctx: Context) -> list[Outgoing]:
-    ref, reason = split_case_ref(ctx.args)
-    if ref is None:
-        return ctx.usage()
-    found = resolve_case(ctx, ref)
+    found = case_from_args(ctx)
     if isinstance(found, list):
         return found
-    case = found
+    case, reason = found
     if case.reporter_id != ctx.msg.sender_id:
         return [
             ctx.say("reporter_only_reporter", case=case, action=ctx.app.router.keyword("withdraw"))
