@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from bot.clock import FrozenClock
 from bot.config import Config, parse_config
 from bot.dispatcher import Dispatcher
 from bot.messages import Incoming, Outgoing
+from bot.scheduler import set_running_app
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo" / "config.yaml"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -41,6 +43,16 @@ def demo_config(**overrides: object) -> Config:
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     data.update(overrides)
     return parse_config(data, str(DEMO_CONFIG))
+
+
+@contextmanager
+def running(app: App) -> Iterator[App]:
+    """The app scheduled jobs reach through bot.scheduler.running_app(), for one block."""
+    set_running_app(app)
+    try:
+        yield app
+    finally:
+        set_running_app(None)
 
 
 class ChatBot:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import pickle
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from bot.app import App
 from bot.clock import FrozenClock
 from bot.db import to_db
 from bot.messages import Incoming, Outgoing
-from bot.scheduler import build_scheduler, due_time, set_running_app
+from bot.scheduler import build_scheduler, due_time
 from bot.sender import Sender
 from bot.transports.base import OnMessage
 from handlers.broadcast_defs import get_broadcast
@@ -35,7 +35,7 @@ from handlers.broadcasts_cli import register
 from handlers.targeting import TargetError, parse_target, set_group_tags
 from policy_feeds.model import Item
 from policy_feeds.store import PolicyStore
-from tests.conftest import DEMO_CONFIG, MEMBERS_ROOM, OTHER_ROOM, START, TZ, demo_config
+from tests.conftest import DEMO_CONFIG, MEMBERS_ROOM, OTHER_ROOM, START, TZ, demo_config, running
 
 FOOD_ROOM = "room_food"
 TOPICS = {MEMBERS_ROOM: "会员一群", OTHER_ROOM: "会员二群", FOOD_ROOM: "餐饮分会群"}
@@ -108,15 +108,6 @@ async def started(app: App, *, paused: bool = False) -> AsyncIterator[AsyncIOSch
     finally:
         scheduler.shutdown(wait=False)
         await asyncio.sleep(0)
-
-
-@contextmanager
-def running(app: App) -> Iterator[App]:
-    set_running_app(app)
-    try:
-        yield app
-    finally:
-        set_running_app(None)
 
 
 def stored_jobs(app: App) -> dict[str, dict[str, Any]]:

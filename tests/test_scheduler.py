@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,9 +15,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
 from bot.clock import FrozenClock
-from bot.scheduler import build_scheduler, set_running_app
+from bot.scheduler import build_scheduler
 from handlers.deadlines import sweep_job
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, demo_config
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, demo_config, running
 
 
 @asynccontextmanager
@@ -28,15 +28,6 @@ async def started(app: App) -> AsyncIterator[AsyncIOScheduler]:
         yield scheduler
     finally:
         scheduler.shutdown(wait=False)
-
-
-@contextmanager
-def running(app: App) -> Iterator[App]:
-    set_running_app(app)
-    try:
-        yield app
-    finally:
-        set_running_app(None)
 
 
 def stored_jobs(app: App) -> list[dict[str, Any]]:
