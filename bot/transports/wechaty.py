@@ -1,7 +1,8 @@
 """The WeChat transport: a Wechaty puppet-service gateway.
 
 The only modules that use the gateway's gRPC client are this one and its parts:
-wechaty_client (connection, event stream, reconnects), wechaty_send (sending) and
+wechaty_client (connection, event stream, reconnects), wechaty_send (sending),
+wechaty_names (cached topics and display names) and
 wechaty_events (what the runtime is told; no gRPC).
 
 Inbound: every `message` event becomes an `Incoming` (text messages only; the bot's own
@@ -28,6 +29,7 @@ from bot.transports.wechaty_events import (
     message_time,
     strip_mentions,
 )
+from bot.transports.wechaty_names import Names
 from bot.transports.wechaty_send import Outbound, Recent
 
 __all__ = ["GatewayStartError", "WechatyTransport", "list_rooms"]
@@ -39,7 +41,6 @@ MESSAGE, FRIENDSHIP, ROOM_INVITE, ROOM_JOIN, ROOM_LEAVE, ROOM_TOPIC = 2, 17, 18,
 ERROR, SCAN, READY, LOGIN, LOGOUT, DIRTY = 16, 22, 23, 25, 26, 27
 TEXT = 7  # wechaty-puppet types.Message.Text (not the old python enum's value)
 FRIENDSHIP_RECEIVE = 2
-DIRTY_CONTACT, DIRTY_ROOM, DIRTY_MEMBER = 2, 3, 4
 
 
 class WechatyTransport:
@@ -72,8 +73,7 @@ class WechatyTransport:
         self._queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._done = Recent(20_000)  # message ids handled
-        self._topics: dict[str, str] = {}
-        self._names: dict[tuple[str, str], str] = {}  # (room or "", contact) → name
+        self.names = Names(self.client)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -140,7 +140,9 @@ class WechatyTransport:
         elif kind == ERROR:
             log.warning("the gateway reports an error: %s", payload.get("data", payload))
         elif kind == DIRTY:
-            self._forget(int(payload.get("payloadType") or 0), str(payload.get("payloadId", "")))
+            self.names.forget(
+                int(payload.get("payloadType") or 0), str(payload.get("payloadId", ""))
+            )
         if kind in (LOGIN, MESSAGE, FRIENDSHIP, ROOM_INVITE, ROOM_JOIN, ROOM_LEAVE, ROOM_TOPIC):
             self._queue.put_nowait((kind, payload))
 
@@ -148,13 +150,6 @@ class WechatyTransport:
         """The session ended: the next one replays `login` if WeChat is still logged in."""
         self.logged_in.clear()
         self.outbound.sendable.clear()
-
-    def _forget(self, kind: int, item: str) -> None:
-        if kind == DIRTY_ROOM:
-            self._topics.pop(item, None)
-        elif kind in (DIRTY_CONTACT, DIRTY_MEMBER):
-            for key in [k for k in self._names if item in k]:
-                del self._names[key]
 
     async def _work(self) -> None:
         while True:
@@ -166,8 +161,7 @@ class WechatyTransport:
 
     async def _handle(self, kind: int, p: dict[str, Any]) -> None:
         if kind == LOGIN:
-            self._topics.clear()
-            self._names.clear()
+            self.names.clear()
             me = await self.client.call(
                 "ContactPayload", lambda r: r.contact_payload(id=self.self_id)
             )
@@ -176,7 +170,7 @@ class WechatyTransport:
             await self._message(str(p.get("messageId", "")))
         elif kind == ROOM_TOPIC:
             room, topic = str(p.get("roomId", "")), str(p.get("newTopic", ""))
-            self._topics[room] = topic
+            self.names.topics[room] = topic
             if self.events:
                 self.events.room_topic_changed(room, topic)
         elif kind == ROOM_JOIN:
@@ -186,7 +180,9 @@ class WechatyTransport:
             if self.self_id in p.get("removeeIdList", []):
                 self.outbound.gone.add(room)
                 log.warning(
-                    "the bot was removed from group %s 「%s」", room, self._topics.get(room, "")
+                    "the bot was removed from group %s 「%s」",
+                    room,
+                    self.names.topics.get(room, ""),
                 )
         elif kind == ROOM_INVITE:
             await self._room_invite(str(p.get("roomInvitationId", "")))
@@ -211,51 +207,21 @@ class WechatyTransport:
         names = [self.self_name]
         if room:
             self.outbound.gone.discard(room)  # a message from it: the bot is in it again
-            names.append(await self._name(room, self.self_id))
+            names.append(await self.names.name(room, self.self_id))
         mentioned = self.self_id in m.mention_ids or mentions_name(m.text, names)
         incoming = Incoming(
             message_id=m.id or message_id,
             conversation_id=room or m.from_id,
             is_group=bool(room),
             sender_id=m.from_id,
-            sender_name=await self._name(room, m.from_id),
+            sender_name=await self.names.name(room, m.from_id),
             text=strip_mentions(m.text, names) if mentioned else m.text,
             time=message_time(m.timestamp),
-            room_topic=await self._topic(room) if room else None,
+            room_topic=await self.names.topic(room) if room else None,
             mentions_bot=mentioned,
         )
         await self._on_message(incoming)
         self._done.note(message_id)
-
-    async def _room(self, room: str) -> Any:
-        return await self.client.call("RoomPayload", lambda r: r.room_payload(id=room))
-
-    async def _topic(self, room: str) -> str:
-        if room not in self._topics:
-            found = await self._room(room)
-            if found is None:
-                return ""
-            self._topics[room] = found.topic
-        return self._topics[room]
-
-    async def _name(self, room: str, contact_id: str) -> str:
-        """The group nickname in a room, else the WeChat name, else the id."""
-        key = (room, contact_id)
-        if key not in self._names:
-            name = ""
-            if room:
-                member = await self.client.call(
-                    "RoomMemberPayload",
-                    lambda r: r.room_member_payload(id=room, member_id=contact_id),
-                )
-                name = (member.room_alias or member.name) if member else ""
-            if not name:
-                found = await self.client.call(
-                    "ContactPayload", lambda r: r.contact_payload(id=contact_id)
-                )
-                name = found.name if found else ""
-            self._names[key] = name or contact_id
-        return self._names[key]
 
     # -- rooms and friends -------------------------------------------------------------------
 
@@ -263,8 +229,8 @@ class WechatyTransport:
         room = str(p.get("roomId", ""))
         invitees = [str(i) for i in p.get("inviteeIdList", [])]
         inviter = str(p.get("inviterId", ""))
-        self._topics.pop(room, None)
-        topic = await self._topic(room)
+        self.names.topics.pop(room, None)
+        topic = await self.names.topic(room)
         if self.events is None:
             return
         if self.self_id in invitees:
@@ -272,7 +238,7 @@ class WechatyTransport:
             self.events.bot_joined_room(room, topic, inviter)
         others = [i for i in invitees if i != self.self_id]
         if others:
-            members = [Contact(i, await self._name(room, i)) for i in others]
+            members = [Contact(i, await self.names.name(room, i)) for i in others]
             key = f"{room}:{p.get('timestamp', '')}:{','.join(others)}"
             self.events.members_joined(room, topic, members, inviter, key)
 
@@ -300,7 +266,7 @@ class WechatyTransport:
             "FriendshipAccept", lambda r: r.friendship_accept(id=friendship_id)
         )
         if accepted is not None:
-            name = await self._name("", found.contact_id)
+            name = await self.names.name("", found.contact_id)
             self.events.friend_added(Contact(found.contact_id, name), f"friend:{friendship_id}")
 
     async def send(self, out: Outgoing) -> None:
