@@ -17,6 +17,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The Node gateway the integration tests (tests/test_gateway.py) run: installed from its
 # lockfile when node_modules is missing or older than the lockfile. No npm: make test fails.

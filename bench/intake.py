@@ -23,27 +23,28 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import App  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.db import to_db  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
+from bot.services import Services  # noqa: E402
+from chamberbot.root import services as build_services  # noqa: E402
 
 START = datetime.fromisoformat("2026-11-16T09:00:00+08:00")
 TEXT = "诉求 银行突然抽贷，流动资金紧张，联系电话13812345678"
 
 
-def _app(folder: Path, existing: int) -> tuple[App, FrozenClock]:
+def _app(folder: Path, existing: int) -> tuple[Services, FrozenClock]:
     config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
     clock = FrozenClock(START)
-    app = App(config, db_path=folder / "bench.db", clock=clock)
+    app = build_services(config, db_path=folder / "bench.db", clock=clock)
     if existing:
         _prefill(app, existing)
     return app, clock
 
 
-def _prefill(app: App, count: int) -> None:
+def _prefill(app: Services, count: int) -> None:
     """Existing cases from earlier years, written in bulk (not measured)."""
     now = to_db(START)
     rows = (
@@ -92,7 +93,7 @@ def bot_rate(n: int, existing: int) -> float:
         app, clock = _app(Path(folder), existing)
         msgs = _messages(n)
         for msg in msgs:  # every sender's enterprise is known: no prompt round trip
-            app.remember_contact(msg.sender_id, name=msg.sender_name, enterprise="测试企业")
+            app.people.remember(msg.sender_id, name=msg.sender_name, enterprise="测试企业")
         dispatcher = Dispatcher(app)
         began = time.perf_counter()
         for msg in msgs:

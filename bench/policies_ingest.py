@@ -33,10 +33,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import App  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.db import to_db  # noqa: E402
+from bot.services import Services  # noqa: E402
+from chamberbot.root import services as build_services  # noqa: E402
 from handlers.broadcast_defs import sync_broadcasts  # noqa: E402
 from handlers.broadcasts import run_broadcast  # noqa: E402
 from policy_feeds import FeedState, FetchResult, Item, PolicyStore, Status, ingest_all  # noqa: E402
@@ -107,7 +108,7 @@ def generate(count: int, feeds: int, seed: int = 7) -> list[MemorySource]:
     ]
 
 
-def _pass(app: App, sources: list[MemorySource], count: int, label: str) -> None:
+def _pass(app: Services, sources: list[MemorySource], count: int, label: str) -> None:
     started = time.perf_counter()
     report = ingest_all(app, sources=sources)
     elapsed = time.perf_counter() - started
@@ -122,7 +123,7 @@ def _pass(app: App, sources: list[MemorySource], count: int, label: str) -> None
 TOPICS = ["融资", "税费", "科技创新", "人才", "用地", "外贸"]
 
 
-def _digests(app: App, groups: int) -> None:
+def _digests(app: Services, groups: int) -> None:
     now = to_db(START)
     rng = random.Random(11)
     app.db.table("conversations").insert_all(
@@ -159,7 +160,7 @@ def main() -> None:
     config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
     sources = generate(args.items, args.feeds)
     with tempfile.TemporaryDirectory() as folder:
-        app = App(config, db_path=Path(folder) / "bench.db", clock=FrozenClock(START))
+        app = build_services(config, db_path=Path(folder) / "bench.db", clock=FrozenClock(START))
         _pass(app, sources, args.items, "first pass ")
         _pass(app, sources, args.items, "second pass")
         print(f"stored policies: {PolicyStore(app.db).count()}")

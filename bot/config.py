@@ -7,14 +7,36 @@ every one of them with its default, and tests/test_config.py keeps the two in st
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-__all__ = ["Category", "Config", "ConfigError", "StaffMember", "load_config", "parse_config"]
+__all__ = [
+    "Category",
+    "Channel",
+    "Config",
+    "ConfigError",
+    "Sections",
+    "StaffMember",
+    "load_config",
+    "parse_config",
+]
+
+#: feature settings sections: name in the YAML file -> the feature's pydantic model
+Sections = Mapping[str, type[BaseModel]]
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -74,6 +96,14 @@ class Pacing(_Strict):
     jitter_seconds: float = Field(1.5, ge=0)
     retry_max_seconds: float = Field(30.0, gt=0)
     max_attempts: int = Field(8, ge=1)
+
+
+class Channel(_Strict):
+    """One chat network the bot is connected to (`channels.<name>`)."""
+
+    endpoint: str | None = None
+    token: str | None = None
+    pacing: Pacing = Pacing()
 
 
 class QuietHours(_Strict):
@@ -177,6 +207,18 @@ class Config(_Strict):
     policies: Policies = Policies()
     broadcasts: list[Broadcast] = Field(default_factory=list)
     digest: Digest = Digest()
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_form_for_wechat(cls, data: Any) -> Any:
+        """`wechat:` and `pacing:` are the short form of `channels.wechat`; not both."""
+        if isinstance(data, dict) and "wechat" in (data.get("channels") or {}):
+            for short in ("wechat", "pacing"):
+                if short in data:
+                    raise ValueError(f"{short} is the short form of channels.wechat: use one")
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -199,6 +241,21 @@ class Config(_Strict):
 
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.contact_id: s for s in self.staff}
+
+    def channel(self, name: str) -> Channel:
+        """A channel's settings; WeChat's may be written in the short form."""
+        if name in self.channels:
+            return self.channels[name]
+        if name == "wechat":
+            return Channel(
+                endpoint=self.wechat.endpoint, token=self.wechat.token, pacing=self.pacing
+            )
+        return Channel()
+
+    def section(self, name: str, model: type[_M]) -> _M:
+        """A feature's settings section (its defaults when the file has none)."""
+        found = self._sections.get(name)
+        return found if isinstance(found, model) else model()
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -235,23 +292,35 @@ def _cross_check(cfg: Config) -> tuple[str, str] | None:
     return None
 
 
-def parse_config(data: Any, file: str = "config.yaml") -> Config:
+def _error(file: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> ConfigError:
+    first = exc.errors()[0]
+    return ConfigError(file, _key((*prefix, *first["loc"])), _reason(first))
+
+
+def parse_config(data: Any, file: str = "config.yaml", sections: Sections | None = None) -> Config:
+    """Validate the settings; `sections` are the features' own settings models."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(file, "(top level)", "expected a mapping of settings")
+    sections = sections or {}
+    core = {k: v for k, v in data.items() if k not in sections}
     try:
-        cfg = Config.model_validate(data)
+        cfg = Config.model_validate(core)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(file, _key(tuple(first["loc"])), _reason(first)) from None
+        raise _error(file, exc) from None
+    for name, model in sections.items():
+        try:
+            cfg._sections[name] = model.model_validate(data.get(name) or {})
+        except ValidationError as exc:
+            raise _error(file, exc, (name,)) from None
     problem = _cross_check(cfg)
     if problem:
         raise ConfigError(file, *problem)
     return cfg
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, sections: Sections | None = None) -> Config:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -263,4 +332,4 @@ def load_config(path: Path) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
         raise ConfigError(name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return parse_config(data, name)
+    return parse_config(data, name, sections)

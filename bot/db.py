@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def open_db(path: Path | str) -> Database:
-    """Open (creating if needed) the database in WAL mode and apply pending migrations."""
+def open_db(path: Path | str, features: Sequence[Migrations] = ()) -> Database:
+    """Open (creating if needed) the database in WAL mode and apply pending migrations:
+    the core's first, then each feature's own set."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
@@ -40,6 +42,8 @@ def open_db(path: Path | str) -> Database:
     db.execute("PRAGMA busy_timeout=5000")
     db.execute("PRAGMA foreign_keys=ON")
     MIGRATIONS.apply(db)
+    for migrations in features:
+        migrations.apply(db)
     return db
 
 
@@ -263,3 +267,10 @@ def m006_policy_search(db: Database) -> None:
     # config_url does not) from an admin editing the config (both reset, feed re-enabled).
     db.table("policies").add_column("search_text", str)
     db.table("feeds").add_column("config_url", str)
+
+
+@MIGRATIONS()
+def m007_channels(db: Database) -> None:
+    """Every stored conversation id carries its channel; what was stored is WeChat's."""
+    for table in ("inbound", "outbox", "cases", "sessions", "conversations"):
+        db.execute(f"alter table {table} add column channel text not null default 'wechat'")

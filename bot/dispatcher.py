@@ -1,14 +1,20 @@
-"""The durable flow: inbound recorded once → handler → replies into the outbox, one transaction."""
+"""The durable flow: inbound recorded once → handler → replies into the outbox, one transaction.
+
+A handler leaves early by raising `Refusal`; the dispatcher says its template. A handler
+that fails rolls back its writes; the asker gets an apology and the staff rooms are told,
+in a transaction of their own, so the notice survives the rollback.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from bot.app import App
 from bot.db import to_db
 from bot.messages import Incoming, Outgoing, Role
-from bot.normalize import strip_address
-from bot.router import Context
+from bot.normalize import split_case_ref, strip_address
+from bot.refusal import Refusal
+from bot.router import Context, Route
+from bot.services import Services
 
 __all__ = ["Dispatcher"]
 
@@ -16,82 +22,124 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def handle(self, msg: Incoming) -> list[Outgoing]:
         """Handle one inbound message exactly once; returns the replies it queued."""
-        app = self.app
-        with app.db.atomic():
-            inserted = app.db.execute(
-                "insert or ignore into inbound (message_id, conversation_id, sender_id,"
-                " received_at, status) values (?, ?, ?, ?, 'handled')",
-                [msg.message_id, msg.conversation_id, msg.sender_id, to_db(app.clock.now())],
+        s = self.services
+        failed = False
+        with s.db.atomic():
+            inserted = s.db.execute(
+                "insert or ignore into inbound (message_id, channel, conversation_id, sender_id,"
+                " received_at, status) values (?, ?, ?, ?, ?, 'handled')",
+                [
+                    msg.message_id,
+                    msg.channel,
+                    msg.conversation_id,
+                    msg.sender_id,
+                    to_db(s.clock.now()),
+                ],
             ).rowcount
             if not inserted:
                 log.info("duplicate message %s ignored", msg.message_id)
                 return []
-            app.remember_conversation(msg)
-            app.remember_contact(msg.sender_id, name=msg.sender_name)
+            s.places.remember(msg)
+            s.people.remember(msg.sender_id, name=msg.sender_name)
             try:
-                with app.db.atomic():
+                with s.db.atomic():
                     outs = self._route(msg)
             except Exception:
                 log.exception("handler failed on message %s", msg.message_id)
-                app.db.execute(
+                s.db.execute(
                     "update inbound set status = 'error' where message_id = ?", [msg.message_id]
                 )
                 outs = [self._context(msg, "").say("error")] if self._addressed(msg) else []
-            app.outbox.enqueue(outs)
+                failed = True
+            s.outbox.enqueue(outs)
+        if failed:
+            self._tell_staff_of_failure(msg)
         return outs
 
-    @staticmethod
-    def _addressed(msg: Incoming) -> bool:
-        return not msg.is_group or msg.mentions_bot
+    def _tell_staff_of_failure(self, msg: Incoming) -> None:
+        """error.j2 promises 已通知工作人员: keep the promise."""
+        s = self.services
+        where = s.places.topic(msg.conversation_id) if msg.is_group else None
+        notices = s.notices.to_staff(
+            "error_staff", where=where, who=s.people.name(msg.sender_id), text=msg.text[:40]
+        )
+        with s.db.atomic():
+            s.outbox.enqueue(notices, dedupe_key=f"error:{msg.message_id}")
+
+    def _addressed(self, msg: Incoming) -> bool:
+        """Private, @-mentioned, or starting with a command keyword (SPEC: addressed)."""
+        if not msg.is_group or msg.mentions_bot:
+            return True
+        return self.services.router.match(strip_address(msg.text), loose=False) is not None
 
     def _context(self, msg: Incoming, args: str) -> Context:
-        return Context(self.app, msg, self.app.role_of(msg), args)
+        return Context(self.services, msg, self.services.people.role_of(msg), args)
 
     def _route(self, msg: Incoming) -> list[Outgoing]:
-        app = self.app
+        s = self.services
         text = strip_address(msg.text)
-        found = app.router.match(text, loose=not msg.is_group)
+        found = s.router.match(text, loose=not msg.is_group)
         if found is None:
             return self._not_a_command(msg, text)
         route, _keyword, args = found
-        app.sessions.clear(msg.conversation_id, msg.sender_id)
+        s.sessions.clear(msg.conversation_id, msg.sender_id)
         ctx = self._context(msg, args)
         ctx.route = route
         if ctx.role < route.role:
             template = "refuse_admin" if route.role == Role.ADMIN else "refuse_staff"
-            return [ctx.say(template, usage=app.router.usage(route))]
-        if route.staff_place_only and not app.is_staff_place(msg.conversation_id):
-            return [ctx.say("refuse_place", usage=app.router.usage(route))]
-        return route.handler(ctx)
+            return [ctx.say(template, usage=s.router.usage(route))]
+        if route.staff_place_only and not ctx.in_staff_place:
+            return [ctx.say("refuse_place", usage=s.router.usage(route))]
+        return self._run(ctx, route)
+
+    def _run(self, ctx: Context, route: Route) -> list[Outgoing]:
+        try:
+            if route.case_arg is not None:
+                self._find_case(ctx, route)
+            return route.handler(ctx)
+        except Refusal as refusal:
+            context = {"usage": ctx.usage_line(), **refusal.context}
+            return [ctx.say(refusal.template, **context)]
+
+    @staticmethod
+    def _find_case(ctx: Context, route: Route) -> None:
+        """The CaseArg filter: ctx.case and ctx.rest, or the standard refusal."""
+        assert route.case_arg is not None
+        ref, rest = split_case_ref(ctx.args)
+        if ref is None:
+            if route.case_arg.optional and not ctx.args.strip():
+                return
+            raise ctx.refuse_usage(understood=ctx.args.strip()[:20])
+        if route.case_arg.need_text and not rest:
+            raise ctx.refuse_usage(understood=ctx.args.strip()[:20])
+        staff = ctx.role >= Role.STAFF
+        ctx.case = ctx.cases.find(ref, ctx.now, ctx.msg.sender_id, staff=staff)
+        ctx.rest = rest
 
     def _not_a_command(self, msg: Incoming, text: str) -> list[Outgoing]:
         """A pending prompt's answer, an expired prompt, or something we did not understand."""
-        app = self.app
-        now = app.clock.now()
-        prompt = app.sessions.get(msg.conversation_id, msg.sender_id, now)
+        s = self.services
+        now = s.clock.now()
+        prompt = s.sessions.get(msg.conversation_id, msg.sender_id, now)
         ctx = self._context(msg, text)
         if prompt is not None:
             # The answer to the bot's question, or a late one: say so rather than drop it.
-            app.sessions.clear(msg.conversation_id, msg.sender_id)
+            s.sessions.clear(msg.conversation_id, msg.sender_id)
             if prompt.expired:
                 return [ctx.say("prompt_expired", state=prompt.state, data=prompt.data)]
             ctx.prompt = prompt.data
-            return app.router.prompts[prompt.state](ctx)
+            try:
+                return s.router.prompts[prompt.state](ctx)
+            except Refusal as refusal:
+                return [ctx.say(refusal.template, **refusal.context)]
         if not ctx.addressed:
             return []
         if not text:
-            return [ctx.say("hello", menu=app.router.keyword("menu"))]
-        guess = app.router.mentioned_in(text)
-        return [
-            ctx.say(
-                "unknown",
-                text=text[:20],
-                menu=app.router.keyword("menu"),
-                guess=app.router.usage(guess) if guess else None,
-            )
-        ]
+            return [ctx.say("hello")]
+        guess = s.router.mentioned_in(text)
+        return [ctx.say("unknown", text=text[:20], guess=s.router.usage(guess) if guess else None)]

@@ -1,4 +1,9 @@
-"""Transport-neutral messages: what the core receives and what it asks to send."""
+"""Transport-neutral messages: what the core receives and what it asks to send.
+
+Every message carries its channel (`wechat`, `console`, `test` …): a conversation id is
+only unique within its channel. Mentions travel as contact ids; each transport renders
+them its own way (WeChat writes `@name` plus a narrow space in front of the text).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
-__all__ = ["Incoming", "Outgoing", "Role"]
+__all__ = ["DEFAULT_CHANNEL", "Capabilities", "Incoming", "Outgoing", "Role"]
+
+DEFAULT_CHANNEL = "wechat"
 
 
 class Role(IntEnum):
@@ -15,6 +22,15 @@ class Role(IntEnum):
     MEMBER = 0
     STAFF = 1
     ADMIN = 2
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a transport can do, declared by its adapter."""
+
+    receive: bool = True  # delivers inbound messages
+    private: bool = True  # can write to one contact privately
+    mention: bool = True  # can @-mention contacts in a group
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,7 @@ class Incoming:
     time: datetime
     room_topic: str | None = None
     mentions_bot: bool = False
+    channel: str = DEFAULT_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -39,3 +56,4 @@ class Outgoing:
     conversation_id: str
     text: str
     mention_ids: tuple[str, ...] = field(default=())
+    channel: str = DEFAULT_CHANNEL

@@ -27,7 +27,7 @@ from bot.sender import Sender
 __all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before"
+_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel"
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,14 @@ class Queued:
     not_before: datetime
 
 
-def _queued(row: tuple[int, str, str, str, int, str]) -> Queued:
-    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")))
+def _queued(row: tuple[int, str, str, str, int, str, str]) -> Queued:
+    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")), row[6])
     return Queued(row[0], out, row[4] or 0, from_db(row[5]))
+
+
+def _on(channel: str | None) -> tuple[str, list[str]]:
+    """The SQL that keeps one channel's rows (every channel's with None)."""
+    return ("and channel = ?", [channel]) if channel else ("", [])
 
 
 def _hh_mm(value: str) -> time:
@@ -107,10 +112,11 @@ class Outbox:
                 if self.mask and not self.shows_phones(out.conversation_id):
                     text = mask_phones(text)
                 added += self.db.execute(
-                    "insert or ignore into outbox (conversation_id, text, mention_ids,"
+                    "insert or ignore into outbox (channel, conversation_id, text, mention_ids,"
                     " created_at, not_before, status, attempts, dedupe_key)"
-                    " values (?, ?, ?, ?, ?, ?, 0, ?)",
+                    " values (?, ?, ?, ?, ?, ?, ?, 0, ?)",
                     [
+                        out.channel,
                         out.conversation_id,
                         text,
                         to_json(list(out.mention_ids)),
@@ -126,7 +132,7 @@ class Outbox:
 
     # -- what the sender reads ----------------------------------------------------------
 
-    def heads(self, now: datetime) -> list[Queued]:
+    def heads(self, now: datetime, channel: str | None = None) -> list[Queued]:
         """The first queued row of each conversation, oldest first.
 
         A row joins its conversation's queue at its `not_before`; once tried it stays at
@@ -135,37 +141,56 @@ class Outbox:
         has no head.
         """
         stamp = to_db(now)
+        on, params = _on(channel)
         rows = self.db.execute(
             f"select {_COLUMNS} from outbox where id in ("
             "  select min(id) from outbox where status = ? and (not_before <= ? or attempts > 0)"
-            "  group by conversation_id)"
+            f" {on} group by conversation_id)"
             " and conversation_id not in (select conversation_id from outbox where status = ?)"
             " order by id",
-            [PENDING, stamp, SENDING],
+            [PENDING, stamp, *params, SENDING],
         ).fetchall()
         return [_queued(r) for r in rows]
 
-    def next_scheduled(self, now: datetime) -> datetime | None:
+    def due(self, now: datetime, channel: str, after_id: int = 0) -> list[Queued]:
+        """Every pending row of a channel that may go now, in order (the test transport)."""
+        rows = self.db.execute(
+            f"select {_COLUMNS} from outbox where status = ? and not_before <= ?"
+            " and channel = ? and id > ? order by id",
+            [PENDING, to_db(now), channel, after_id],
+        ).fetchall()
+        return [_queued(r) for r in rows]
+
+    def last_id(self) -> int:
+        row = self.db.execute("select max(id) from outbox").fetchone()
+        return int(row[0] or 0)
+
+    def next_scheduled(self, now: datetime, channel: str | None = None) -> datetime | None:
         """The earliest `not_before` still ahead of `now` among pending rows."""
+        on, params = _on(channel)
         row = self.db.execute(
-            "select min(not_before) from outbox where status = ? and not_before > ?",
-            [PENDING, to_db(now)],
+            f"select min(not_before) from outbox where status = ? and not_before > ? {on}",
+            [PENDING, to_db(now), *params],
         ).fetchone()
         return from_db(row[0]) if row and row[0] else None
 
-    def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
+    def sent_since(
+        self, since: datetime, channel: str | None = None
+    ) -> list[tuple[str, datetime]]:
         """(conversation, sent_at) of the rows sent at or after `since`, oldest first."""
+        on, params = _on(channel)
         rows = self.db.execute(
             "select conversation_id, sent_at from outbox where status = ? and sent_at >= ?"
-            " order by sent_at",
-            [SENT, to_db(since)],
+            f" {on} order by sent_at",
+            [SENT, to_db(since), *params],
         ).fetchall()
         return [(r[0], from_db(r[1])) for r in rows]
 
-    def in_flight(self) -> list[Queued]:
+    def in_flight(self, channel: str | None = None) -> list[Queued]:
         """Rows claimed for sending and never settled: the process stopped mid-send."""
+        on, params = _on(channel)
         rows = self.db.execute(
-            f"select {_COLUMNS} from outbox where status = ? order by id", [SENDING]
+            f"select {_COLUMNS} from outbox where status = ? {on} order by id", [SENDING, *params]
         ).fetchall()
         return [_queued(r) for r in rows]
 

@@ -1,4 +1,10 @@
-"""Keyword routes, declared by each handler module together with their help text."""
+"""Keyword routes, declared by each feature together with their help text, and the
+context a handler gets.
+
+A route may declare `case_arg`: the dispatcher then finds the case named at the start of
+the arguments (or answers with the usage line, "not found", "which year?") and the handler
+gets it as `ctx.case`, the text after the number as `ctx.rest`.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,31 @@ from typing import TYPE_CHECKING, Any
 
 from bot.messages import Incoming, Outgoing, Role
 from bot.normalize import normalize, split_command
+from bot.refusal import Refusal
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from sqlite_utils import Database
 
-__all__ = ["Context", "Handler", "Route", "Router", "RouterError"]
+    from bot.cases import Actor, Case, CaseService
+    from bot.clock import Clock
+    from bot.config import Config
+    from bot.notices import Notices
+    from bot.outbox import Outbox
+    from bot.people import People
+    from bot.places import Places
+    from bot.services import Services
+
+__all__ = ["CaseArg", "Context", "Handler", "Route", "Router", "RouterError"]
 
 Handler = Callable[["Context"], list[Outgoing]]
+
+
+@dataclass(frozen=True)
+class CaseArg:
+    """The route's arguments start with a case number."""
+
+    need_text: bool = False  # text must follow the number
+    optional: bool = False  # no number at all is fine (ctx.case is None)
 
 
 @dataclass(frozen=True)
@@ -31,6 +55,7 @@ class Route:
     role: Role = Role.MEMBER
     staff_place_only: bool = False  # only in a staff room or a private chat
     in_help: bool = True
+    case_arg: CaseArg | None = None
 
 
 class RouterError(ValueError):
@@ -50,7 +75,11 @@ class Router:
     ) -> None:
         self.routes = list(routes)
         self.prompts = dict(prompts)
-        self.by_command = {r.command: r for r in self.routes}
+        self.by_command: dict[str, Route] = {}
+        for route in self.routes:
+            if route.command in self.by_command:
+                raise RouterError(f"commands.{route.command}", "declared by two features")
+            self.by_command[route.command] = route
         overrides = overrides or {}
         self.keywords: dict[str, str] = {}
         self.aliases: dict[str, tuple[str, ...]] = {}
@@ -99,18 +128,57 @@ class Router:
 
 @dataclass
 class Context:
-    """What a handler gets: the message, who sent it, what follows the keyword, the app."""
+    """What a handler gets: the message, who sent it, what follows the keyword, and the
+    services it may use (each by name: ctx.cases, ctx.people, ctx.places …)."""
 
-    app: App
+    services: Services
     msg: Incoming
     role: Role
     args: str
     route: Route | None = None
     prompt: dict[str, Any] = field(default_factory=dict)  # data saved by ctx.ask()
+    case: Case | None = None  # found by the route's CaseArg
+    rest: str = ""  # the text after the case number
+
+    # -- the services, by name -------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def cases(self) -> CaseService:
+        return self.services.cases
+
+    @property
+    def people(self) -> People:
+        return self.services.people
+
+    @property
+    def places(self) -> Places:
+        return self.services.places
+
+    @property
+    def notices(self) -> Notices:
+        return self.services.notices
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.services.outbox
+
+    # -- about the message -----------------------------------------------------------------
 
     @property
     def now(self) -> datetime:
-        return self.app.clock.now()
+        return self.services.clock.now()
 
     @cached_property
     def norm_args(self) -> str:
@@ -120,21 +188,49 @@ class Context:
     def addressed(self) -> bool:
         return not self.msg.is_group or self.msg.mentions_bot
 
+    @property
+    def in_staff_place(self) -> bool:
+        return self.services.people.is_staff_place(self.msg.conversation_id)
+
+    @property
+    def actor(self) -> Actor:
+        """The sender as the case service records them (staff by their configured name)."""
+        from bot.cases import Actor
+
+        sender = self.msg.sender_id
+        name = self.services.people.staff_name(sender) if self.role >= Role.STAFF else None
+        return Actor(sender, name or self.msg.sender_name or sender, self.msg.conversation_id)
+
+    # -- saying things ---------------------------------------------------------------------
+
+    def keyword(self, command: str) -> str:
+        return self.services.router.keyword(command)
+
     def say(self, template: str, *, mention: bool = True, **context: Any) -> Outgoing:
         """A reply into the conversation the message came from (@sender in a group)."""
         mentions = (self.msg.sender_id,) if mention and self.msg.is_group else ()
-        return self.app.compose(self.msg.conversation_id, template, mentions, **context)
+        return self.services.notices.to(
+            self.msg.conversation_id, template, mentions, channel=self.msg.channel, **context
+        )
+
+    def usage_line(self) -> str:
+        return self.services.router.usage(self.route) if self.route else ""
 
     def usage(self, template: str = "usage", **context: Any) -> list[Outgoing]:
         """The short "here is the right form" reply for the current command."""
-        assert self.route is not None
-        return [self.say(template, usage=self.app.router.usage(self.route), **context)]
+        return [self.say(template, usage=self.usage_line(), **context)]
 
-    def to_staff(self, template: str, **context: Any) -> list[Outgoing]:
-        return self.app.to_staff(template, **context)
+    def refuse_usage(self, **context: Any) -> Refusal:
+        """`raise ctx.refuse_usage()`: leave the handler with the usage reply."""
+        return Refusal("usage", usage=self.usage_line(), **context)
+
+    def here(self, out: Outgoing) -> Outgoing:
+        """A notice meant for elsewhere, also said here (@sender in a group)."""
+        mentions = (self.msg.sender_id,) if self.msg.is_group else ()
+        return Outgoing(self.msg.conversation_id, out.text, mentions, self.msg.channel)
 
     def ask(self, state: str, **data: Any) -> None:
-        self.app.sessions.ask(
+        self.services.sessions.ask(
             self.msg.conversation_id, self.msg.sender_id, state, self.now, **data
         )
 

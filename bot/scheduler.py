@@ -1,82 +1,61 @@
 """APScheduler lives here: the time zone set explicitly, jobs stored in the bot's SQLite file.
 
-Jobs are plain functions that tests call directly; this module only registers them.
-A job in the persistent store is referenced by name, so it reaches the running app
-through `running_app()` rather than through pickled arguments.
+Jobs are plain functions that tests call directly; features declare them in their
+manifests (`Feature.jobs`) and this module only registers them. A job in the persistent
+store is referenced by name, so it reaches the running bot through `running_services()`
+rather than through pickled arguments.
 
-Jobs:
-- `sweep` every `sweep_interval_seconds` (handlers.deadlines).
-- `policy_fetch` every `policies.fetch_interval_minutes`, when feeds or a folder are
-  configured (policy_feeds.ingest:ingest_job).
-- `broadcast:<id>` per enabled broadcast: a cron trigger in the configured time zone.
-  Broadcasts from the config are synced into the `broadcasts` table first (CLI-added ones
-  are kept). A stored broadcast job whose schedule did not change keeps its stored
-  `next_run_time` — re-adding it with a fresh one would silently drop a run that fell due
-  while the bot was down. Such a run fires once on start (coalesce) if it is at most
-  `digest.grace_minutes` late (misfire_grace_time), and is skipped otherwise.
+A stored job whose trigger did not change keeps its stored `next_run_time` when its spec
+says `keep_next_run` — re-adding it with a fresh one would silently drop a run that fell
+due while the bot was down. Such a run fires once on start (coalesce) if it is at most
+its `misfire_grace_time` late, and is skipped otherwise. Stored jobs no feature declares
+any more are removed.
+
+The SQL job store (SQLAlchemy) is imported only when a scheduler is built, so commands
+that never schedule (check, policy list …) start without it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import pickle
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.services import Services
 
 __all__ = [
-    "BROADCAST_JOB",
     "JOBS_TABLE",
-    "JobSpec",
-    "broadcast_job_id",
     "build_scheduler",
     "cron_trigger",
     "crontab_weekdays",
     "due_time",
-    "misfire_grace_seconds",
-    "running_app",
-    "set_running_app",
+    "running_services",
+    "set_running_services",
     "store_jobs",
 ]
 
 log = logging.getLogger(__name__)
-_running: App | None = None
+_running: Services | None = None
 
 JOBS_TABLE = "scheduler_jobs"
-BROADCAST_JOB = "handlers.broadcasts:broadcast_job"
-FETCH_JOB_ID = "policy_fetch"
-FETCH_JOB = "policy_feeds.ingest:ingest_job"
-_BROADCAST_PREFIX = "broadcast:"
-# A firing this late is still "on time", even with digest.grace_minutes = 0.
-ON_TIME = timedelta(minutes=1)
 
 
-def set_running_app(app: App | None) -> None:
-    global _running  # the one handle persistent jobs have on the app
-    _running = app
+def set_running_services(services: Services | None) -> None:
+    global _running  # the one handle persistent jobs have on the bot
+    _running = services
 
 
-def running_app() -> App:
+def running_services() -> Services:
     if _running is None:
-        raise RuntimeError("no running app")
+        raise RuntimeError("no running bot")
     return _running
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    id: str
-    func: str  # "module:function", so the job survives a restart in the store
-    trigger: Any
 
 
 # -- cron ---------------------------------------------------------------------------------
@@ -138,19 +117,6 @@ def cron_trigger(expr: str, tz: tzinfo) -> CronTrigger:
     )
 
 
-def broadcast_job_id(broadcast_id: str) -> str:
-    return f"{_BROADCAST_PREFIX}{broadcast_id}"
-
-
-def grace(app: App) -> timedelta:
-    return max(timedelta(minutes=app.config.digest.grace_minutes), ON_TIME)
-
-
-def misfire_grace_seconds(app: App) -> int:
-    """What APScheduler gets: a run later than this after its time is skipped."""
-    return int(grace(app).total_seconds())
-
-
 def due_time(cron: str, tz: tzinfo, now: datetime, window: timedelta) -> datetime | None:
     """The scheduled time a firing at `now` stands for, or None.
 
@@ -170,32 +136,15 @@ def due_time(cron: str, tz: tzinfo, now: datetime, window: timedelta) -> datetim
 # -- building ---------------------------------------------------------------------------
 
 
-def job_specs(app: App) -> list[JobSpec]:
-    specs = [
-        JobSpec(
-            "sweep",
-            "handlers.deadlines:sweep_job",
-            IntervalTrigger(seconds=app.config.sweep_interval_seconds, timezone=app.config.tz),
-        )
-    ]
-    policies = app.config.policies
-    if (policies.feeds or policies.folder) and importlib.util.find_spec("policy_feeds.ingest"):
-        specs.append(
-            JobSpec(
-                FETCH_JOB_ID,
-                FETCH_JOB,
-                IntervalTrigger(minutes=policies.fetch_interval_minutes, timezone=app.config.tz),
-            )
-        )
-    return specs
-
-
-def _stored_jobs(app: App) -> dict[str, dict[str, Any]]:
+def _stored_jobs(services: Services) -> dict[str, dict[str, Any]]:
     """The jobs in the store as APScheduler pickled them (our own file, our own jobs)."""
-    if JOBS_TABLE not in app.db.table_names():
+    if not services.db.execute(
+        "select 1 from sqlite_master where type = 'table' and name = ?", [JOBS_TABLE]
+    ).fetchone():
         return {}
     jobs: dict[str, dict[str, Any]] = {}
-    for job_id, state in app.db.execute(f"select id, job_state from {JOBS_TABLE}").fetchall():
+    rows = services.db.execute(f"select id, job_state from {JOBS_TABLE}").fetchall()
+    for job_id, state in rows:
         try:
             jobs[str(job_id)] = pickle.loads(state)
         except Exception:  # written by another version: it is simply replaced
@@ -203,73 +152,57 @@ def _stored_jobs(app: App) -> dict[str, dict[str, Any]]:
     return jobs
 
 
-def _forget_jobs(app: App, job_ids: list[str]) -> None:
+def _forget_jobs(services: Services, job_ids: list[str]) -> None:
     if not job_ids:
         return
     marks = ", ".join("?" for _ in job_ids)
-    with app.db.atomic():
-        app.db.execute(f"delete from {JOBS_TABLE} where id in ({marks})", job_ids)
+    with services.db.atomic():
+        services.db.execute(f"delete from {JOBS_TABLE} where id in ({marks})", job_ids)
 
 
-def _schedule_broadcasts(app: App, scheduler: AsyncIOScheduler, stored: dict[str, Any]) -> None:
-    from handlers.broadcast_defs import list_broadcasts
+def build_scheduler(services: Services, *, resume: bool = True) -> AsyncIOScheduler:
+    """The scheduler with every feature's jobs registered (they reach the store when it
+    starts). With `resume`, each feature's `on_start` runs first (e.g. finishing a
+    broadcast run a previous process left half done)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    wanted: set[str] = set()
-    for broadcast in list_broadcasts(app, enabled_only=True):
-        job_id = broadcast_job_id(broadcast.id)
-        trigger = cron_trigger(broadcast.cron, app.config.tz)
-        options: dict[str, Any] = {
-            "id": job_id,
-            "name": f"broadcast {broadcast.id}",
-            "args": [broadcast.id],
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": misfire_grace_seconds(app),
-            "replace_existing": True,
-        }
-        old = stored.get(job_id)
-        if old is not None and repr(old.get("trigger")) == repr(trigger):
-            options["next_run_time"] = old.get("next_run_time")  # keep a run that is due
-        scheduler.add_job(BROADCAST_JOB, trigger, **options)
-        wanted.add(job_id)
-    _forget_jobs(app, [j for j in stored if j.startswith(_BROADCAST_PREFIX) and j not in wanted])
-
-
-def build_scheduler(app: App, *, resume: bool = True) -> AsyncIOScheduler:
-    """The scheduler with every job registered (they reach the store when it starts).
-
-    Also syncs the configured broadcasts into the database and, with `resume`, finishes
-    broadcast runs a previous process left half done (within the grace period).
-    """
-    from handlers.broadcast_defs import sync_broadcasts
-    from handlers.broadcasts import resume_runs
-
-    store = SQLAlchemyJobStore(url=f"sqlite:///{app.db_path}", tablename=JOBS_TABLE)
+    store = SQLAlchemyJobStore(url=f"sqlite:///{services.db_path}", tablename=JOBS_TABLE)
     scheduler = AsyncIOScheduler(
-        timezone=app.config.tz,
+        timezone=services.config.tz,
         jobstores={"default": store},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
-    specs = job_specs(app)
-    for spec in specs:
-        scheduler.add_job(spec.func, spec.trigger, id=spec.id, replace_existing=True)
-    stored = _stored_jobs(app)
-    if FETCH_JOB_ID in stored and FETCH_JOB_ID not in {s.id for s in specs}:
-        _forget_jobs(app, [FETCH_JOB_ID])
-    sync_broadcasts(app)
-    if resume:
-        resume_runs(app)
-    _schedule_broadcasts(app, scheduler, stored)
+    for feature in services.features:
+        if resume and feature.on_start:
+            feature.on_start(services)
+    stored = _stored_jobs(services)
+    wanted: set[str] = set()
+    for feature in services.features:
+        for spec in feature.jobs(services) if feature.jobs else ():
+            options: dict[str, Any] = {"id": spec.id, "replace_existing": True}
+            if spec.name:
+                options["name"] = spec.name
+            if spec.args:
+                options["args"] = list(spec.args)
+            if spec.misfire_grace_time is not None:
+                options["misfire_grace_time"] = spec.misfire_grace_time
+            old = stored.get(spec.id)
+            if spec.keep_next_run and old and repr(old.get("trigger")) == repr(spec.trigger):
+                options["next_run_time"] = old.get("next_run_time")  # keep a run that is due
+            scheduler.add_job(spec.func, spec.trigger, **options)
+            wanted.add(spec.id)
+    _forget_jobs(services, [job_id for job_id in stored if job_id not in wanted])
     return scheduler
 
 
-async def store_jobs(app: App) -> None:
+async def store_jobs(services: Services) -> None:
     """Write the jobs into the store without running anything (the CLI after a change).
 
     A running bot picks the change up at its next wake-up (at the latest after one sweep
     interval), since its scheduler reads due jobs from the store.
     """
-    scheduler = build_scheduler(app, resume=False)
+    scheduler = build_scheduler(services, resume=False)
     scheduler.start(paused=True)
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn

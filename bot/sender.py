@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from bot.clock import Clock
 from bot.config import Pacing
 from bot.messages import Outgoing
-from bot.transports.base import Transport, TransportError
+from bot.transport import Transport, TransportError
 
 if TYPE_CHECKING:
     from bot.outbox import Outbox, Queued
@@ -62,6 +62,7 @@ class Sender:
     ) -> None:
         self.outbox = outbox
         self.transport = transport
+        self.channel = transport.channel  # one sender per channel, each with its pacing
         self.pacing = pacing
         self.on_failed = on_failed
         self.clock: Clock = clock or outbox.clock
@@ -123,7 +124,7 @@ class Sender:
 
     def _plan(self, now: datetime, paced: bool) -> tuple[Queued | None, datetime | None]:
         """The row to send now, else None and the earliest time one may go (None: idle)."""
-        heads = self.outbox.heads(now)
+        heads = self.outbox.heads(now, self.channel)
         blocked = paced and self._rate_slot(now) > now
         earliest: datetime | None = None
         for item in heads:
@@ -134,7 +135,7 @@ class Sender:
             if at <= now and not blocked:
                 return item, None
             earliest = at if earliest is None else min(earliest, at)
-        scheduled = self.outbox.next_scheduled(now)
+        scheduled = self.outbox.next_scheduled(now, self.channel)
         if scheduled is not None and (earliest is None or scheduled < earliest):
             earliest = scheduled
         if earliest is None or not paced:
@@ -197,12 +198,12 @@ class Sender:
         row it left mid-send is failed and reported (it may have arrived) — never re-sent."""
         now = self.clock.now()
         since = now - max(_MINUTE, timedelta(seconds=self.pacing.min_gap_seconds))
-        for conversation, sent_at in self.outbox.sent_since(since):
+        for conversation, sent_at in self.outbox.sent_since(since, self.channel):
             at = min(now, sent_at + timedelta(seconds=1))  # sent_at is stored to the second
             self._last[conversation] = at
             if at > now - _MINUTE:
                 self._window.append(at)
-        for item in self.outbox.in_flight():
+        for item in self.outbox.in_flight(self.channel):
             log.warning("outbox row %s was cut off mid-send; not sending it again", item.id)
             self.outbox.mark_failed(item.id, INTERRUPTED)
             self._report(item.out, INTERRUPTED)

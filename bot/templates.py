@@ -6,23 +6,43 @@ named by `templates_dir`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2.ext import Extension
 
 __all__ = ["Templates"]
 
 _WEEKDAYS = "一二三四五六日"
+# A line of text that ends in a block tag (`…{% endif %}`): trim_blocks would eat its
+# newline and run it into the next line. Such lines get an empty expression at the end.
+_TEXT_ENDING_IN_TAG = re.compile(r"^(?!\s*\{%)(.*\S.*%\})$", re.MULTILINE)
+
+
+class KeepLineEnds(Extension):
+    """trim_blocks for lines that are only a block tag, not for lines of text."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return _TEXT_ENDING_IN_TAG.sub(r'\1{{ "" }}', source)
 
 
 class Templates:
-    def __init__(self, tz: tzinfo, override_dir: Path | None = None, **globals_: Any) -> None:
+    def __init__(
+        self,
+        tz: tzinfo,
+        override_dir: Path | None = None,
+        feature_dirs: Sequence[Path] = (),
+        **globals_: Any,
+    ) -> None:
         loaders: list[Any] = []
         if override_dir is not None:
             loaders.append(FileSystemLoader(str(override_dir)))
         loaders.append(PackageLoader("bot", "templates"))
+        loaders.extend(FileSystemLoader(str(d)) for d in feature_dirs)
         self.env = Environment(
             loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
@@ -30,6 +50,8 @@ class Templates:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             autoescape=False,
+            auto_reload=False,
+            extensions=[KeepLineEnds],  # templates do not change under a running bot
         )
         self.tz = tz
         self.env.filters["when"] = self._when

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.app import App
 from bot.config import Broadcast
 from bot.db import to_db
 from bot.scheduler import cron_trigger
+from bot.services import Services
 from handlers.targeting import TargetError, parse_target
 
 __all__ = [
@@ -39,7 +39,9 @@ class BroadcastDef:
     origin: str = "config"  # config | cli
 
 
-def broadcast_problem(app: App, broadcast: Broadcast | BroadcastDef) -> tuple[str, str] | None:
+def broadcast_problem(
+    app: Services, broadcast: Broadcast | BroadcastDef
+) -> tuple[str, str] | None:
     """(field, reason) if a broadcast cannot run: bad cron, target or template."""
     try:
         cron_trigger(broadcast.cron, app.config.tz)
@@ -54,7 +56,7 @@ def broadcast_problem(app: App, broadcast: Broadcast | BroadcastDef) -> tuple[st
     return None
 
 
-def sync_broadcasts(app: App) -> None:
+def sync_broadcasts(app: Services) -> None:
     """Make the `broadcasts` table say what the config says; CLI-added ones stay.
 
     A broadcast the config no longer lists is removed (its run history stays). A config
@@ -95,7 +97,7 @@ def _broadcast(row: dict[str, object]) -> BroadcastDef:
     )
 
 
-def _configured(app: App) -> dict[str, BroadcastDef]:
+def _configured(app: Services) -> dict[str, BroadcastDef]:
     found: dict[str, BroadcastDef] = {}
     for b in app.config.broadcasts:
         if broadcast_problem(app, b) is None:
@@ -103,7 +105,7 @@ def _configured(app: App) -> dict[str, BroadcastDef]:
     return found
 
 
-def list_broadcasts(app: App, *, enabled_only: bool = False) -> list[BroadcastDef]:
+def list_broadcasts(app: Services, *, enabled_only: bool = False) -> list[BroadcastDef]:
     """The config's broadcasts (those that can run) and the ones added with the CLI."""
     found = _configured(app)
     for row in app.db.table("broadcasts").rows_where("coalesce(origin, 'cli') != 'config'"):
@@ -111,6 +113,6 @@ def list_broadcasts(app: App, *, enabled_only: bool = False) -> list[BroadcastDe
     return [b for _, b in sorted(found.items()) if b.enabled or not enabled_only]
 
 
-def get_broadcast(app: App, broadcast_id: str) -> BroadcastDef | None:
+def get_broadcast(app: Services, broadcast_id: str) -> BroadcastDef | None:
     key = broadcast_id.strip().lower()
     return next((b for b in list_broadcasts(app) if b.id.lower() == key), None)

@@ -22,21 +22,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bot.app import App
 from bot.db import from_db, to_db, to_json
 from bot.messages import Outgoing
-from bot.scheduler import due_time, grace, running_app
+from bot.places import Group
+from bot.services import Services
 from handlers.broadcast_defs import BroadcastDef, get_broadcast
-from handlers.targeting import Group, member_groups, parse_target
+from handlers.targeting import parse_target
 from policy_feeds.model import Policy
 from policy_feeds.store import PolicyStore
 
 __all__ = [
     "Digest",
     "RunReport",
-    "broadcast_job",
     "deliver",
     "plan_digest",
     "resume_runs",
@@ -68,20 +67,26 @@ class RunReport:
 # -- one group's digest (read only: what preview shows) -----------------------------------
 
 
-def target_groups(app: App, broadcast: BroadcastDef) -> list[Group]:
+def target_groups(app: Services, broadcast: BroadcastDef) -> list[Group]:
     target = parse_target(broadcast.target)
-    return [g for g in member_groups(app.db) if target.matches(g.tags)]
+    return [g for g in app.places.member_groups() if target.matches(g.tags)]
 
 
-def _matching(app: App, group: Group, limit: int) -> list[Policy]:
+def _matching(app: Services, group: Group, limit: int) -> list[Policy]:
     """Not yet sent to the group, sharing a tag with it (any, if it has none), newest first."""
     return PolicyStore(app.db).candidates(tags=group.tags, limit=limit, not_sent_to=group.id)
 
 
 def _render(
-    app: App, template: str, group: Group, items: list[Policy], start: int, part: int, parts: int
+    app: Services,
+    template: str,
+    group: Group,
+    items: list[Policy],
+    start: int,
+    part: int,
+    parts: int,
 ) -> str:
-    return app.render(
+    return app.templates.render(
         template,
         group=group.name,
         items=items,
@@ -94,7 +99,7 @@ def _render(
     )
 
 
-def split_digest(app: App, template: str, group: Group, items: list[Policy]) -> list[str]:
+def split_digest(app: Services, template: str, group: Group, items: list[Policy]) -> list[str]:
     """The digest as messages of at most `digest.max_chars`, cut only between items.
 
     Items are packed greedily, each part measured as if it were the last of as many parts
@@ -125,7 +130,7 @@ def split_digest(app: App, template: str, group: Group, items: list[Policy]) -> 
     return texts
 
 
-def plan_digest(app: App, broadcast: BroadcastDef, group: Group) -> Digest:
+def plan_digest(app: Services, broadcast: BroadcastDef, group: Group) -> Digest:
     items = _matching(app, group, broadcast.max_items)
     texts = split_digest(app, broadcast.template, group, items) if items else []
     return Digest(group, tuple(items), tuple(texts))
@@ -134,7 +139,7 @@ def plan_digest(app: App, broadcast: BroadcastDef, group: Group) -> Digest:
 # -- a run ----------------------------------------------------------------------------------
 
 
-def start_run(app: App, broadcast_id: str, scheduled_for: datetime) -> tuple[int, bool]:
+def start_run(app: Services, broadcast_id: str, scheduled_for: datetime) -> tuple[int, bool]:
     """The run for this broadcast and time, created if new: (run id, already finished)."""
     when = to_db(scheduled_for)
     with app.db.atomic():
@@ -151,7 +156,7 @@ def start_run(app: App, broadcast_id: str, scheduled_for: datetime) -> tuple[int
     return int(row[0]), bool(row[1])
 
 
-def deliver(app: App, broadcast: BroadcastDef, run_id: int, group: Group) -> int:
+def deliver(app: Services, broadcast: BroadcastDef, run_id: int, group: Group) -> int:
     """Queue one group's digest for a run, once; returns how many messages were queued."""
     with app.db.atomic():
         if app.db.table("deliveries").count_where(
@@ -181,7 +186,7 @@ def deliver(app: App, broadcast: BroadcastDef, run_id: int, group: Group) -> int
     return len(digest.texts)
 
 
-def run_broadcast(app: App, broadcast_id: str, scheduled_for: datetime) -> RunReport | None:
+def run_broadcast(app: Services, broadcast_id: str, scheduled_for: datetime) -> RunReport | None:
     """Run (or finish) a broadcast for one scheduled time; None if there is no such one."""
     broadcast = get_broadcast(app, broadcast_id)
     if broadcast is None or not broadcast.enabled:
@@ -216,9 +221,9 @@ def run_broadcast(app: App, broadcast_id: str, scheduled_for: datetime) -> RunRe
     return report
 
 
-def resume_runs(app: App) -> int:
-    """Finish the runs a previous process left half done, if still within the grace period."""
-    since = to_db(app.clock.now() - grace(app))
+def resume_runs(app: Services, window: timedelta) -> int:
+    """Finish the runs a previous process left half done, if still within the window."""
+    since = to_db(app.clock.now() - window)
     rows = app.db.execute(
         "select broadcast_id, scheduled_for from broadcast_runs"
         " where finished_at is null and scheduled_for >= ? order by scheduled_for",
@@ -228,21 +233,3 @@ def resume_runs(app: App) -> int:
         log.info("resuming broadcast %s for %s", broadcast_id, scheduled_for)
         run_broadcast(app, str(broadcast_id), from_db(str(scheduled_for)))
     return len(rows)
-
-
-# -- what APScheduler runs (see bot/scheduler.py) -----------------------------------------
-
-
-async def broadcast_job(broadcast_id: str) -> None:
-    """One firing of a broadcast's cron trigger: run it for the time it stands for."""
-    app = running_app()
-    broadcast = get_broadcast(app, broadcast_id)
-    if broadcast is None or not broadcast.enabled:
-        log.warning("broadcast %s fired but is no longer configured", broadcast_id)
-        return
-    now = app.clock.now()
-    when = due_time(broadcast.cron, app.config.tz, now, grace(app))
-    if when is None:
-        log.warning("broadcast %s fired at %s, past its grace period; skipped", broadcast_id, now)
-        return
-    run_broadcast(app, broadcast.id, when)

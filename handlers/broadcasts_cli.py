@@ -16,63 +16,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 from typing import Any
 
-from bot.app import App
-from bot.config import ConfigError, load_config
 from bot.db import to_db
-from bot.router import RouterError
-from bot.scheduler import broadcast_job_id, cron_trigger, store_jobs
+from bot.feature import command_options, with_services
+from bot.scheduler import cron_trigger, store_jobs
+from bot.services import Services
 from handlers.broadcast_defs import (
     BroadcastDef,
     broadcast_problem,
     get_broadcast,
     list_broadcasts,
 )
+from handlers.broadcast_schedule import broadcast_job_id
 from handlers.broadcasts import plan_digest, run_broadcast, target_groups
-from handlers.targeting import find_group, member_groups, set_group_tags, split_tags
+from handlers.targeting import split_tags
 
 __all__ = ["register"]
 
 OK, NOT_FOUND, INVALID = 0, 1, 2  # exit codes; a failed run exits 1 too
 
 
-def _open(args: argparse.Namespace) -> App:
-    path = Path(args.config)
-    config = load_config(path)
-    try:
-        return App(config, db_path=config.database_path(path.parent), base_dir=path.parent)
-    except RouterError as exc:
-        raise ConfigError(str(path), exc.key, exc.reason) from None
-
-
-def _say(app: App, kind: str, *, error: bool = False, **context: Any) -> None:
-    text = app.render("broadcast_cli", kind=kind, **context)
+def _say(app: Services, kind: str, *, error: bool = False, **context: Any) -> None:
+    text = app.templates.render("broadcast_cli", kind=kind, **context)
     stream = sys.stderr if error else sys.stdout
     stream.write(text + "\n")
     stream.flush()
 
 
-def _with_app(action: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        app = _open(args)
-        try:
-            return int(action(app, args))
-        finally:
-            app.db.close()
-
-    return run
-
-
 # -- broadcast ------------------------------------------------------------------------------
 
 
-def _next_run(app: App, broadcast: BroadcastDef) -> Any:
+def _next_run(app: Services, broadcast: BroadcastDef) -> Any:
     return cron_trigger(broadcast.cron, app.config.tz).get_next_fire_time(None, app.clock.now())
 
 
-def _add(app: App, args: argparse.Namespace) -> int:
+def _add(app: Services, args: argparse.Namespace) -> int:
     wanted = BroadcastDef(args.id, args.cron, args.target, args.template, args.max_items)
     old = get_broadcast(app, args.id)
     if old is not None and old.origin == "config":
@@ -103,7 +82,7 @@ def _add(app: App, args: argparse.Namespace) -> int:
     return OK
 
 
-def _list(app: App, args: argparse.Namespace) -> int:
+def _list(app: Services, args: argparse.Namespace) -> int:
     rows = [
         {"broadcast": b, "next_run": _next_run(app, b), "groups": len(target_groups(app, b))}
         for b in list_broadcasts(app)
@@ -112,7 +91,7 @@ def _list(app: App, args: argparse.Namespace) -> int:
     return OK
 
 
-def _remove(app: App, args: argparse.Namespace) -> int:
+def _remove(app: Services, args: argparse.Namespace) -> int:
     broadcast = get_broadcast(app, args.id)
     if broadcast is None:
         _say(app, "not_found", error=True, id=args.id, known=[b.id for b in list_broadcasts(app)])
@@ -127,7 +106,7 @@ def _remove(app: App, args: argparse.Namespace) -> int:
     return OK
 
 
-def _preview(app: App, args: argparse.Namespace) -> int:
+def _preview(app: Services, args: argparse.Namespace) -> int:
     broadcast = get_broadcast(app, args.id)
     if broadcast is None:
         _say(app, "not_found", error=True, id=args.id, known=[b.id for b in list_broadcasts(app)])
@@ -135,9 +114,9 @@ def _preview(app: App, args: argparse.Namespace) -> int:
     targets = target_groups(app, broadcast)
     groups = targets
     if args.group:
-        group = find_group(app.db, args.group)
+        group = app.places.find_group(args.group)
         if group is None:
-            names = [g.name for g in member_groups(app.db)]
+            names = [g.name for g in app.places.member_groups()]
             _say(app, "no_group", error=True, name=args.group, groups=names)
             return NOT_FOUND
         groups = [group]
@@ -158,7 +137,7 @@ def _preview(app: App, args: argparse.Namespace) -> int:
     return OK
 
 
-def _run(app: App, args: argparse.Namespace) -> int:
+def _run(app: Services, args: argparse.Namespace) -> int:
     broadcast = get_broadcast(app, args.id)
     if broadcast is None or not broadcast.enabled:
         _say(app, "not_found", error=True, id=args.id, known=[b.id for b in list_broadcasts(app)])
@@ -166,7 +145,7 @@ def _run(app: App, args: argparse.Namespace) -> int:
     now = app.clock.now().replace(microsecond=0)
     report = run_broadcast(app, broadcast.id, now)
     assert report is not None
-    names = {g.id: g.name for g in member_groups(app.db)}
+    names = {g.id: g.name for g in app.places.member_groups()}
     sent = [{"group": names.get(k, k), "messages": v} for k, v in report.messages.items()]
     _say(app, "ran", id=broadcast.id, sent=sent, failed=report.failed)
     return NOT_FOUND if report.failed else OK
@@ -175,22 +154,22 @@ def _run(app: App, args: argparse.Namespace) -> int:
 # -- group ----------------------------------------------------------------------------------
 
 
-def _groups(app: App, args: argparse.Namespace) -> int:
-    _say(app, "groups", groups=member_groups(app.db))
+def _groups(app: Services, args: argparse.Namespace) -> int:
+    _say(app, "groups", groups=app.places.member_groups())
     return OK
 
 
-def _tag(app: App, args: argparse.Namespace) -> int:
-    group = find_group(app.db, args.group)
+def _tag(app: Services, args: argparse.Namespace) -> int:
+    group = app.places.find_group(args.group)
     if group is None:
-        names = [g.name for g in member_groups(app.db)]
+        names = [g.name for g in app.places.member_groups()]
         _say(app, "no_group", error=True, name=args.group, groups=names)
         return NOT_FOUND
     tags = [] if args.clear else split_tags(" ".join(args.tags))
     if not tags and not args.clear:
         _say(app, "group_tags", group=group.name, tags=list(group.tags), changed=False)
         return OK
-    set_group_tags(app.db, group.id, tags, app.clock.now())
+    app.places.set_tags(group.id, tags)
     _say(app, "group_tags", group=group.name, tags=tags, changed=True)
     return OK
 
@@ -200,8 +179,7 @@ def _tag(app: App, args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `broadcast` and `group` to the `chamberbot` command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", required=True, help="the bot's config.yaml")
+    common = command_options()
 
     broadcast = subparsers.add_parser("broadcast", help="scheduled policy digests")
     actions = broadcast.add_subparsers(dest="action", required=True)
@@ -211,26 +189,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--target", default="all", help="all, or a tag expression: 融资 & !餐饮")
     add.add_argument("--template", default="digest", help="template name (bot/templates)")
     add.add_argument("--max-items", type=int, default=8, dest="max_items")
-    add.set_defaults(func=_with_app(_add))
+    add.set_defaults(**with_services(_add))
     listing = actions.add_parser("list", parents=[common], help="every broadcast")
-    listing.set_defaults(func=_with_app(_list))
+    listing.set_defaults(**with_services(_list))
     remove = actions.add_parser("remove", parents=[common], help="remove a CLI broadcast")
     remove.add_argument("id")
-    remove.set_defaults(func=_with_app(_remove))
+    remove.set_defaults(**with_services(_remove))
     preview = actions.add_parser("preview", parents=[common], help="render, send nothing")
     preview.add_argument("id")
     preview.add_argument("--group", help="one group (name or id); default: every target")
-    preview.set_defaults(func=_with_app(_preview))
+    preview.set_defaults(**with_services(_preview))
     run = actions.add_parser("run", parents=[common], help="run a broadcast now")
     run.add_argument("id")
-    run.set_defaults(func=_with_app(_run))
+    run.set_defaults(**with_services(_run))
 
     group = subparsers.add_parser("group", help="member groups and their tags")
     group_actions = group.add_subparsers(dest="action", required=True)
     glist = group_actions.add_parser("list", parents=[common], help="member groups and tags")
-    glist.set_defaults(func=_with_app(_groups))
+    glist.set_defaults(**with_services(_groups))
     tag = group_actions.add_parser("tag", parents=[common], help="set a group's tags")
     tag.add_argument("group", help="group name or id")
     tag.add_argument("tags", nargs="*")
     tag.add_argument("--clear", action="store_true", help="remove every tag")
-    tag.set_defaults(func=_with_app(_tag))
+    tag.set_defaults(**with_services(_tag))

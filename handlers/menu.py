@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from bot.feature import Feature
 from bot.messages import Outgoing
 from bot.router import Context, Route
 
-__all__ = ["ROUTES"]
+__all__ = ["FEATURE"]
 
 
 def show_menu(ctx: Context) -> list[Outgoing]:
-    router = ctx.app.router
+    router = ctx.services.router
     routes = [
         {"usage": router.usage(r), "summary": r.summary, "aliases": router.aliases[r.command][1:]}
         for r in router.visible(ctx.role)
@@ -17,6 +18,7 @@ def show_menu(ctx: Context) -> list[Outgoing]:
     return [ctx.say("menu", routes=routes, role=ctx.role.name.lower())]
 
 
-ROUTES = [
-    Route("menu", ("帮助", "菜单", "help"), show_menu, "帮助", "查看指令菜单"),
-]
+FEATURE = Feature(
+    name="menu",
+    routes=[Route("menu", ("帮助", "菜单", "help"), show_menu, "帮助", "查看指令菜单")],
+)

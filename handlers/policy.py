@@ -12,18 +12,19 @@
 
 from __future__ import annotations
 
-import json
-
+from bot.feature import ConsoleHook, Feature
 from bot.messages import Outgoing, Role
 from bot.normalize import normalize, split_word
 from bot.outbox import quiet_until
-from bot.router import Context, Handler, Route
-from handlers.broadcast_defs import get_broadcast, list_broadcasts
-from handlers.broadcasts import plan_digest, target_groups
-from handlers.targeting import find_group, member_groups, set_group_tags, split_tags
+from bot.router import Context, Route
+from bot.services import Services
+from handlers import broadcast_schedule, broadcasts_cli
+from handlers.broadcast_defs import broadcast_problem, get_broadcast, list_broadcasts
+from handlers.broadcasts import plan_digest, run_broadcast, target_groups
+from handlers.targeting import split_tags
 from policy_feeds.store import PolicyStore, search_words
 
-__all__ = ["PROMPTS", "ROUTES"]
+__all__ = ["FEATURE"]
 
 CONFIRM_WORDS = {"确认", "确定"}
 CLEAR_WORDS = {"不限", "清除", "无"}
@@ -35,15 +36,15 @@ _PUNCTUATION = " !！。.,，~～"
 
 def search(ctx: Context) -> list[Outgoing]:
     words = search_words(ctx.args)
-    limit = ctx.app.config.policies.search_limit
-    store = PolicyStore(ctx.app.db)
+    limit = ctx.services.config.policies.search_limit
+    store = PolicyStore(ctx.services.db)
     items = store.search(words, limit) if words else store.recent(limit)
     return [
         ctx.say(
             "policy_search",
             words=" ".join(words),
             items=items,
-            keyword=ctx.app.router.keyword("policy_search"),
+            keyword=ctx.services.router.keyword("policy_search"),
         )
     ]
 
@@ -51,29 +52,28 @@ def search(ctx: Context) -> list[Outgoing]:
 # -- 绑定本群 ---------------------------------------------------------------------------------
 
 
-def _current_tags(ctx: Context) -> list[str]:
-    row = ctx.app.db.execute(
-        "select tags from conversations where id = ?", [ctx.msg.conversation_id]
-    ).fetchone()
-    return list(json.loads(row[0] or "[]")) if row else []
-
-
 def bind_group(ctx: Context) -> list[Outgoing]:
-    app, msg = ctx.app, ctx.msg
+    app, msg = ctx.services, ctx.msg
     usage = app.router.usage(ctx.route) if ctx.route else ""
     if not msg.is_group:
         return [ctx.say("policy_bind", kind="private", usage=usage)]
-    if app.is_staff_place(msg.conversation_id):
+    if app.people.is_staff_place(msg.conversation_id):
         return [ctx.say("policy_bind", kind="staff_room", usage=usage)]
     group = msg.room_topic or msg.conversation_id
     tags = split_tags(ctx.args)
     if not tags:
         return [
-            ctx.say("policy_bind", kind="show", group=group, tags=_current_tags(ctx), usage=usage)
+            ctx.say(
+                "policy_bind",
+                kind="show",
+                group=group,
+                tags=ctx.places.tags(msg.conversation_id),
+                usage=usage,
+            )
         ]
     if set(tags) <= CLEAR_WORDS:
         tags = []
-    set_group_tags(app.db, msg.conversation_id, tags, ctx.now)
+    app.places.set_tags(msg.conversation_id, tags)
     return [ctx.say("policy_bind", kind="done", group=group, tags=tags, usage=usage)]
 
 
@@ -84,7 +84,7 @@ def broadcast(ctx: Context) -> list[Outgoing]:
     text = ctx.args.strip()
     if not text:
         return ctx.usage()
-    groups = member_groups(ctx.app.db)
+    groups = ctx.services.places.member_groups()
     if not groups:
         return [ctx.say("broadcast_no_groups")]
     ctx.ask("broadcast_confirm", text=text, groups=[g.id for g in groups])
@@ -93,7 +93,7 @@ def broadcast(ctx: Context) -> list[Outgoing]:
             "broadcast_confirm",
             text=text,
             groups=[g.name for g in groups],
-            minutes=ctx.app.config.prompt_minutes,
+            minutes=ctx.services.config.prompt_minutes,
         )
     ]
 
@@ -104,12 +104,12 @@ def confirm_broadcast(ctx: Context) -> list[Outgoing]:
         return [ctx.say("broadcast_cancelled")]
     text = str(ctx.prompt["text"])
     chosen = set(ctx.prompt["groups"])
-    groups = [g for g in member_groups(ctx.app.db) if g.id in chosen]
-    notices = [ctx.app.compose(g.id, "broadcast_notice", text=text) for g in groups]
+    groups = [g for g in ctx.services.places.member_groups() if g.id in chosen]
+    notices = [ctx.notices.to(g.id, "broadcast_notice", text=text) for g in groups]
     # Queued here rather than returned: nobody in those groups is waiting for it, so like
     # a digest it is held through the quiet hours (a reply would go out at once).
-    ctx.app.outbox.enqueue(notices, dedupe_key=f"notice:{ctx.msg.message_id}", scheduled=True)
-    later = quiet_until(ctx.app.config.quiet_hours, ctx.now)
+    ctx.services.outbox.enqueue(notices, dedupe_key=f"notice:{ctx.msg.message_id}", scheduled=True)
+    later = quiet_until(ctx.services.config.quiet_hours, ctx.now)
     names = [g.name for g in groups]
     return [ctx.say("broadcast_sent", groups=names, later=later)]
 
@@ -118,7 +118,7 @@ def confirm_broadcast(ctx: Context) -> list[Outgoing]:
 
 
 def preview(ctx: Context) -> list[Outgoing]:
-    app = ctx.app
+    app = ctx.services
     ref, rest = split_word(ctx.args)
     usage = app.router.usage(ctx.route) if ctx.route else ""
     broadcast = get_broadcast(app, ref) if ref else None
@@ -127,9 +127,9 @@ def preview(ctx: Context) -> list[Outgoing]:
         return [ctx.say("broadcast_preview_which", ref=ref, known=known, usage=usage)]
     targets = target_groups(app, broadcast)
     if rest:
-        group = find_group(app.db, rest)
+        group = app.places.find_group(rest)
         if group is None:
-            names = [g.name for g in member_groups(app.db)]
+            names = [g.name for g in app.places.member_groups()]
             return [
                 ctx.say(
                     "broadcast_preview_which",
@@ -158,7 +158,7 @@ def preview(ctx: Context) -> list[Outgoing]:
     return [header, *(Outgoing(ctx.msg.conversation_id, text) for text in digest.texts)]
 
 
-ROUTES: list[Route] = [
+_ROUTES: list[Route] = [
     Route(
         "policy_search",
         ("政策", "查政策"),
@@ -194,4 +194,32 @@ ROUTES: list[Route] = [
     ),
 ]
 
-PROMPTS: dict[str, Handler] = {"broadcast_confirm": confirm_broadcast}
+
+def _console_broadcast(services: Services, args: str) -> str:
+    broadcast_id = args.strip()
+    ran = run_broadcast(services, broadcast_id, services.clock.now())
+    if ran is None:
+        return services.templates.render("console_no_broadcast", id=broadcast_id)
+    return services.templates.render(
+        "console_broadcast", id=broadcast_id, groups=len(ran.messages)
+    )
+
+
+def _check(services: Services) -> tuple[str, str] | None:
+    for i, broadcast in enumerate(services.config.broadcasts):
+        problem = broadcast_problem(services, broadcast)
+        if problem:
+            return f"broadcasts[{i}].{problem[0]}", problem[1]
+    return None
+
+
+FEATURE = Feature(
+    name="policy",
+    routes=_ROUTES,
+    prompts={"broadcast_confirm": confirm_broadcast},
+    jobs=broadcast_schedule.jobs,
+    on_start=broadcast_schedule.on_start,
+    cli=broadcasts_cli.register,
+    console=[ConsoleHook("broadcast", "/broadcast <编号>", _console_broadcast)],
+    check=_check,
+)

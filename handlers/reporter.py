@@ -12,55 +12,51 @@ Rating, after staff 办结 (status resolved):
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.cases import CLOSED, IN_PROGRESS, OPEN, RESOLVED, WITHDRAWN, Case
-from bot.db import to_db
+from bot.cases import OPEN, Case, EventKind, Outcome, Status
+from bot.feature import Feature
 from bot.messages import Outgoing
 from bot.normalize import SEPARATORS, normalize, split_case_ref
-from bot.router import Context, Handler, Route
-from handlers.intake import case_from_args, resolve_case
+from bot.refusal import Refusal
+from bot.router import CaseArg, Context, Route
 
-__all__ = ["PROMPTS", "ROUTES"]
+__all__ = ["FEATURE"]
 
 LIST_LIMIT = 10
 SHORT_CHARS = 20
 # Longest first: 基本满意 and 不满意 both contain 满意.
 RATINGS = (("基本满意", "basic"), ("不满意", "unsatisfied"), ("满意", "satisfied"))
+_ACTIVE = [str(s) for s in (*sorted(OPEN), Status.RESOLVED)]
 
 
 # -- 进度 -------------------------------------------------------------------------------
 
 
 def progress(ctx: Context) -> list[Outgoing]:
-    if not ctx.args.strip():
+    if ctx.case is None:
         return _progress_of_mine(ctx)
-    found = case_from_args(ctx)
-    if isinstance(found, list):
-        return found
-    return [_show(ctx, found[0])]
+    return [_show(ctx, ctx.case)]
 
 
 def _progress_of_mine(ctx: Context) -> list[Outgoing]:
     """进度 without a number: the sender's one active case, or the list of them."""
-    active = ctx.app.cases.where(
-        "reporter_id = ? and status in (?, ?, ?, ?)", [ctx.msg.sender_id, *OPEN, RESOLVED]
-    )
+    me = ctx.msg.sender_id
+    marks = ", ".join("?" * len(_ACTIVE))
+    active = ctx.cases.where(f"reporter_id = ? and status in ({marks})", [me, *_ACTIVE], limit=2)
     if len(active) == 1:
         return [_show(ctx, active[0])]
-    if ctx.app.cases.where("reporter_id = ?", [ctx.msg.sender_id]):
+    if ctx.cases.count("reporter_id = ?", [me]):
         return my_cases(ctx)
     return ctx.usage()
 
 
 def _show(ctx: Context, case: Case) -> Outgoing:
-    app, msg = ctx.app, ctx.msg
-    staff_place = app.is_staff_place(msg.conversation_id)
+    msg = ctx.msg
+    staff_place = ctx.in_staff_place
     here = msg.conversation_id == case.conversation_id
-    echo = app.config.privacy.echo_description_in_group and here
-    events = app.cases.timeline(case)
-    answers = [e for e in events if e.kind == "answered"]
-    resolutions = [e for e in events if e.kind == "resolved"]
+    echo = ctx.config.privacy.echo_description_in_group and here
+    events = ctx.cases.timeline(case)
+    answers = [e for e in events if e.kind == EventKind.ANSWERED]
+    resolutions = [e for e in events if e.kind == EventKind.RESOLVED]
     return ctx.say(
         "reporter_progress",
         case=case,
@@ -68,7 +64,7 @@ def _show(ctx: Context, case: Case) -> Outgoing:
         detail=staff_place or not msg.is_group or echo,
         staff_view=staff_place,
         answer=answers[-1] if answers and (staff_place or here or not msg.is_group) else None,
-        summary=resolutions[-1].text if resolutions and case.status != IN_PROGRESS else "",
+        summary=resolutions[-1].text if resolutions and case.status != Status.IN_PROGRESS else "",
     )
 
 
@@ -76,22 +72,20 @@ def _show(ctx: Context, case: Case) -> Outgoing:
 
 
 def my_cases(ctx: Context) -> list[Outgoing]:
-    mine = ctx.app.cases.where("reporter_id = ?", [ctx.msg.sender_id], order_by="id desc")
-    ranked = sorted(mine, key=lambda c: 0 if c.is_open else 1 if c.status == RESOLVED else 2)
+    me = ctx.msg.sender_id
+    ranked = ctx.cases.where(
+        "reporter_id = ?",
+        [me],
+        order_by="case when status in ('new', 'accepted', 'in_progress') then 0"
+        " when status = 'resolved' then 1 else 2 end, id desc",
+        limit=LIST_LIMIT,
+    )
     shown = [
         {"number": c.number, "status": c.status, "category": c.category, "short": _short(c)}
-        for c in ranked[:LIST_LIMIT]
+        for c in ranked
     ]
-    return [
-        ctx.say(
-            "reporter_my_cases",
-            cases=shown,
-            total=len(mine),
-            describe=not ctx.msg.is_group,
-            progress=ctx.app.router.keyword("progress"),
-            report=ctx.app.router.keyword("report"),
-        )
-    ]
+    total = ctx.cases.count("reporter_id = ?", [me])
+    return [ctx.say("reporter_my_cases", cases=shown, total=total, describe=not ctx.msg.is_group)]
 
 
 def _short(case: Case) -> str:
@@ -123,17 +117,11 @@ def rate_unsatisfied(ctx: Context) -> list[Outgoing]:
 
 def rate(ctx: Context) -> list[Outgoing]:
     """评价 <编号> 满意|基本满意|不满意 [原因]"""
-    ref, rest = split_case_ref(ctx.args)
-    if ref is None:
-        return ctx.usage()
-    rating = _parse_rating(rest)
+    assert ctx.case is not None
+    rating = _parse_rating(ctx.rest)
     if rating is None:
-        return ctx.usage()
-    code, reason = rating
-    found = resolve_case(ctx, ref)
-    if isinstance(found, list):
-        return found
-    return _rate_case(ctx, found, code, reason)
+        raise ctx.refuse_usage()
+    return _rate_case(ctx, ctx.case, *rating)
 
 
 def _parse_rating(text: str) -> tuple[str, str] | None:
@@ -153,131 +141,82 @@ def _rate_bare(ctx: Context, code: str) -> list[Outgoing]:
     me = ctx.msg.sender_id
     ref, rest = split_case_ref(ctx.args)
     if ref is not None:
-        found = resolve_case(ctx, ref)
-        if isinstance(found, Case) and found.reporter_id == me:
+        try:
+            found = ctx.cases.find(ref, ctx.now, me, staff=False)
+        except Refusal:
+            found = None
+        if found is not None:
             return _rate_case(ctx, found, code, rest)
-    waiting = ctx.app.cases.where(
-        "reporter_id = ? and status = ?", [me, RESOLVED], order_by="id desc"
-    )
+    resolved = str(Status.RESOLVED)
+    waiting = ctx.cases.where("reporter_id = ? and status = ?", [me, resolved], order_by="id desc")
     if len(waiting) == 1:
         return _rate_case(ctx, waiting[0], code, ctx.args.strip())
     if waiting:
-        return [
-            ctx.say(
-                "reporter_rate_which",
-                cases=[
-                    {"number": c.number, "category": c.category, "short": _short(c)}
-                    for c in waiting
-                ],
-                describe=not ctx.msg.is_group,
-                rate=ctx.app.router.keyword("rate"),
-            )
-        ]
+        cases = [{"number": c.number, "category": c.category, "short": _short(c)} for c in waiting]
+        return [ctx.say("reporter_rate_which", cases=cases, describe=not ctx.msg.is_group)]
     if not ctx.addressed:
         return []  # 满意 said in a group about something else
-    return [ctx.say("reporter_nothing_to_rate", mine=ctx.app.router.keyword("my_cases"))]
+    return [ctx.say("reporter_nothing_to_rate")]
 
 
 def _rate_case(ctx: Context, case: Case, code: str, reason: str) -> list[Outgoing]:
-    app, me, now = ctx.app, ctx.msg.sender_id, ctx.now
-    if case.reporter_id != me:
-        return [
-            ctx.say("reporter_only_reporter", case=case, action=ctx.app.router.keyword("rate"))
-        ]
-    if case.status != RESOLVED:
-        return [ctx.say("reporter_not_resolved", case=case)]
-    name = case.reporter_name
-    case = app.cases.record(
-        case,
-        "rated",
-        me,
-        name,
-        now,
-        reason,
-        {"rating": code},
-        rating=code,
-        rating_reason=reason or None,
-    )
-    if code == "unsatisfied":
-        changes: dict[str, Any] = {
-            "status": IN_PROGRESS,
-            "reopen_count": case.reopen_count + 1,
-            "rate_due_at": None,  # no auto-close while it is being handled again
-            **app.cases.new_deadlines(now, case),
-        }
-        case = app.cases.record(case, "reopened", me, name, now, reason, **changes)
-        return [
-            *_to_reporter(ctx, case, "case_reopened"),
-            *ctx.to_staff("reporter_staff_reopened", case=case, reason=reason),
-        ]
-    case = app.cases.record(
-        case, "closed", me, name, now, status=CLOSED, close_reason="rated", closed_at=to_db(now)
-    )
-    return [
-        *_to_reporter(ctx, case, "case_closed", days=app.config.cases.auto_close_days),
-        *ctx.to_staff("reporter_staff_rated", case=case),
-    ]
+    return _here_too(ctx, ctx.cases.rate(case, ctx.actor, code, reason, ctx.now))
 
 
-def _to_reporter(ctx: Context, case: Case, template: str, **context: Any) -> list[Outgoing]:
+def _here_too(ctx: Context, outcome: Outcome) -> list[Outgoing]:
     """The status update goes where the case came from; and here too, if that is elsewhere."""
-    update = ctx.app.to_reporter(case, template, **context)
-    if ctx.msg.conversation_id == case.conversation_id:
-        return [update]
-    return [ctx.say(template, case=case, **context), update]
+    origin = outcome.case.conversation_id
+    if ctx.msg.conversation_id == origin:
+        return outcome.notices
+    copies = [ctx.here(o) for o in outcome.notices if o.conversation_id == origin]
+    return [*copies, *outcome.notices]
 
 
 # -- 撤回 -------------------------------------------------------------------------------
 
 
 def withdraw(ctx: Context) -> list[Outgoing]:
-    found = case_from_args(ctx)
-    if isinstance(found, list):
-        return found
-    case, reason = found
-    if case.reporter_id != ctx.msg.sender_id:
-        return [
-            ctx.say("reporter_only_reporter", case=case, action=ctx.app.router.keyword("withdraw"))
-        ]
-    if not case.is_open:
-        return [ctx.say("reporter_withdraw_refused", case=case)]
-    case = ctx.app.cases.record(
-        case,
-        "withdrawn",
-        ctx.msg.sender_id,
-        case.reporter_name,
-        ctx.now,
-        reason,
-        status=WITHDRAWN,
-        close_reason="withdrawn",
-        closed_at=to_db(ctx.now),
-    )
-    return [
-        ctx.say("reporter_withdrawn", case=case, report=ctx.app.router.keyword("report")),
-        *ctx.to_staff("reporter_staff_withdrawn", case=case, reason=reason),
-    ]
+    assert ctx.case is not None
+    outcome = ctx.cases.withdraw(ctx.case, ctx.actor, ctx.rest, ctx.now)
+    return [ctx.say("reporter_withdrawn", case=outcome.case), *outcome.notices]
 
 
-ROUTES: list[Route] = [
-    Route("progress", ("进度", "查询"), progress, "进度 <编号>", "查询诉求办理进度"),
-    Route("my_cases", ("我的诉求",), my_cases, "我的诉求", "查看我反映过的诉求"),
-    Route("rate_satisfied", ("满意",), rate_satisfied, "满意", "对办结结果满意，诉求销号"),
-    Route("rate_basic", ("基本满意",), rate_basic, "基本满意", "对办结结果基本满意，诉求销号"),
-    Route(
-        "rate_unsatisfied",
-        ("不满意",),
-        rate_unsatisfied,
-        "不满意 <原因>",
-        "对办结结果不满意，重新办理",
-    ),
-    Route(
-        "rate",
-        ("评价",),
-        rate,
-        "评价 <编号> 满意|基本满意|不满意 [原因]",
-        "有多件待评价的诉求时，指定编号评价",
-    ),
-    Route("withdraw", ("撤回",), withdraw, "撤回 <编号>", "撤回自己提交的诉求"),
-]
-
-PROMPTS: dict[str, Handler] = {}
+FEATURE = Feature(
+    name="reporter",
+    routes=[
+        Route(
+            "progress",
+            ("进度", "查询"),
+            progress,
+            "进度 <编号>",
+            "查询诉求办理进度",
+            case_arg=CaseArg(optional=True),
+        ),
+        Route("my_cases", ("我的诉求",), my_cases, "我的诉求", "查看我反映过的诉求"),
+        Route("rate_satisfied", ("满意",), rate_satisfied, "满意", "对办结结果满意，诉求销号"),
+        Route("rate_basic", ("基本满意",), rate_basic, "基本满意", "对办结结果基本满意，诉求销号"),
+        Route(
+            "rate_unsatisfied",
+            ("不满意",),
+            rate_unsatisfied,
+            "不满意 <原因>",
+            "对办结结果不满意，重新办理",
+        ),
+        Route(
+            "rate",
+            ("评价",),
+            rate,
+            "评价 <编号> 满意|基本满意|不满意 [原因]",
+            "有多件待评价的诉求时，指定编号评价",
+            case_arg=CaseArg(need_text=True),
+        ),
+        Route(
+            "withdraw",
+            ("撤回",),
+            withdraw,
+            "撤回 <编号>",
+            "撤回自己提交的诉求",
+            case_arg=CaseArg(),
+        ),
+    ],
+)

@@ -13,26 +13,17 @@ Simplified, lower case), so `＆`, `｜`, `！`, `（）` and 融資 work too.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlite_utils import Database
-
-from bot.db import to_db, to_json
 from bot.normalize import SEPARATORS, normalize
 
 __all__ = [
     "ALL",
-    "Group",
     "Target",
     "TargetError",
-    "find_group",
-    "member_groups",
     "parse_target",
-    "set_group_tags",
     "split_tags",
 ]
 
@@ -46,19 +37,6 @@ Matcher = Callable[[frozenset[str]], bool]
 
 class TargetError(ValueError):
     """A target expression that cannot be read; the message says where."""
-
-
-@dataclass(frozen=True)
-class Group:
-    """A member group the bot is in, with its tags (normalised)."""
-
-    id: str
-    topic: str | None
-    tags: tuple[str, ...]
-
-    @property
-    def name(self) -> str:
-        return self.topic or self.id
 
 
 @dataclass(frozen=True)
@@ -85,39 +63,6 @@ def split_tags(text: str) -> list[str]:
         if tag and tag not in tags:
             tags.append(tag)
     return tags
-
-
-def _group(row: Sequence[object]) -> Group:
-    tags = json.loads(str(row[2] or "[]"))
-    return Group(str(row[0]), str(row[1]) if row[1] else None, tuple(normalize(t) for t in tags))
-
-
-def member_groups(db: Database) -> list[Group]:
-    """Every member group (not staff rooms, not private chats), by name."""
-    rows = db.execute(
-        "select id, topic, tags from conversations where is_group = 1 and kind = 'member'"
-        " order by coalesce(topic, id), id"
-    ).fetchall()
-    return [_group(r) for r in rows]
-
-
-def find_group(db: Database, name: str) -> Group | None:
-    """A member group by its id or its name (normalised; a unique prefix will do)."""
-    key = normalize(name)
-    groups = member_groups(db)
-    for group in groups:
-        if group.id == name or normalize(group.name) == key:
-            return group
-    starts = [g for g in groups if normalize(g.name).startswith(key)]
-    return starts[0] if len(starts) == 1 else None
-
-
-def set_group_tags(db: Database, group_id: str, tags: Sequence[str], now: datetime) -> None:
-    with db.atomic():
-        db.execute(
-            "update conversations set tags = ?, updated_at = ? where id = ?",
-            [to_json(list(tags)), to_db(now), group_id],
-        )
 
 
 # -- target expressions -------------------------------------------------------------------

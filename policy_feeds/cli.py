@@ -10,44 +10,22 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import tzinfo
-from pathlib import Path
 
-from bot.app import App
-from bot.config import ConfigError, load_config
-from bot.router import RouterError
+from bot.feature import command_options, with_services
+from bot.services import Services
 from policy_feeds.ingest import IngestReport, ingest_all
 from policy_feeds.model import Item, Policy, clean_text, parse_date, split_tags
 from policy_feeds.store import PolicyStore
 from policy_feeds.tagging import Tagger
 
-__all__ = ["DEMO_CONFIG", "format_policy", "format_report", "register"]
+__all__ = ["format_policy", "format_report", "register"]
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo" / "config.yaml"
 MANUAL = "manual"
 
 
 def _write(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-
-
-def _config_path(args: argparse.Namespace) -> Path:
-    return Path(args.config) if args.config else DEMO_CONFIG
-
-
-def _open(args: argparse.Namespace) -> App:
-    path = _config_path(args)
-    config = load_config(path)
-    if args.db:
-        db_path = Path(args.db)
-    elif args.config:
-        db_path = config.database_path(path.parent)
-    else:
-        db_path = Path("data") / config.database
-    try:
-        return App(config, db_path=db_path, base_dir=path.parent)
-    except RouterError as exc:
-        raise ConfigError(str(path), exc.key, exc.reason) from None
 
 
 def format_policy(policy: Policy, tz: tzinfo) -> str:
@@ -71,106 +49,86 @@ def format_report(report: IngestReport) -> list[str]:
     return lines
 
 
-def _add(args: argparse.Namespace) -> int:
-    app = _open(args)
-    try:
-        published = parse_date(args.date, app.config.tz) if args.date else None
-        if args.date and published is None:
-            sys.stderr.write(f"policy add: --date: cannot read {args.date!r}, use YYYY-MM-DD\n")
-            return 2
-        item = Item(
-            title=clean_text(args.title, 300),
-            url=args.url.strip(),
-            issuer=clean_text(args.issuer, 100),
-            published_at=published,
-            summary=clean_text(args.summary),
-            tags=split_tags(args.tags),
-        )
-        if not item.title:
-            sys.stderr.write("policy add: --title is empty\n")
-            return 2
-        tagged = Tagger(app.config.policies.tag_rules).tag(item)
-        store = PolicyStore(app.db)
-        with app.db.atomic():
-            stored = store.upsert(tagged, MANUAL, app.clock.now())
-        policy = store.get(stored.policy_id)
-        assert policy is not None
-        _write(f"{stored.outcome}: {format_policy(policy, app.config.tz)}")
-        return 0
-    finally:
-        app.db.close()
+def _add(app: Services, args: argparse.Namespace) -> int:
+    published = parse_date(args.date, app.config.tz) if args.date else None
+    if args.date and published is None:
+        sys.stderr.write(f"policy add: --date: cannot read {args.date!r}, use YYYY-MM-DD\n")
+        return 2
+    item = Item(
+        title=clean_text(args.title, 300),
+        url=args.url.strip(),
+        issuer=clean_text(args.issuer, 100),
+        published_at=published,
+        summary=clean_text(args.summary),
+        tags=split_tags(args.tags),
+    )
+    if not item.title:
+        sys.stderr.write("policy add: --title is empty\n")
+        return 2
+    tagged = Tagger(app.config.policies.tag_rules).tag(item)
+    store = PolicyStore(app.db)
+    with app.db.atomic():
+        stored = store.upsert(tagged, MANUAL, app.clock.now())
+    policy = store.get(stored.policy_id)
+    assert policy is not None
+    _write(f"{stored.outcome}: {format_policy(policy, app.config.tz)}")
+    return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    app = _open(args)
-    try:
-        policies = PolicyStore(app.db).recent(args.limit, source=args.source)
-        for policy in policies:
-            _write(format_policy(policy, app.config.tz))
-        if not policies:
-            _write("no policies stored yet (try: chamberbot policy fetch)")
-        return 0
-    finally:
-        app.db.close()
+def _list(app: Services, args: argparse.Namespace) -> int:
+    policies = PolicyStore(app.db).recent(args.limit, source=args.source)
+    for policy in policies:
+        _write(format_policy(policy, app.config.tz))
+    if not policies:
+        _write("no policies stored yet (try: chamberbot policy fetch)")
+    return 0
 
 
-def _search(args: argparse.Namespace) -> int:
-    app = _open(args)
-    try:
-        limit = args.limit or app.config.policies.search_limit
-        found = PolicyStore(app.db).search(args.words, limit)
-        for policy in found:
-            _write(format_policy(policy, app.config.tz))
-        if not found:
-            _write(f"no policy matches {' '.join(args.words)!r}")
-        return 0
-    finally:
-        app.db.close()
+def _search(app: Services, args: argparse.Namespace) -> int:
+    limit = args.limit or app.config.policies.search_limit
+    found = PolicyStore(app.db).search(args.words, limit)
+    for policy in found:
+        _write(format_policy(policy, app.config.tz))
+    if not found:
+        _write(f"no policy matches {' '.join(args.words)!r}")
+    return 0
 
 
-def _fetch(args: argparse.Namespace) -> int:
-    app = _open(args)
-    try:
-        report = ingest_all(app, base_dir=_config_path(args).resolve().parent)
-        for line in format_report(report):
-            _write(line)
-        return 0
-    finally:
-        app.db.close()
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="settings file (default: the demo's)")
-    parser.add_argument("--db", help="SQLite file (default: the config's database)")
+def _fetch(app: Services, args: argparse.Namespace) -> int:
+    report = ingest_all(app, base_dir=app.base_dir)
+    for line in format_report(report):
+        _write(line)
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `policy add | list | search | fetch` to the `chamberbot` command."""
     policy = subparsers.add_parser("policy", help="the policy library: add, list, search, fetch")
     sub = policy.add_subparsers(dest="policy_command", required=True)
+    common = command_options()
 
-    add = sub.add_parser("add", help="store one policy by hand (source: manual)")
+    add = sub.add_parser("add", parents=[common], help="store one policy by hand (source: manual)")
     add.add_argument("--title", required=True)
     add.add_argument("--url", required=True)
     add.add_argument("--issuer", default="", help="发文机关")
     add.add_argument("--date", help="publish date, YYYY-MM-DD")
     add.add_argument("--tags", default="", help="comma-separated, e.g. 融资,制造业")
     add.add_argument("--summary", default="")
-    _common(add)
-    add.set_defaults(func=_add)
+    add.set_defaults(**with_services(_add))
 
-    show = sub.add_parser("list", help="stored policies, newest first")
+    show = sub.add_parser("list", parents=[common], help="stored policies, newest first")
     show.add_argument("--limit", type=int, default=20)
     show.add_argument("--source", help="only this source (a feed id, folder or manual)")
-    _common(show)
-    show.set_defaults(func=_list)
+    show.set_defaults(**with_services(_list))
 
-    search = sub.add_parser("search", help="policies matching every word, newest first")
+    search = sub.add_parser(
+        "search", parents=[common], help="policies matching every word, newest first"
+    )
     search.add_argument("words", nargs="+")
     search.add_argument("--limit", type=int, help="default: policies.search_limit")
-    _common(search)
-    search.set_defaults(func=_search)
+    search.set_defaults(**with_services(_search))
 
-    fetch = sub.add_parser("fetch", help="run every source once and report per source")
-    _common(fetch)
-    fetch.set_defaults(func=_fetch)
+    fetch = sub.add_parser(
+        "fetch", parents=[common], help="run every source once and report per source"
+    )
+    fetch.set_defaults(**with_services(_fetch))

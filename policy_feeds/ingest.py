@@ -30,7 +30,7 @@ from policy_feeds.store import Outcome, PolicyStore
 from policy_feeds.tagging import Tagger
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.services import Services
 
 __all__ = [
     "IngestReport",
@@ -95,7 +95,7 @@ def build_sources(policies: Policies, tz: tzinfo, base_dir: Path | None = None) 
     return sources
 
 
-def _feed_state(app: App, source: Source) -> tuple[FeedState, str, str]:
+def _feed_state(app: Services, source: Source) -> tuple[FeedState, str, str]:
     """The stored state (created, or reset when the configured URL changed)."""
     table = app.db.table("feeds")
     rows = list(table.rows_where("id = ?", [source.id]))
@@ -151,7 +151,12 @@ def _log(report: SourceReport, url: str) -> None:
 
 
 def store_result(
-    app: App, source: Source, state: FeedState, result: FetchResult, tagger: Tagger, now: datetime
+    app: Services,
+    source: Source,
+    state: FeedState,
+    result: FetchResult,
+    tagger: Tagger,
+    now: datetime,
 ) -> SourceReport:
     """Write one source's fetch result and notices in one transaction."""
     report = SourceReport(
@@ -166,7 +171,7 @@ def store_result(
     if result.status is Status.GONE:
         changes["status"] = DISABLED
         report.message = f"{result.message}: feed disabled, staff told"
-        report.notices = app.to_staff(
+        report.notices = app.notices.to_staff(
             "policy_feed_gone", feed=source.id, url=url, reason=result.message
         )
     if result.moved_to:
@@ -190,7 +195,7 @@ def store_result(
 
 
 def _prepare(
-    app: App, sources: Sequence[Source] | None, base_dir: Path | None
+    app: Services, sources: Sequence[Source] | None, base_dir: Path | None
 ) -> tuple[list[Source], list[Job], dict[str, SourceReport]]:
     if sources is None:
         base = base_dir if base_dir is not None else getattr(app, "base_dir", None)
@@ -210,7 +215,7 @@ def _prepare(
 
 
 def _finish(
-    app: App,
+    app: Services,
     sources: list[Source],
     jobs: list[Job],
     results: list[FetchResult],
@@ -224,7 +229,7 @@ def _finish(
 
 
 def ingest_all(
-    app: App, *, sources: Sequence[Source] | None = None, base_dir: Path | None = None
+    app: Services, *, sources: Sequence[Source] | None = None, base_dir: Path | None = None
 ) -> IngestReport:
     """Fetch every source once and store what came back; returns a per-source report.
 
@@ -237,7 +242,7 @@ def ingest_all(
 
 
 async def ingest_async(
-    app: App, *, sources: Sequence[Source] | None = None, base_dir: Path | None = None
+    app: Services, *, sources: Sequence[Source] | None = None, base_dir: Path | None = None
 ) -> IngestReport:
     """`ingest_all` with the network part in a worker thread, for the running bot."""
     every, jobs, done = _prepare(app, sources, base_dir)
@@ -247,7 +252,7 @@ async def ingest_async(
 
 async def ingest_job() -> None:
     """What APScheduler runs every `policies.fetch_interval_minutes`."""
-    from bot.scheduler import running_app
+    from bot.scheduler import running_services
 
-    report = await ingest_async(running_app())
+    report = await ingest_async(running_services())
     log.info("policy fetch: %d new, %d updated", report.added, report.updated)

@@ -1,7 +1,10 @@
-"""The test bot: a real App on a real SQLite file, a frozen clock, the demo config."""
+"""The test bot: the real services on a real SQLite file, a frozen clock, the demo config,
+and the test transport: what a test reads is what the transport received (after the
+outbox and phone masking)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -11,12 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.app import App
+from bot.cases import Actor
 from bot.clock import FrozenClock
 from bot.config import Config, parse_config
 from bot.dispatcher import Dispatcher
 from bot.messages import Incoming, Outgoing
-from bot.scheduler import set_running_app
+from bot.scheduler import set_running_services
+from bot.services import Services
+from bot.transport import mention_prefix
+from bot.transports.test import TestTransport
+from chamberbot.root import FEATURES, sections
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo" / "config.yaml"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -42,26 +49,36 @@ TOPICS = {MEMBERS_ROOM: "会员一群", OTHER_ROOM: "会员二群", STAFF_ROOM: 
 def demo_config(**overrides: object) -> Config:
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     data.update(overrides)
-    return parse_config(data, str(DEMO_CONFIG))
+    return parse_config(data, str(DEMO_CONFIG), sections())
+
+
+def actor(contact_id: str) -> Actor:
+    """Someone of the demo config as the case service records them."""
+    return Actor(contact_id, PEOPLE.get(contact_id, contact_id))
+
+
+def make_services(config: Config, db_path: Path, clock: FrozenClock) -> Services:
+    return Services(config, db_path=db_path, features=FEATURES, clock=clock)
 
 
 @contextmanager
-def running(app: App) -> Iterator[App]:
-    """The app scheduled jobs reach through bot.scheduler.running_app(), for one block."""
-    set_running_app(app)
+def running(app: Services) -> Iterator[Services]:
+    """The services scheduled jobs reach through running_services(), for one block."""
+    set_running_services(app)
     try:
         yield app
     finally:
-        set_running_app(None)
+        set_running_services(None)
 
 
 class ChatBot:
-    """Push a message as anyone, anywhere; get back what the bot queued in reply."""
+    """Push a message as anyone, anywhere; get back what the transport received in reply."""
 
-    def __init__(self, app: App, clock: FrozenClock) -> None:
+    def __init__(self, app: Services, clock: FrozenClock) -> None:
         self.app = app
         self.clock = clock
         self.dispatcher = Dispatcher(app)
+        self.transport = TestTransport(app.people.name)
         self._ids = 0
 
     def say(
@@ -85,7 +102,13 @@ class ChatBot:
             room_topic=TOPICS.get(room) if room else None,
             mentions_bot=mention,
         )
-        return self.dispatcher.handle(msg)
+        before = self.app.outbox.last_id()
+        self.dispatcher.handle(msg)
+        return self.transport.deliver(self.app.outbox, before)
+
+    def deliver(self) -> list[Outgoing]:
+        """Send every row that is due now (scheduled notices, after quiet hours …)."""
+        return self.transport.deliver(self.app.outbox)
 
     def text(self, text: str, **kwargs: object) -> str:
         """The reply into the conversation the message came from, as one string."""
@@ -95,10 +118,16 @@ class ChatBot:
         return "\n".join(o.text for o in outs if o.conversation_id == origin)
 
     def queued(self, conversation_id: str | None = None) -> list[dict[str, object]]:
-        """Every row of the durable outbox (optionally for one conversation), in order."""
+        """Every row of the durable outbox (optionally for one conversation), in order, its
+        "text" as a transport shows it (mentions rendered)."""
         where = "conversation_id = ?" if conversation_id else None
         params = [conversation_id] if conversation_id else None
-        return list(self.app.db.table("outbox").rows_where(where, params, order_by="id"))
+        rows = list(self.app.db.table("outbox").rows_where(where, params, order_by="id"))
+        for row in rows:
+            mentions = tuple(json.loads(str(row["mention_ids"] or "[]")))
+            out = Outgoing(str(row["conversation_id"]), str(row["text"]), mentions)
+            row["text"] = mention_prefix(out, self.app.people.name) + out.text
+        return rows
 
     def advance(self, **kwargs: float) -> None:
         self.clock.advance(timedelta(**kwargs))
@@ -110,12 +139,12 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def app(tmp_path: Path, clock: FrozenClock) -> Iterator[App]:
-    application = App(demo_config(), db_path=tmp_path / "bot.db", clock=clock)
-    yield application
-    application.db.close()
+def app(tmp_path: Path, clock: FrozenClock) -> Iterator[Services]:
+    services = make_services(demo_config(), tmp_path / "bot.db", clock)
+    yield services
+    services.close()
 
 
 @pytest.fixture
-def bot(app: App, clock: FrozenClock) -> ChatBot:
+def bot(app: Services, clock: FrozenClock) -> ChatBot:
     return ChatBot(app, clock)

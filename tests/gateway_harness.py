@@ -203,7 +203,7 @@ def write_config(folder: Path, endpoint: str | None, token: str | None, **extra:
 
 def chamberbot() -> list[str]:
     script = Path(sys.executable).parent / "chamberbot"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "chamberbot.cli"]
 
 
 def clean_env() -> dict[str, str]:

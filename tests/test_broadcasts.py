@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import pickle
 from collections.abc import AsyncIterator
@@ -22,17 +21,18 @@ from apscheduler.events import (
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import App
 from bot.clock import FrozenClock
 from bot.db import to_db
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming
 from bot.scheduler import build_scheduler, due_time
 from bot.sender import Sender
-from bot.transports.base import OnMessage
+from bot.services import Services
+from bot.transports.test import TestTransport
+from chamberbot.cli import main
+from chamberbot.root import services as build_services
 from handlers.broadcast_defs import get_broadcast
 from handlers.broadcasts import deliver, run_broadcast, start_run, target_groups
-from handlers.broadcasts_cli import register
-from handlers.targeting import TargetError, parse_target, set_group_tags
+from handlers.targeting import TargetError, parse_target
 from policy_feeds.model import Item
 from policy_feeds.store import PolicyStore
 from tests.conftest import DEMO_CONFIG, MEMBERS_ROOM, OTHER_ROOM, START, TZ, demo_config, running
@@ -46,10 +46,10 @@ NEXT_MONDAY = START + timedelta(days=7)
 # -- helpers --------------------------------------------------------------------------------
 
 
-def meet(app: App, *rooms: str) -> None:
+def meet(app: Services, *rooms: str) -> None:
     """The bot is in these member groups (and has heard from each)."""
     for room in rooms or (MEMBERS_ROOM, OTHER_ROOM):
-        app.remember_conversation(
+        app.places.remember(
             Incoming(
                 f"hello-{room}",
                 room,
@@ -63,11 +63,11 @@ def meet(app: App, *rooms: str) -> None:
         )
 
 
-def tag(app: App, room: str, *tags: str) -> None:
-    set_group_tags(app.db, room, tags, app.clock.now())
+def tag(app: Services, room: str, *tags: str) -> None:
+    app.places.set_tags(room, tags)
 
 
-def add_policy(app: App, title: str, day: int, *tags: str, summary: str = "") -> None:
+def add_policy(app: Services, title: str, day: int, *tags: str, summary: str = "") -> None:
     item = Item(
         title=title,
         url=f"https://gov.example/p/{day}",
@@ -80,27 +80,27 @@ def add_policy(app: App, title: str, day: int, *tags: str, summary: str = "") ->
         PolicyStore(app.db).upsert(item, "manual", app.clock.now())
 
 
-def digests(app: App, room: str) -> list[str]:
+def digests(app: Services, room: str) -> list[str]:
     rows = app.db.execute(
         "select text from outbox where conversation_id = ? order by id", [room]
     ).fetchall()
     return [str(r[0]) for r in rows]
 
 
-def deliveries(app: App) -> list[tuple[int, str]]:
+def deliveries(app: Services) -> list[tuple[int, str]]:
     rows = app.db.execute(
         "select run_id, conversation_id from deliveries order by run_id, conversation_id"
     ).fetchall()
     return [(int(r[0]), str(r[1])) for r in rows]
 
 
-def other_app(app: App, clock: FrozenClock, **overrides: Any) -> App:
+def other_app(app: Services, clock: FrozenClock, **overrides: Any) -> Services:
     """The bot started again on the same SQLite file."""
-    return App(demo_config(**overrides), db_path=app.db_path, clock=clock)
+    return build_services(demo_config(**overrides), db_path=app.db_path, clock=clock)
 
 
 @asynccontextmanager
-async def started(app: App, *, paused: bool = False) -> AsyncIterator[AsyncIOScheduler]:
+async def started(app: Services, *, paused: bool = False) -> AsyncIterator[AsyncIOScheduler]:
     scheduler = build_scheduler(app)
     scheduler.start(paused=paused)
     try:
@@ -110,7 +110,7 @@ async def started(app: App, *, paused: bool = False) -> AsyncIterator[AsyncIOSch
         await asyncio.sleep(0)
 
 
-def stored_jobs(app: App) -> dict[str, dict[str, Any]]:
+def stored_jobs(app: Services) -> dict[str, dict[str, Any]]:
     rows = app.db.execute("select id, job_state from scheduler_jobs").fetchall()
     return {str(r[0]): pickle.loads(r[1]) for r in rows}
 
@@ -143,7 +143,7 @@ def test_broken_tag_expressions_are_refused(text: str) -> None:
 
 def test_targets_pick_member_groups_by_their_tags(tmp_path: Path, clock: FrozenClock) -> None:
     cron = "0 9 * * 1"
-    app = App(
+    app = build_services(
         demo_config(
             broadcasts=[
                 {"id": "finance", "cron": cron, "target": "融资 & 制造业"},
@@ -175,7 +175,7 @@ def test_targets_pick_member_groups_by_their_tags(tmp_path: Path, clock: FrozenC
 # -- what a group gets ------------------------------------------------------------------------
 
 
-def test_digest_text_from_the_real_template(app: App) -> None:
+def test_digest_text_from_the_real_template(app: Services) -> None:
     meet(app, MEMBERS_ROOM)
     add_policy(app, "中小企业融资贷款贴息办法", 5, summary="对符合条件的企业给予贴息。")
 
@@ -192,7 +192,9 @@ def test_digest_text_from_the_real_template(app: App) -> None:
     ]
 
 
-def test_groups_get_only_unsent_policies_matching_their_tags(app: App, clock: FrozenClock) -> None:
+def test_groups_get_only_unsent_policies_matching_their_tags(
+    app: Services, clock: FrozenClock
+) -> None:
     meet(app)
     tag(app, MEMBERS_ROOM, "融资")  # the other group has no tags: it gets everything
     add_policy(app, "小微企业融资担保降费通知", 1, "融资")
@@ -224,7 +226,7 @@ def test_groups_get_only_unsent_policies_matching_their_tags(app: App, clock: Fr
     assert [room for _, room in deliveries(app)] == [MEMBERS_ROOM, OTHER_ROOM] * 2
 
 
-def test_at_most_max_items_newest_first_and_the_rest_next_time(app: App) -> None:
+def test_at_most_max_items_newest_first_and_the_rest_next_time(app: Services) -> None:
     meet(app, MEMBERS_ROOM)
     for day in range(1, 8):
         add_policy(app, f"第{day}号惠企政策解读与申报指南", day)
@@ -242,7 +244,9 @@ def test_at_most_max_items_newest_first_and_the_rest_next_time(app: App) -> None
 
 
 def test_a_long_digest_is_split_between_items(tmp_path: Path, clock: FrozenClock) -> None:
-    app = App(demo_config(digest={"max_chars": 200}), db_path=tmp_path / "s.db", clock=clock)
+    app = build_services(
+        demo_config(digest={"max_chars": 200}), db_path=tmp_path / "s.db", clock=clock
+    )
     meet(app, MEMBERS_ROOM)
     summary = "对年度研发投入增长的制造业企业按增量部分给予补助，单家企业最高不超过五十万元。" * 2
     for day in range(1, 6):
@@ -266,7 +270,7 @@ def test_a_long_digest_is_split_between_items(tmp_path: Path, clock: FrozenClock
 # -- exactly once -------------------------------------------------------------------------------
 
 
-def test_a_double_fire_for_the_same_time_sends_nothing_more(app: App) -> None:
+def test_a_double_fire_for_the_same_time_sends_nothing_more(app: Services) -> None:
     meet(app)
     add_policy(app, "小微企业融资担保降费通知", 1)
 
@@ -280,7 +284,7 @@ def test_a_double_fire_for_the_same_time_sends_nothing_more(app: App) -> None:
 
 
 def test_run_cut_off_between_two_groups_resumes_after_restart_each_group_once(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     meet(app)
     add_policy(app, "小微企业融资担保降费通知", 1)
@@ -314,7 +318,9 @@ def test_a_group_that_failed_mid_run_gets_its_digest_after_restart_and_others_no
         "{% for p in items %}{{ p.title }}{% endfor %}",
         encoding="utf-8",
     )
-    broken = App(demo_config(templates_dir=str(folder)), db_path=tmp_path / "b.db", clock=clock)
+    broken = build_services(
+        demo_config(templates_dir=str(folder)), db_path=tmp_path / "b.db", clock=clock
+    )
     meet(broken)
     add_policy(broken, "小微企业融资担保降费通知", 1)
 
@@ -349,7 +355,7 @@ def test_due_time_decides_which_missed_run_still_runs() -> None:
     assert due_time(cron, TZ, START + timedelta(seconds=30), timedelta(minutes=1)) == START
 
 
-async def test_cron_job_is_stored_in_shanghai_time_with_the_grace_period(app: App) -> None:
+async def test_cron_job_is_stored_in_shanghai_time_with_the_grace_period(app: Services) -> None:
     async with started(app, paused=True):
         job = stored_jobs(app)[WEEKLY]
 
@@ -358,7 +364,7 @@ async def test_cron_job_is_stored_in_shanghai_time_with_the_grace_period(app: Ap
     expected = datetime.combine(monday, time(9), tzinfo=TZ)
     if expected <= now:
         expected += timedelta(days=7)
-    assert job["func"] == "handlers.broadcasts:broadcast_job"
+    assert job["func"] == "handlers.broadcast_schedule:broadcast_job"
     assert job["args"] == ("weekly",)
     assert job["trigger"].timezone == TZ
     assert job["next_run_time"] == expected
@@ -369,7 +375,7 @@ async def test_cron_job_is_stored_in_shanghai_time_with_the_grace_period(app: Ap
 
 
 async def test_restart_keeps_the_stored_next_run_unless_the_schedule_changed(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     missed = datetime.now(TZ).replace(microsecond=0) - timedelta(minutes=30)
     async with started(app, paused=True) as scheduler:
@@ -389,7 +395,7 @@ async def test_restart_keeps_the_stored_next_run_unless_the_schedule_changed(
     assert moved["next_run_time"].astimezone(TZ).strftime("%a %H:%M") == "Fri 08:30"
 
 
-async def _start_after_downtime(app: App, clock: FrozenClock, down: timedelta) -> list[int]:
+async def _start_after_downtime(app: Services, clock: FrozenClock, down: timedelta) -> list[int]:
     """Stop with the weekly run `down` ago and start again; the scheduler's events."""
     async with started(app, paused=True) as scheduler:
         scheduler.modify_job(WEEKLY, next_run_time=datetime.now(TZ) - down)
@@ -417,7 +423,7 @@ async def _start_after_downtime(app: App, clock: FrozenClock, down: timedelta) -
 
 
 async def test_a_run_missed_inside_the_grace_period_runs_once_on_start(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     meet(app)
     add_policy(app, "小微企业融资担保降费通知", 1)
@@ -429,7 +435,7 @@ async def test_a_run_missed_inside_the_grace_period_runs_once_on_start(
 
 
 async def test_a_run_missed_beyond_the_grace_period_is_skipped(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     meet(app)
     add_policy(app, "小微企业融资担保降费通知", 1)
@@ -440,7 +446,7 @@ async def test_a_run_missed_beyond_the_grace_period_is_skipped(
     assert digests(app, MEMBERS_ROOM) == []
 
 
-def test_config_broadcasts_are_synced_and_cli_ones_kept(app: App, clock: FrozenClock) -> None:
+def test_config_broadcasts_are_synced_and_cli_ones_kept(app: Services, clock: FrozenClock) -> None:
     now = to_db(clock.now())
     for row in ({"id": "adhoc", "origin": "cli"}, {"id": "retired", "origin": "config"}):
         app.db.table("broadcasts").insert(
@@ -464,28 +470,12 @@ def test_config_broadcasts_are_synced_and_cli_ones_kept(app: App, clock: FrozenC
 # -- quiet hours ----------------------------------------------------------------------------------
 
 
-class Recorder:
-    """A transport that accepts every message."""
-
-    def __init__(self) -> None:
-        self.sent: list[Outgoing] = []
-
-    async def start(self, on_message: OnMessage) -> None:
-        return None
-
-    async def send(self, out: Outgoing) -> None:
-        self.sent.append(out)
-
-    async def stop(self) -> None:
-        return None
-
-
 async def _no_sleep(seconds: float) -> None:
     return None
 
 
 async def test_a_digest_run_at_night_is_held_until_the_morning(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     meet(app)
     add_policy(app, "小微企业融资担保降费通知", 1)
@@ -496,14 +486,14 @@ async def test_a_digest_run_at_night_is_held_until_the_morning(
     morning = datetime(2026, 11, 17, 8, 0, tzinfo=TZ)
     rows = app.db.execute("select not_before from outbox order by id").fetchall()
     assert [r[0] for r in rows] == [to_db(morning)] * 2
-    transport = Recorder()
+    transport = TestTransport(app.people.name)
     sender = Sender(app.outbox, transport, app.config.pacing, clock=clock, sleep=_no_sleep)
     assert await sender.drain_once() == 0
     clock.set(morning - timedelta(minutes=1))
     assert await sender.drain_once() == 0
     clock.set(morning)
     assert await sender.drain_once() == 2
-    assert {o.conversation_id for o in transport.sent} == {MEMBERS_ROOM, OTHER_ROOM}
+    assert {o.conversation_id for o in transport.received} == {MEMBERS_ROOM, OTHER_ROOM}
 
 
 # -- the CLI --------------------------------------------------------------------------------------
@@ -519,17 +509,14 @@ def _cli_config(tmp_path: Path) -> Path:
 
 
 def _cli(config: Path, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="chamberbot")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args([*argv, "--config", str(config)])
-    return int(args.func(args))
+    return main([*argv, "--config", str(config)])
 
 
 def test_cli_adds_lists_previews_runs_and_removes_broadcasts(
     tmp_path: Path, clock: FrozenClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = _cli_config(tmp_path)
-    app = App(demo_config(), db_path=tmp_path / "cli.db", clock=clock)
+    app = build_services(demo_config(), db_path=tmp_path / "cli.db", clock=clock)
     meet(app)
     add_policy(app, "外贸企业出口退税办理指引", 2, "外贸")
     app.db.close()
@@ -561,7 +548,7 @@ def test_cli_adds_lists_previews_runs_and_removes_broadcasts(
     assert "cron 无效" in capsys.readouterr().err
     assert _cli(config, "broadcast", "remove", "trade") == 0
 
-    check = App(demo_config(), db_path=tmp_path / "cli.db", clock=clock)
+    check = build_services(demo_config(), db_path=tmp_path / "cli.db", clock=clock)
     assert len(digests(check, OTHER_ROOM)) == 1
     assert digests(check, MEMBERS_ROOM) == []
     jobs = [r[0] for r in check.db.execute("select id from scheduler_jobs").fetchall()]

@@ -9,13 +9,15 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-import handlers
-from bot.cli import main
 from bot.config import Config, ConfigError, load_config, parse_config
+from chamberbot.cli import main
+from chamberbot.root import FEATURES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 # Lists whose example shows an illustrative entry instead of the (empty) default.
 ILLUSTRATED = {"staff", "categories", "commands", "policies", "broadcasts"}
+
+ROUTES = [route for feature in FEATURES for route in feature.routes]
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> set[str]:
@@ -58,7 +60,7 @@ def test_example_shows_every_default() -> None:
 
 def test_example_lists_every_command_with_its_default_keywords() -> None:
     example = load_config(EXAMPLE)
-    assert example.commands == {r.command: list(r.keywords) for r in handlers.ROUTES}
+    assert example.commands == {r.command: list(r.keywords) for r in ROUTES}
 
 
 def test_every_setting_has_a_help_comment() -> None:

@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from bot.app import App
-from bot.cases import ACCEPTED, CLOSED, IN_PROGRESS, RESOLVED, WITHDRAWN, Case
+from bot.cases import Case, EventKind, Status
 from bot.clock import FrozenClock
 from bot.db import from_db, to_db
+from bot.messages import Outgoing
+from bot.services import Services
+from bot.transports.test import TestTransport
+from chamberbot.root import services as build_services
 from handlers.deadlines import sweep
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, START, TZ, ChatBot, demo_config
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, START, TZ, ChatBot, actor, demo_config
+
+NEW, ACCEPTED, IN_PROGRESS = Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS
+RESOLVED, CLOSED, WITHDRAWN = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
 
 # 政务环境 (审批): 7 working days from Monday 2026-11-16 09:00.
 PERMIT = "办证审批太慢，跑了三趟窗口还没办下来，联系人13812345678"
@@ -22,55 +28,39 @@ LEVEL2_DUE = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)  # 5 working days later
 
 
 def open_case(
-    app: App, clock: FrozenClock, description: str = PERMIT, *, private: bool = False
+    app: Services, clock: FrozenClock, description: str = PERMIT, *, private: bool = False
 ) -> Case:
-    app.remember_contact("wxid_zhang", name="张总", enterprise="张氏机械")
+    app.people.remember("wxid_zhang", name="张总", enterprise="张氏机械")
     return app.cases.open(
-        reporter_id="wxid_zhang",
-        reporter_name="张总",
+        actor("wxid_zhang"),
         enterprise="张氏机械",
+        channel="wechat",
         conversation_id="wxid_zhang" if private else MEMBERS_ROOM,
         is_group=not private,
         description=description,
         now=clock.now(),
-    )
+    ).case
 
 
-def claim(app: App, case: Case, now: datetime, staff_id: str = "wxid_wang") -> Case:
-    name = app.staff_name(staff_id)
-    return app.cases.record(
-        case,
-        "claimed",
-        staff_id,
-        name,
-        now,
-        status=ACCEPTED,
-        assignee_id=staff_id,
-        assignee_name=name,
-        first_response_at=to_db(now),
-    )
+def claim(app: Services, case: Case, now: datetime, staff_id: str = "wxid_wang") -> Case:
+    return app.cases.claim(case, actor(staff_id), now).case
 
 
-def resolve(app: App, case: Case, now: datetime) -> Case:
-    return app.cases.record(
-        case,
-        "resolved",
-        "wxid_wang",
-        "王科长",
-        now,
-        "已协调窗口加急办理",
-        status=RESOLVED,
-        resolved_at=to_db(now),
-        rate_due_at=to_db(now + timedelta(days=app.config.cases.auto_close_days)),
-        first_response_at=case.first_response_at or to_db(now),
-    )
+def resolve(app: Services, case: Case, now: datetime) -> Case:
+    return app.cases.resolve(case, actor("wxid_wang"), "已协调窗口加急办理", now).case
 
 
-def kinds(app: App, case: Case) -> list[str]:
+def swept(app: Services) -> list[Outgoing]:
+    """One sweep pass, and what the transport then receives of it."""
+    sweep(app)
+    return TestTransport(app.people.name).deliver(app.outbox)
+
+
+def kinds(app: Services, case: Case) -> list[str]:
     return [e.kind for e in app.cases.timeline(case)]
 
 
-def rating_label(app: App, code: str | None) -> str:
+def rating_label(app: Services, code: str | None) -> str:
     labels = app.templates.env.from_string(
         '{% import "_labels.j2" as labels %}{{ labels.rating(code) }}'
     )
@@ -81,14 +71,14 @@ def rating_label(app: App, code: str | None) -> str:
 
 
 def test_unanswered_case_is_flagged_to_staff_room_when_first_response_limit_passes(
-    app: App, clock: FrozenClock, bot: ChatBot
+    app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
     case = open_case(app, clock)
     clock.advance(hours=23, minutes=59)
-    assert sweep(app) == []
+    assert swept(app) == []
 
     clock.advance(minutes=1)
-    outs = sweep(app)
+    outs = swept(app)
 
     assert [(o.conversation_id, o.mention_ids) for o in outs] == [(STAFF_ROOM, ())]
     text = outs[0].text
@@ -106,52 +96,61 @@ def test_unanswered_case_is_flagged_to_staff_room_when_first_response_limit_pass
     assert event.text == "登记后1天未响应企业，已提醒工作群"
 
     clock.advance(hours=3)
-    assert sweep(app) == []  # flagged once, not every pass
+    assert swept(app) == []  # flagged once, not every pass
     assert len(bot.queued(STAFF_ROOM)) == 1
 
 
-def test_response_overdue_says_how_long_the_case_has_waited(app: App, clock: FrozenClock) -> None:
+def test_response_overdue_says_how_long_the_case_has_waited(
+    app: Services, clock: FrozenClock
+) -> None:
     open_case(app, clock)
     clock.advance(hours=50)  # the bot was down for two days
 
-    (out,) = sweep(app)
+    (out,) = swept(app)
 
     assert "登记已2天2小时" in out.text
 
 
-def test_case_answered_in_time_is_not_flagged(app: App, clock: FrozenClock) -> None:
+def test_case_answered_in_time_is_not_flagged(app: Services, clock: FrozenClock) -> None:
     case = open_case(app, clock)
     clock.advance(hours=2)
     claim(app, case, clock.now())
 
     clock.advance(hours=30)
 
-    assert sweep(app) == []
+    assert swept(app) == []
     assert "response_overdue" not in kinds(app, case)
 
 
 def test_case_in_progress_without_first_response_stamp_is_not_flagged(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     case = open_case(app, clock)
-    app.cases.record(case, "transferred", "wxid_chen", "陈秘书长", clock.now(), status=IN_PROGRESS)
+    # a state older versions could leave: in progress, no first-response stamp
+    app.cases.store.write(
+        case,
+        EventKind.TRANSFERRED,
+        actor("wxid_chen"),
+        clock.now(),
+        changes={"status": IN_PROGRESS},
+    )
     clock.advance(hours=25)
 
-    assert sweep(app) == []
+    assert swept(app) == []
 
 
 # -- 2. reminder before the due date -------------------------------------------------------
 
 
 def test_assignee_is_reminded_privately_a_day_before_the_due_date(
-    app: App, clock: FrozenClock, bot: ChatBot
+    app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
     case = claim(app, open_case(app, clock), clock.now())
     clock.set(DUE - timedelta(hours=24, minutes=1))
-    assert sweep(app) == []
+    assert swept(app) == []
 
     clock.set(DUE - timedelta(hours=24))
-    outs = sweep(app)
+    outs = swept(app)
 
     assert [(o.conversation_id, o.mention_ids) for o in outs] == [("wxid_wang", ())]
     assert outs[0].text == (
@@ -164,25 +163,17 @@ def test_assignee_is_reminded_privately_a_day_before_the_due_date(
     assert app.cases.timeline(case)[-1].text == "办结时限 11月25日(周三) 09:00 将到，已提醒王科长"
 
     clock.advance(hours=1)
-    assert sweep(app) == []
+    assert swept(app) == []
 
 
 def test_unassigned_case_reminder_goes_to_staff_rooms(
-    app: App, clock: FrozenClock, bot: ChatBot
+    app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
     case = open_case(app, clock)
-    app.cases.record(
-        case,
-        "answered",
-        "wxid_zhao",
-        "赵律师",
-        clock.now(),
-        "已收到，正在了解情况",
-        first_response_at=to_db(clock.now()),
-    )
+    app.cases.answer(case, actor("wxid_zhao"), "已收到，正在了解情况", clock.now())
     clock.set(DUE - timedelta(hours=3))
 
-    outs = sweep(app)
+    outs = sweep(app)  # 06:00: queued, held until the quiet hours end
 
     assert [(o.conversation_id, o.mention_ids) for o in outs] == [(STAFF_ROOM, ())]
     assert "尚未指派办理人，请经济处尽快认领或指派" in outs[0].text
@@ -195,16 +186,16 @@ def test_unassigned_case_reminder_goes_to_staff_rooms(
 
 
 def test_overdue_case_is_escalated_to_department_head_and_reporter_told(
-    app: App, clock: FrozenClock, bot: ChatBot
+    app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
     case = claim(app, open_case(app, clock), clock.now())
     clock.set(DUE - timedelta(hours=1))
-    sweep(app)  # the reminder
+    swept(app)  # the reminder
     clock.set(DUE - timedelta(seconds=1))
-    assert sweep(app) == []
+    assert swept(app) == []
 
     clock.set(DUE)
-    outs = sweep(app)
+    outs = swept(app)
 
     staff, reporter = outs
     assert (staff.conversation_id, staff.mention_ids) == (STAFF_ROOM, ())
@@ -221,20 +212,20 @@ def test_overdue_case_is_escalated_to_department_head_and_reporter_told(
     event = app.cases.timeline(case)[-1]
     assert (event.kind, event.actor_id, event.actor_name) == ("escalated", "system", "系统")
     assert event.data["level"] == 1
-    assert sweep(app) == []
+    assert swept(app) == []
 
 
 def test_second_limit_raises_case_to_leadership_for_the_monthly_report(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     case = claim(app, open_case(app, clock), clock.now())
     clock.set(DUE)
-    sweep(app)
+    swept(app)
     clock.set(LEVEL2_DUE - timedelta(minutes=1))
-    assert sweep(app) == []
+    assert swept(app) == []
 
     clock.set(LEVEL2_DUE)
-    staff, reporter = sweep(app)
+    staff, reporter = swept(app)
 
     assert staff.conversation_id == STAFF_ROOM
     assert "【提请领导督办】诉求 2026-0001" in staff.text
@@ -250,46 +241,48 @@ def test_second_limit_raises_case_to_leadership_for_the_monthly_report(
         2,
     ]
     clock.advance(days=30)
-    assert sweep(app) == []  # nothing above level 2
+    assert swept(app) == []  # nothing above level 2
 
 
-def test_reporter_in_private_chat_is_told_without_a_mention(app: App, clock: FrozenClock) -> None:
+def test_reporter_in_private_chat_is_told_without_a_mention(
+    app: Services, clock: FrozenClock
+) -> None:
     claim(app, open_case(app, clock, private=True), clock.now())
     clock.set(DUE)
 
-    _staff, reporter = sweep(app)
+    _staff, reporter = swept(app)
 
     assert (reporter.conversation_id, reporter.mention_ids) == ("wxid_zhang", ())
     assert reporter.text == "您的诉求 2026-0001 已升级至部门负责人，我们将加快办理。"
 
 
 def test_case_escalated_by_staff_by_hand_is_not_escalated_again_at_level_1(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     case = claim(app, open_case(app, clock), clock.now())
-    app.cases.record(case, "escalated", "wxid_wang", "王科长", clock.now(), "需协调", escalation=1)
+    app.cases.escalate(case, actor("wxid_wang"), "需协调", clock.now())
     clock.set(DUE)
 
-    assert sweep(app) == []
+    assert swept(app) == []
 
 
 # -- 5. auto-close -------------------------------------------------------------------------
 
 
 def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
-    app: App, clock: FrozenClock, bot: ChatBot
+    app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
     case = claim(app, open_case(app, clock), clock.now())
     clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
     case = resolve(app, case, clock.now())
     rate_due = from_db(str(case.rate_due_at))
     clock.set(DUE + timedelta(hours=1))
-    assert sweep(app) == []  # resolved: past the resolution deadline means nothing now
+    assert swept(app) == []  # resolved: past the resolution deadline means nothing now
     clock.set(rate_due - timedelta(minutes=1))
-    assert sweep(app) == []
+    assert swept(app) == []
 
     clock.set(rate_due)
-    outs = sweep(app)
+    outs = swept(app)
 
     assert [(o.conversation_id, o.mention_ids) for o in outs] == [(MEMBERS_ROOM, ("wxid_zhang",))]
     assert outs[0].text == (
@@ -305,49 +298,37 @@ def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
     event = app.cases.timeline(case)[-1]
     assert (event.kind, event.actor_name) == ("closed", "系统")
     assert event.text == "办结后7天未评价，自动销号（未评价）"
-    assert sweep(app) == []
+    assert swept(app) == []
 
 
 # -- what the sweep leaves alone -----------------------------------------------------------
 
 
-def test_closed_and_withdrawn_cases_are_never_touched(app: App, clock: FrozenClock) -> None:
+def test_closed_and_withdrawn_cases_are_never_touched(app: Services, clock: FrozenClock) -> None:
     withdrawn = open_case(app, clock)
-    withdrawn = app.cases.record(
-        withdrawn, "withdrawn", "wxid_zhang", "张总", clock.now(), status=WITHDRAWN
-    )
+    withdrawn = app.cases.withdraw(withdrawn, actor("wxid_zhang"), "", clock.now()).case
     closed = resolve(app, claim(app, open_case(app, clock), clock.now()), clock.now())
-    closed = app.cases.record(
-        closed,
-        "rated",
-        "wxid_zhang",
-        "张总",
-        clock.now(),
-        status=CLOSED,
-        rating="satisfied",
-        close_reason="rated",
-        closed_at=to_db(clock.now()),
-    )
+    closed = app.cases.rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now()).case
     before = {c.id: (c, kinds(app, c)) for c in (withdrawn, closed)}
 
     clock.advance(days=90)
 
-    assert sweep(app) == []
+    assert swept(app) == []
     for case_id, (case, timeline) in before.items():
         assert app.cases.get(case_id) == case
         assert kinds(app, case) == timeline
 
 
-def test_sweep_forgets_prompts_that_expired_long_ago(app: App, clock: FrozenClock) -> None:
+def test_sweep_forgets_prompts_that_expired_long_ago(app: Services, clock: FrozenClock) -> None:
     app.sessions.ask(MEMBERS_ROOM, "wxid_li", "report_description", clock.now())
     clock.advance(hours=2)
-    sweep(app)
+    swept(app)
     prompt = app.sessions.get(MEMBERS_ROOM, "wxid_li", clock.now())
     assert prompt is not None  # expired, but kept so the user hears it timed out
     assert prompt.expired
 
     clock.advance(days=1)
-    sweep(app)
+    swept(app)
 
     assert app.sessions.get(MEMBERS_ROOM, "wxid_li", clock.now()) is None
 
@@ -356,7 +337,7 @@ def test_sweep_forgets_prompts_that_expired_long_ago(app: App, clock: FrozenCloc
 
 
 def test_deadline_of_case_opened_before_national_day_skips_the_holiday(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     clock.set(datetime(2026, 9, 30, 9, 0, tzinfo=TZ))
     case = claim(app, open_case(app, clock), clock.now())
@@ -365,14 +346,14 @@ def test_deadline_of_case_opened_before_national_day_skips_the_holiday(
     assert from_db(case.due_at) == due
 
     clock.advance(days=7)
-    assert sweep(app) == []
+    assert swept(app) == []
     assert app.cases.get(case.id).escalation == 0
 
     clock.set(due - timedelta(hours=24))
-    (reminder,) = sweep(app)
+    (reminder,) = swept(app)
     assert "10月15日(周四) 09:00 到期" in reminder.text
     clock.set(due)
-    assert [o.conversation_id for o in sweep(app)] == [STAFF_ROOM, MEMBERS_ROOM]
+    assert [o.conversation_id for o in swept(app)] == [STAFF_ROOM, MEMBERS_ROOM]
     assert app.cases.get(case.id).escalation == 1
 
 
@@ -388,7 +369,7 @@ def test_deadline_of_case_opened_before_national_day_skips_the_holiday(
     ids=["response", "reminder", "level1", "level2", "much-later"],
 )
 def test_second_pass_at_the_same_time_queues_nothing(
-    app: App, clock: FrozenClock, bot: ChatBot, when: timedelta
+    app: Services, clock: FrozenClock, bot: ChatBot, when: timedelta
 ) -> None:
     open_case(app, clock)
     resolve(app, open_case(app, clock, "拖欠工程款"), clock.now())
@@ -403,13 +384,13 @@ def test_second_pass_at_the_same_time_queues_nothing(
 
 
 def test_bot_down_for_weeks_takes_each_step_once_in_order(
-    app: App, clock: FrozenClock, bot: ChatBot
+    app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
     late = open_case(app, clock)
     resolved = resolve(app, open_case(app, clock, "拖欠工程款"), clock.now())
 
     clock.advance(days=30)
-    outs = sweep(app)
+    outs = swept(app)
 
     assert [(o.conversation_id, o.text[:7]) for o in outs] == [
         (STAFF_ROOM, "【超时未响应】"),
@@ -425,7 +406,7 @@ def test_bot_down_for_weeks_takes_each_step_once_in_order(
     assert app.cases.get(late.id).reminded_at is None  # too late to remind: it was escalated
     assert app.cases.get(resolved.id).status == CLOSED
     assert len(bot.queued()) == len(outs)
-    assert sweep(app) == []
+    assert swept(app) == []
 
 
 def test_a_failing_pass_changes_nothing_and_queues_nothing(
@@ -434,13 +415,15 @@ def test_a_failing_pass_changes_nothing_and_queues_nothing(
     broken = tmp_path / "templates"
     broken.mkdir()
     (broken / "case_escalated.j2").write_text("{{ no_such_value }}", encoding="utf-8")
-    app = App(demo_config(templates_dir=str(broken)), db_path=tmp_path / "b.db", clock=clock)
+    app = build_services(
+        demo_config(templates_dir=str(broken)), db_path=tmp_path / "b.db", clock=clock
+    )
     try:
         case = open_case(app, clock)
         clock.set(DUE)
 
         with pytest.raises(UndefinedError, match="no_such_value"):
-            sweep(app)
+            swept(app)
 
         assert app.cases.get(case.id) == case
         assert kinds(app, case) == ["opened"]
@@ -451,14 +434,14 @@ def test_a_failing_pass_changes_nothing_and_queues_nothing(
 
 def test_staff_hints_use_the_configured_keywords(tmp_path: Path, clock: FrozenClock) -> None:
     config = demo_config(commands={"claim": ["接单"], "resolve": ["结案"]})
-    app = App(config, db_path=tmp_path / "k.db", clock=clock)
+    app = build_services(config, db_path=tmp_path / "k.db", clock=clock)
     try:
         case = open_case(app, clock)
         clock.advance(hours=24)
-        (flag,) = sweep(app)
+        (flag,) = swept(app)
         claim(app, case, clock.now())
         clock.set(DUE - timedelta(hours=1))
-        (reminder,) = sweep(app)
+        (reminder,) = swept(app)
     finally:
         app.db.close()
 
@@ -466,14 +449,15 @@ def test_staff_hints_use_the_configured_keywords(tmp_path: Path, clock: FrozenCl
     assert "办结后请发送：结案 2026-0001 结果说明" in reminder.text
 
 
-def test_escalation_found_at_night_waits_for_the_morning(app: App, clock: FrozenClock) -> None:
+def test_escalation_found_at_night_waits_for_the_morning(
+    app: Services, clock: FrozenClock
+) -> None:
     """Nobody is waiting for a sweep's message at 23:00: it is held until quiet hours end."""
     open_case(app, clock)
     clock.set(DUE.replace(hour=23))
 
-    outs = sweep(app)
-
-    assert outs
+    assert sweep(app)
+    assert swept(app) == []  # nothing reaches a group at night
     rows = list(app.db.table("outbox").rows_where("text like ?", ["%升级%"]))
     assert rows
     morning = (DUE + timedelta(days=1)).replace(hour=8)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from chamberbot.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TOUR = ROOT / "bot" / "demo" / "tour.txt"
@@ -28,7 +28,7 @@ def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str])
     assert "问题描述：银行突然抽贷，流动资金紧张，联系电话13812345678" in out
     # Staff answer is relayed into the group, the other member is refused, rating closes it.
     assert "王科长答复如下：\n已联系开户行，周三前给您答复" in out
-    assert "@李总\u2005没有找到诉求 1" in out
+    assert "@李总\u2005没有找到诉求 2026-0001" in out
     assert "诉求 2026-0001 已销号" in out
     # The clock moves: the unanswered second case is flagged, reminded and escalated.
     assert "【超时未响应】诉求 2026-0002" in out
@@ -45,7 +45,7 @@ def test_interactive_demo_answers_and_quits(tmp_path: Path) -> None:
     """What `make demo` starts: typed lines in, labelled replies out, /quit ends it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "--data", str(tmp_path)],
+        [sys.executable, "-m", "chamberbot.cli", "demo", "--data", str(tmp_path)],
         input="诉求 公司申请的稳岗补贴一直没兑现\n张氏机械有限公司\n/quit\n",
         capture_output=True,
         text=True,

@@ -8,6 +8,7 @@ are required (`make test` installs the latter): without them these tests fail, n
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import socket
@@ -21,13 +22,12 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
 from bot.config import ConfigError
 from bot.messages import Incoming, Outgoing
-from bot.runtime import Runtime, wechat_settings
-from bot.transports.base import TransportError
-from bot.transports.console import ConsoleTransport
+from bot.services import Services
+from bot.transport import TransportError, mention_prefix
 from bot.transports.wechaty import WechatyTransport
+from bot.transports.wechaty_app import WechatEvents, wechat_settings
 from bot.transports.wechaty_events import (
     Contact,
     message_time,
@@ -373,15 +373,22 @@ def test_topic_change_and_new_groups_are_picked_up(chat: Chat, tmp_path: Path) -
 
 
 @pytest.fixture
-def runtime(app: App) -> Runtime:
-    return Runtime(app, ConsoleTransport(lambda _: None, str, BOT_NAME))
+def runtime(app: Services) -> WechatEvents:
+    return WechatEvents(app)
 
 
-def queued(app: App, conversation_id: str) -> list[dict[str, Any]]:
-    return list(app.db.table("outbox").rows_where("conversation_id = ?", [conversation_id]))
+def queued(app: Services, conversation_id: str) -> list[dict[str, Any]]:
+    """The queued rows, their text as the WeChat transport will send it."""
+    rows = list(app.db.table("outbox").rows_where("conversation_id = ?", [conversation_id]))
+    for row in rows:
+        out = Outgoing(conversation_id, row["text"], tuple(json.loads(row["mention_ids"])))
+        row["text"] = mention_prefix(out, app.people.name) + out.text
+    return rows
 
 
-def test_welcome_once_per_join_even_if_the_event_comes_twice(runtime: Runtime, app: App) -> None:
+def test_welcome_once_per_join_even_if_the_event_comes_twice(
+    runtime: WechatEvents, app: Services
+) -> None:
     people = [Contact("wxid_a", "甲总"), Contact("wxid_b", "乙总")]
     for _ in range(2):
         runtime.members_joined(MEMBERS_ROOM, "会员一群", people, "wxid_chen", "k1")
@@ -392,23 +399,25 @@ def test_welcome_once_per_join_even_if_the_event_comes_twice(runtime: Runtime, a
     assert queued(app, STAFF_ROOM) == []
 
 
-def test_room_invitations_only_from_admins(runtime: Runtime) -> None:
+def test_room_invitations_only_from_admins(runtime: WechatEvents) -> None:
     assert runtime.accept_room_invitation("wxid_chen", "新会员群")  # admin in the demo config
     assert not runtime.accept_room_invitation("wxid_wang", "新会员群")  # staff, not admin
     assert not runtime.accept_room_invitation("wxid_zhang", "新会员群")
 
 
-def test_friend_requests_are_accepted_with_one_greeting(runtime: Runtime, app: App) -> None:
+def test_friend_requests_are_accepted_with_one_greeting(
+    runtime: WechatEvents, app: Services
+) -> None:
     assert runtime.accept_friend_request("wxid_new", "我是新华纺织厂的")
     for _ in range(2):
         runtime.friend_added(Contact("wxid_new", "吴总"), "friend:f1")
     (row,) = queued(app, "wxid_new")
     assert row["text"].startswith("吴总您好，我是商会助手，已通过您的好友申请。")
     assert row["mention_ids"] == "[]"
-    assert app.contact("wxid_new")["name"] == "吴总"
+    assert app.people.contact("wxid_new")["name"] == "吴总"
 
 
-def test_joining_and_renaming_groups_is_recorded(runtime: Runtime, app: App) -> None:
+def test_joining_and_renaming_groups_is_recorded(runtime: WechatEvents, app: Services) -> None:
     runtime.bot_joined_room("g@chatroom", "新会员群", "wxid_chen")
     runtime.room_topic_changed("g@chatroom", "新会员群（改）")
     row = app.db.table("conversations").get("g@chatroom")

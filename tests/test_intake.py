@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
+from bot.cases import Actor
 from bot.clock import FrozenClock
 from bot.messages import Outgoing
+from bot.services import Services
+from chamberbot.root import services as build_services
 from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config
 
 LOAN = "银行突然抽贷，流动资金紧张，联系电话13812345678"
@@ -18,10 +20,10 @@ DUE = "2026年11月30日"  # ten working days after Monday 2026-11-16
 
 
 @pytest.fixture
-def known(app: App) -> App:
+def known(app: Services) -> Services:
     """张总 and 李总 have told us their enterprise before."""
-    app.remember_contact("wxid_zhang", name="张总", enterprise="宏达机械有限公司")
-    app.remember_contact("wxid_li", name="李总", enterprise="李氏食品有限公司")
+    app.people.remember("wxid_zhang", name="张总", enterprise="宏达机械有限公司")
+    app.people.remember("wxid_li", name="李总", enterprise="李氏食品有限公司")
     return app
 
 
@@ -90,9 +92,9 @@ def test_private_report_echoes_description_with_phone_masked(bot: ChatBot) -> No
 
 def test_group_echo_when_configured(tmp_path: Path, clock: FrozenClock) -> None:
     config = demo_config(privacy={"echo_description_in_group": True})
-    app = App(config, db_path=tmp_path / "echo.db", clock=clock)
+    app = build_services(config, db_path=tmp_path / "echo.db", clock=clock)
     try:
-        app.remember_contact("wxid_zhang", enterprise="宏达机械有限公司")
+        app.people.remember("wxid_zhang", enterprise="宏达机械有限公司")
         bot = ChatBot(app, clock)
         bot.say("诉求 " + LOAN)
         (row,) = queued_texts(bot, MEMBERS_ROOM)
@@ -189,7 +191,9 @@ def test_whole_conversation_without_anything_known(bot: ChatBot) -> None:
     assert "招工难，缺技术工人" in ack
 
 
-def test_late_answer_gets_the_expired_message_and_opens_nothing(bot: ChatBot, app: App) -> None:
+def test_late_answer_gets_the_expired_message_and_opens_nothing(
+    bot: ChatBot, app: Services
+) -> None:
     bot.text("诉求", room=None)
     bot.advance(minutes=app.config.prompt_minutes + 1)
 
@@ -202,7 +206,7 @@ def test_late_answer_gets_the_expired_message_and_opens_nothing(bot: ChatBot, ap
 
 
 def test_late_answer_in_a_group_is_told_once_then_chatter_is_ignored(
-    bot: ChatBot, app: App
+    bot: ChatBot, app: Services
 ) -> None:
     assert "描述" in bot.text("诉求")
     bot.advance(minutes=app.config.prompt_minutes + 1)
@@ -216,7 +220,7 @@ def test_late_answer_in_a_group_is_told_once_then_chatter_is_ignored(
 
 
 @pytest.mark.usefixtures("known")
-def test_answer_within_the_time_still_counts(bot: ChatBot, app: App) -> None:
+def test_answer_within_the_time_still_counts(bot: ChatBot, app: Services) -> None:
     bot.text("诉求", room=None)
     bot.advance(minutes=app.config.prompt_minutes - 1)
     assert "2026-0001" in bot.text("银行抽贷了", room=None)
@@ -238,7 +242,7 @@ def test_duplicate_message_opens_one_case_and_one_ack(bot: ChatBot) -> None:
 
 
 @pytest.mark.usefixtures("known")
-def test_reporter_supplements_and_staff_are_told(bot: ChatBot, app: App) -> None:
+def test_reporter_supplements_and_staff_are_told(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
 
     outs = bot.say("补充 2026-0001 银行是工商银行城东支行，电话13900001111")
@@ -250,7 +254,7 @@ def test_reporter_supplements_and_staff_are_told(bot: ChatBot, app: App) -> None
     staff = queued_texts(bot, STAFF_ROOM)[-1]
     assert "2026-0001" in staff
     assert "银行是工商银行城东支行，电话13900001111" in staff
-    case = app.cases.find("2026-0001", app.clock.now())
+    case = app.cases.find("2026-0001", app.clock.now(), "wxid_zhang", staff=False)
     assert case is not None
     assert app.cases.timeline(case)[-1].kind == "supplemented"
 
@@ -263,7 +267,7 @@ def test_another_member_cannot_supplement(bot: ChatBot) -> None:
     reply = bot.text("补充 1 我也被抽贷了", sender="wxid_li")
 
     assert reply.startswith("@李总")
-    assert "没有找到诉求 1" in reply
+    assert "没有找到诉求 2026-0001" in reply
     for secret in ("市场环境", "经济处", "抽贷", "张总"):
         assert secret not in reply
     assert len(bot.queued(STAFF_ROOM)) == before
@@ -290,7 +294,9 @@ def test_supplement_without_number_or_text_shows_the_form(bot: ChatBot, text: st
 @pytest.mark.usefixtures("known")
 def test_supplement_to_unknown_number(bot: ChatBot) -> None:
     assert "没有找到诉求 2026-0099" in bot.text("补充 2026-0099 材料")
-    assert "没有找到诉求 99" in bot.text("补充 99 材料", room=STAFF_ROOM, sender="wxid_wang")
+    assert "没有找到诉求 2026-0099" in bot.text(
+        "补充 99 材料", room=STAFF_ROOM, sender="wxid_wang"
+    )
 
 
 @pytest.mark.usefixtures("known")
@@ -307,11 +313,11 @@ def test_supplement_to_a_withdrawn_case_is_refused(bot: ChatBot) -> None:
 
 
 @pytest.mark.usefixtures("known")
-def test_ambiguous_short_number_asks_for_the_full_one(bot: ChatBot, app: App) -> None:
+def test_ambiguous_short_number_asks_for_the_full_one(bot: ChatBot, app: Services) -> None:
     last_year = datetime(2025, 3, 2, 10, 0, tzinfo=TZ)
     app.cases.open(
-        reporter_id="wxid_zhang",
-        reporter_name="张总",
+        Actor("wxid_zhang", "张总"),
+        channel="wechat",
         enterprise="宏达机械有限公司",
         conversation_id=MEMBERS_ROOM,
         is_group=True,

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from bot.app import App
 from bot.clock import FrozenClock
+from chamberbot.root import services as build_services
 from tests.conftest import STAFF_ROOM, ChatBot, demo_config
 
 
@@ -48,7 +48,7 @@ def test_admin_menu_shows_every_keyword(bot: ChatBot) -> None:
 
 def test_menu_follows_configured_keywords(tmp_path: Path, clock: FrozenClock) -> None:
     config = demo_config(commands={"report": ["问题", "诉求"]})
-    app = App(config, db_path=tmp_path / "k.db", clock=clock)
+    app = build_services(config, db_path=tmp_path / "k.db", clock=clock)
     reply = ChatBot(app, clock).text("帮助", room=None)
     assert "· 问题 <问题描述>" in reply
     assert "也可用：诉求" in reply

@@ -16,20 +16,25 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
 from bot.clock import FrozenClock
 from bot.config import Pacing, QuietHours
-from bot.messages import Outgoing
+from bot.messages import Capabilities, Outgoing
 from bot.outbox import Sender, quiet_until
 from bot.sender import INTERRUPTED
-from bot.transports.base import OnMessage, TransportError
+from bot.services import Services
+from bot.transport import OnMessage, TransportError
+from chamberbot.root import services as build_services
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, START, TZ, demo_config
 
 STEADY = Pacing(min_gap_seconds=0, global_per_minute=1000, jitter_seconds=0)
 
 
 class Gateway:
-    """Records what it accepted and when; raises the errors queued for a text."""
+    """Records what it accepted and when; raises the errors queued for a text; can hold a
+    send in flight (what the sender must survive, beyond the test transport's recording)."""
+
+    channel = "wechat"
+    capabilities = Capabilities()
 
     def __init__(self, clock: FrozenClock) -> None:
         self.clock = clock
@@ -85,7 +90,7 @@ class Failures(list[tuple[Outgoing, str]]):
 
 
 def sender(
-    app: App,
+    app: Services,
     gateway: Gateway,
     sleep: Sleep,
     pacing: Pacing = STEADY,
@@ -96,7 +101,7 @@ def sender(
     return Sender(app.outbox, gateway, pacing, on_failed, sleep=sleep, rng=random.Random(seed))
 
 
-def queue(app: App, conversation_id: str, *texts: str) -> None:
+def queue(app: Services, conversation_id: str, *texts: str) -> None:
     app.outbox.enqueue(Outgoing(conversation_id, text) for text in texts)
 
 
@@ -104,7 +109,7 @@ def at(hour: int, minute: int = 0, second: float = 0, *, day: int = 16) -> datet
     return datetime(2026, 11, day, hour, minute, tzinfo=TZ) + timedelta(seconds=second)
 
 
-def rows(app: App) -> dict[str, dict[str, object]]:
+def rows(app: Services) -> dict[str, dict[str, object]]:
     return {str(r["text"]): r for r in app.db.table("outbox").rows}
 
 
@@ -123,7 +128,7 @@ async def run_until(sent: Sender, done: Callable[[], bool], steps: int = 5000) -
             await task
 
 
-def all_settled(app: App) -> Callable[[], bool]:
+def all_settled(app: Services) -> Callable[[], bool]:
     return lambda: app.outbox.pending_count() == 0
 
 
@@ -131,7 +136,7 @@ def all_settled(app: App) -> Callable[[], bool]:
 
 
 async def test_one_message_per_gap_to_a_group_in_queue_order_others_not_held(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     pacing = Pacing(min_gap_seconds=3, global_per_minute=100, jitter_seconds=0)
@@ -147,7 +152,7 @@ async def test_one_message_per_gap_to_a_group_in_queue_order_others_not_held(
     assert sleep.calls[:2] == [3.0, 3.0]
 
 
-async def test_global_rate_is_a_sliding_minute(app: App, clock: FrozenClock) -> None:
+async def test_global_rate_is_a_sliding_minute(app: Services, clock: FrozenClock) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     pacing = Pacing(min_gap_seconds=0, global_per_minute=2, jitter_seconds=0)
     for i in range(5):
@@ -159,7 +164,9 @@ async def test_global_rate_is_a_sliding_minute(app: App, clock: FrozenClock) -> 
     assert gateway.times() == [START, START, at(9, 1), at(9, 1), at(9, 2)]
 
 
-async def test_each_send_waits_a_random_jitter_within_bounds(app: App, clock: FrozenClock) -> None:
+async def test_each_send_waits_a_random_jitter_within_bounds(
+    app: Services, clock: FrozenClock
+) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     pacing = Pacing(min_gap_seconds=0, global_per_minute=100, jitter_seconds=1.5)
     for i in range(6):
@@ -176,7 +183,7 @@ async def test_each_send_waits_a_random_jitter_within_bounds(app: App, clock: Fr
 
 
 async def test_gap_and_jitter_together_keep_a_group_between_gap_and_gap_plus_jitter(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     pacing = Pacing(min_gap_seconds=3, global_per_minute=100, jitter_seconds=1.5)
@@ -190,7 +197,7 @@ async def test_gap_and_jitter_together_keep_a_group_between_gap_and_gap_plus_jit
     assert all(3 <= g <= 4.5 for g in gaps), gaps
 
 
-async def test_drain_once_sends_only_what_may_go_now(app: App, clock: FrozenClock) -> None:
+async def test_drain_once_sends_only_what_may_go_now(app: Services, clock: FrozenClock) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     pacing = Pacing(min_gap_seconds=3, global_per_minute=100, jitter_seconds=0)
     queue(app, MEMBERS_ROOM, "一", "二")
@@ -205,7 +212,7 @@ async def test_drain_once_sends_only_what_may_go_now(app: App, clock: FrozenCloc
 
 
 async def test_unpaced_drain_sends_everything_at_once_even_at_night(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     """What the console demo does after each typed line: replies print immediately."""
     gateway, sleep = Gateway(clock), Sleep(clock)
@@ -224,7 +231,7 @@ async def test_unpaced_drain_sends_everything_at_once_even_at_night(
 
 
 async def test_a_scheduled_message_queued_at_23_goes_out_at_8_not_before(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     clock.set(at(23))
@@ -242,7 +249,7 @@ async def test_a_scheduled_message_queued_at_23_goes_out_at_8_not_before(
 
 
 async def test_a_reply_at_night_goes_at_once_and_overtakes_the_waiting_digest(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     """Someone who writes at 23:00 gets the answer now; the digest still waits."""
     gateway, sleep = Gateway(clock), Sleep(clock)
@@ -272,7 +279,7 @@ def test_quiet_hours_wrap_midnight_and_equal_ends_mean_none() -> None:
 
 
 async def test_transient_failure_retries_in_order_without_holding_other_groups(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     gateway.fail("一", TransportError("gateway unreachable"), TransportError("timeout"))
@@ -295,7 +302,7 @@ async def test_transient_failure_retries_in_order_without_holding_other_groups(
 
 
 async def test_an_unexpected_transport_exception_is_retried_not_fatal(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway, sleep = Gateway(clock), Sleep(clock)
     gateway.fail("一", RuntimeError("socket closed"))
@@ -308,7 +315,7 @@ async def test_an_unexpected_transport_exception_is_retried_not_fatal(
 
 
 async def test_permanent_failure_is_reported_once_and_never_retried(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway, sleep, failures = Gateway(clock), Sleep(clock), Failures()
     gateway.fail("一", TransportError("bot removed from the group", permanent=True))
@@ -327,7 +334,7 @@ async def test_permanent_failure_is_reported_once_and_never_retried(
 
 
 async def test_gives_up_after_max_attempts_with_capped_backoff(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway, sleep, failures = Gateway(clock), Sleep(clock), Failures()
     gateway.fail("一", *[TransportError("gateway unreachable") for _ in range(10)])
@@ -355,14 +362,14 @@ async def test_gives_up_after_max_attempts_with_capped_backoff(
 
 
 async def test_restart_resumes_pending_rows_and_never_resends_sent_ones(
-    app: App, clock: FrozenClock, tmp_path: Path
+    app: Services, clock: FrozenClock, tmp_path: Path
 ) -> None:
     pacing = Pacing(min_gap_seconds=3, global_per_minute=100, jitter_seconds=0)
     queue(app, MEMBERS_ROOM, "一", "二")
     before = Gateway(clock)
     assert await sender(app, before, Sleep(clock), pacing).drain_once() == 1
 
-    again = App(demo_config(), db_path=tmp_path / "bot.db", clock=clock)
+    again = build_services(demo_config(), db_path=tmp_path / "bot.db", clock=clock)
     try:
         after = Gateway(clock)
         await run_until(sender(again, after, Sleep(clock), pacing), all_settled(again))
@@ -375,7 +382,7 @@ async def test_restart_resumes_pending_rows_and_never_resends_sent_ones(
 
 
 async def test_a_send_cut_off_by_shutdown_is_reported_not_sent_again(
-    app: App, clock: FrozenClock, tmp_path: Path
+    app: Services, clock: FrozenClock, tmp_path: Path
 ) -> None:
     queue(app, MEMBERS_ROOM, "一", "二")
     hanging = Gateway(clock)
@@ -386,7 +393,7 @@ async def test_a_send_cut_off_by_shutdown_is_reported_not_sent_again(
     with contextlib.suppress(asyncio.CancelledError):
         await running
 
-    again = App(demo_config(), db_path=tmp_path / "bot.db", clock=clock)
+    again = build_services(demo_config(), db_path=tmp_path / "bot.db", clock=clock)
     failures = Failures()
     try:
         after = Gateway(clock)
@@ -403,7 +410,7 @@ async def test_a_send_cut_off_by_shutdown_is_reported_not_sent_again(
 
 
 async def test_phones_are_masked_for_members_and_shown_to_staff(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     text = "联系电话13812345678"
     for place in (MEMBERS_ROOM, STAFF_ROOM, "wxid_zhang", "wxid_wang"):
@@ -418,7 +425,7 @@ async def test_phones_are_masked_for_members_and_shown_to_staff(
     assert gateway.texts("wxid_wang") == [text]  # a staff member's private chat
 
 
-async def test_a_dedupe_key_queues_and_sends_once(app: App, clock: FrozenClock) -> None:
+async def test_a_dedupe_key_queues_and_sends_once(app: Services, clock: FrozenClock) -> None:
     digest = [Outgoing(MEMBERS_ROOM, "本周政策")]
     assert app.outbox.enqueue(digest, dedupe_key="digest:2026-11-16:room_members") == 1
     assert app.outbox.enqueue(digest, dedupe_key="digest:2026-11-16:room_members") == 0
@@ -432,7 +439,7 @@ async def test_a_dedupe_key_queues_and_sends_once(app: App, clock: FrozenClock) 
 
 
 async def test_an_idle_sender_wakes_on_enqueue_without_polling(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     gateway = Gateway(clock)
     asked: list[float] = []

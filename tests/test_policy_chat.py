@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import App
 from bot.clock import FrozenClock
 from bot.db import to_db
+from bot.services import Services
+from chamberbot.root import services as build_services
 from policy_feeds.model import Item
 from policy_feeds.store import PolicyStore
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config
@@ -16,7 +17,7 @@ ADMIN, MEMBER, STAFF = "wxid_chen", "wxid_zhang", "wxid_wang"
 
 
 def add_policy(
-    app: App,
+    app: Services,
     title: str,
     *,
     day: int,
@@ -43,7 +44,7 @@ def meet_groups(bot: ChatBot) -> None:
     bot.say("收到", room=STAFF_ROOM, sender=STAFF)
 
 
-def group_tags(app: App, room: str) -> str:
+def group_tags(app: Services, room: str) -> str:
     return str(app.db.execute("select tags from conversations where id = ?", [room]).fetchone()[0])
 
 
@@ -73,7 +74,9 @@ def test_search_lists_the_newest_matches_with_issuer_date_and_link(bot: ChatBot)
 
 
 def test_search_shows_at_most_the_configured_number(tmp_path: Path, clock: FrozenClock) -> None:
-    app = App(demo_config(policies={"search_limit": 2}), db_path=tmp_path / "s.db", clock=clock)
+    app = build_services(
+        demo_config(policies={"search_limit": 2}), db_path=tmp_path / "s.db", clock=clock
+    )
     for day in range(1, 6):
         add_policy(app, f"第{day}批专精特新企业融资支持名单公示", day=day)
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
 from bot.config import Feed
+from bot.services import Services
 from policy_feeds import PolicyStore, Status, ingest_all
 from policy_feeds.folder import FolderSource
 from policy_feeds.jsonapi import JsonSource
@@ -156,11 +156,11 @@ def source(server: FeedServer, path: str, **settings: Any) -> RssSource:
     return RssSource(feed, TZ)
 
 
-def feed_row(app: App, feed_id: str) -> dict[str, Any]:
+def feed_row(app: Services, feed_id: str) -> dict[str, Any]:
     return dict(app.db.table("feeds").get(feed_id))
 
 
-def staff_messages(app: App) -> list[dict[str, Any]]:
+def staff_messages(app: Services) -> list[dict[str, Any]]:
     return list(app.db.table("outbox").rows_where("conversation_id = ?", [STAFF_ROOM]))
 
 
@@ -168,7 +168,7 @@ def staff_messages(app: App) -> list[dict[str, Any]]:
 
 
 def test_etag_second_fetch_sends_if_none_match_and_stores_nothing_new(
-    app: App, server: FeedServer
+    app: Services, server: FeedServer
 ) -> None:
     server.serve("/miit.xml", rss(ITEMS), etag='"v1"')
     feeds = [source(server, "/miit.xml")]
@@ -183,7 +183,9 @@ def test_etag_second_fetch_sends_if_none_match_and_stores_nothing_new(
     assert PolicyStore(app.db).count() == 3
 
 
-def test_last_modified_is_sent_back_as_if_modified_since(app: App, server: FeedServer) -> None:
+def test_last_modified_is_sent_back_as_if_modified_since(
+    app: Services, server: FeedServer
+) -> None:
     stamp = "Tue, 10 Nov 2026 01:00:00 GMT"
     server.serve("/miit.xml", rss(ITEMS), last_modified=stamp)
     feeds = [source(server, "/miit.xml")]
@@ -196,7 +198,7 @@ def test_last_modified_is_sent_back_as_if_modified_since(app: App, server: FeedS
 # -- redirects and gone feeds ----------------------------------------------------------------
 
 
-def test_permanent_redirect_updates_the_stored_url(app: App, server: FeedServer) -> None:
+def test_permanent_redirect_updates_the_stored_url(app: Services, server: FeedServer) -> None:
     server.status("/old.xml", 301, "/new.xml")
     server.serve("/new.xml", rss(ITEMS))
     feeds = [source(server, "/old.xml")]
@@ -210,7 +212,7 @@ def test_permanent_redirect_updates_the_stored_url(app: App, server: FeedServer)
 
 
 def test_temporary_redirect_is_followed_without_moving_the_feed(
-    app: App, server: FeedServer
+    app: Services, server: FeedServer
 ) -> None:
     server.status("/feed.xml", 302, server.url("/mirror.xml"))
     server.serve("/mirror.xml", rss(ITEMS[:1]))
@@ -221,7 +223,9 @@ def test_temporary_redirect_is_followed_without_moving_the_feed(
     assert server.paths() == ["/feed.xml", "/mirror.xml", "/feed.xml", "/mirror.xml"]
 
 
-def test_gone_feed_is_disabled_and_the_staff_room_told_once(app: App, server: FeedServer) -> None:
+def test_gone_feed_is_disabled_and_the_staff_room_told_once(
+    app: Services, server: FeedServer
+) -> None:
     server.status("/retired.xml", 410)
     feeds = [source(server, "/retired.xml", id="old-miit")]
     report = ingest_all(app, sources=feeds).by_source()["old-miit"]
@@ -256,7 +260,7 @@ def test_gone_feed_is_disabled_and_the_staff_room_told_once(app: App, server: Fe
     ],
 )
 def test_html_page_or_empty_body_is_a_warning_and_the_feed_is_kept(
-    app: App, server: FeedServer, caplog: pytest.LogCaptureFixture, body: str, reason: str
+    app: Services, server: FeedServer, caplog: pytest.LogCaptureFixture, body: str, reason: str
 ) -> None:
     server.serve("/miit.xml", body, content_type="text/html; charset=utf-8", etag='"maint"')
     with caplog.at_level(logging.WARNING, logger="policy_feeds"):
@@ -277,7 +281,7 @@ def _closed_port() -> int:
 
 
 def test_slow_and_failing_feeds_do_not_stop_the_others(
-    app: App, server: FeedServer, caplog: pytest.LogCaptureFixture
+    app: Services, server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     gate = server.slow("/slow.xml")
     server.status("/broken.xml", 500)
@@ -308,7 +312,7 @@ def test_slow_and_failing_feeds_do_not_stop_the_others(
 # -- changed entries -------------------------------------------------------------------------
 
 
-def test_a_changed_entry_updates_its_row(app: App, server: FeedServer) -> None:
+def test_a_changed_entry_updates_its_row(app: Services, server: FeedServer) -> None:
     server.serve("/miit.xml", rss(ITEMS), etag='"v1"')
     feeds = [source(server, "/miit.xml")]
     ingest_all(app, sources=feeds)
@@ -333,7 +337,7 @@ def test_a_changed_entry_updates_its_row(app: App, server: FeedServer) -> None:
 # -- JSON endpoints --------------------------------------------------------------------------
 
 
-def test_json_endpoint_fields_mapping(app: App, server: FeedServer) -> None:
+def test_json_endpoint_fields_mapping(app: Services, server: FeedServer) -> None:
     payload = {
         "code": 0,
         "data": {
@@ -375,7 +379,7 @@ def test_json_endpoint_fields_mapping(app: App, server: FeedServer) -> None:
     assert policy.tags == ("民营经济", "要素保障", "融资", "浙江")
 
 
-def test_json_answer_that_is_not_json_is_a_warning(app: App, server: FeedServer) -> None:
+def test_json_answer_that_is_not_json_is_a_warning(app: Services, server: FeedServer) -> None:
     server.serve("/api/list", "oops", "application/json")
     feed = Feed(id="api", kind="json", url=server.url("/api/list"))
     report = ingest_all(app, sources=[JsonSource(feed, TZ)]).by_source()["api"]
@@ -450,7 +454,7 @@ def test_missing_folder_is_an_error_for_that_source_only(tmp_path: Path) -> None
     )
 
 
-def test_local_feed_file_is_not_modified_until_it_changes(app: App, tmp_path: Path) -> None:
+def test_local_feed_file_is_not_modified_until_it_changes(app: Services, tmp_path: Path) -> None:
     write(tmp_path, "feeds/miit.xml", rss(ITEMS))
     feeds = [RssSource(Feed(id="local", url="feeds/miit.xml"), TZ, tmp_path)]
     assert ingest_all(app, sources=feeds).added == 3

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import App
 from bot.clock import FrozenClock
 from bot.config import Feed, TagRule
+from bot.services import Services
+from chamberbot.cli import main
 from policy_feeds import Item, Outcome, PolicyStore, Source, Tagger, ingest_all
-from policy_feeds.cli import register
 from policy_feeds.folder import FolderSource
 from policy_feeds.identity import canonical_url, squash
 from policy_feeds.rss import RssSource
@@ -56,7 +55,9 @@ def test_titles_squash_across_script_width_and_punctuation() -> None:
 # -- dedupe -----------------------------------------------------------------------------------
 
 
-def test_same_policy_from_the_folder_and_a_feed_is_stored_once(app: App, tmp_path: Path) -> None:
+def test_same_policy_from_the_folder_and_a_feed_is_stored_once(
+    app: Services, tmp_path: Path
+) -> None:
     write(
         tmp_path,
         "policies/a.md",
@@ -117,7 +118,7 @@ def test_same_policy_from_the_folder_and_a_feed_is_stored_once(app: App, tmp_pat
     assert again["gov"].unchanged == 3
 
 
-def test_a_changed_entry_updates_instead_of_adding(app: App, clock: FrozenClock) -> None:
+def test_a_changed_entry_updates_instead_of_adding(app: Services, clock: FrozenClock) -> None:
     store = PolicyStore(app.db)
     item = Item(
         "关于开展2026年中小企业服务月活动的通知", "https://www.miit.gov.cn/a/2.html", entry_id="g2"
@@ -141,7 +142,7 @@ def test_a_changed_entry_updates_instead_of_adding(app: App, clock: FrozenClock)
     assert policy.published_at == datetime(2026, 11, 20, tzinfo=TZ)
 
 
-def test_short_titles_do_not_merge_different_policies(app: App, clock: FrozenClock) -> None:
+def test_short_titles_do_not_merge_different_policies(app: Services, clock: FrozenClock) -> None:
     store = PolicyStore(app.db)
     store.upsert(Item("通知", "https://a.gov.cn/1.html"), "a", clock.now())
     store.upsert(Item("通知", "https://b.gov.cn/2.html"), "b", clock.now())
@@ -151,7 +152,7 @@ def test_short_titles_do_not_merge_different_policies(app: App, clock: FrozenClo
 # -- search and digest candidates -------------------------------------------------------------
 
 
-def _library(app: App, clock: FrozenClock) -> dict[str, int]:
+def _library(app: Services, clock: FrozenClock) -> dict[str, int]:
     store = PolicyStore(app.db)
     tagger = Tagger(app.config.policies.tag_rules)
     rows = [
@@ -173,7 +174,7 @@ def _library(app: App, clock: FrozenClock) -> dict[str, int]:
     return ids
 
 
-def test_search_matches_every_word_however_it_is_typed(app: App, clock: FrozenClock) -> None:
+def test_search_matches_every_word_however_it_is_typed(app: Services, clock: FrozenClock) -> None:
     ids = _library(app, clock)
     store = PolicyStore(app.db)
     assert [p.id for p in store.search("融資")] == [ids["浙江省关"]]
@@ -188,7 +189,7 @@ def test_search_matches_every_word_however_it_is_typed(app: App, clock: FrozenCl
 
 
 def test_candidates_filter_by_time_tags_and_what_a_group_already_got(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     ids = _library(app, clock)
     store = PolicyStore(app.db)
@@ -240,10 +241,7 @@ def test_tag_rules_match_normalised_title_and_summary_and_region_by_issuer() -> 
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="chamberbot")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(argv)
 
 
 def test_cli_add_list_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,45 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from bot.app import App
 from bot.cases import Case
 from bot.db import to_db
-from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot
+from bot.services import Services
+from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot, actor
 
 LOAN = "银行突然抽贷，流动资金紧张，联系电话13812345678"
 
 
 @pytest.fixture(autouse=True)
-def known(app: App) -> None:
+def known(app: Services) -> None:
     """Everyone has told us their enterprise before, so 诉求 opens a case at once."""
     for contact, name in (("wxid_zhang", "张总"), ("wxid_li", "李总"), ("wxid_sun", "孙总")):
-        app.remember_contact(contact, name=name, enterprise=f"{name[0]}氏实业有限公司")
+        app.people.remember(contact, name=name, enterprise=f"{name[0]}氏实业有限公司")
 
 
-def case(app: App, number: str) -> Case:
-    found = app.cases.find(number, app.clock.now())
-    assert found is not None
-    return found
+def case(app: Services, number: str) -> Case:
+    return app.cases.find(number, app.clock.now(), "wxid_wang", staff=True)
 
 
-def resolve(app: App, number: str, summary: str = "已协调银行续贷") -> Case:
+def resolve(app: Services, number: str, summary: str = "已协调银行续贷") -> Case:
     """What the staff 办结 command does (its contract)."""
-    now = app.clock.now()
-    return app.cases.record(
-        case(app, number),
-        "resolved",
-        "wxid_wang",
-        "王科长",
-        now,
-        summary,
-        status="resolved",
-        resolved_at=to_db(now),
-        rate_due_at=to_db(now + timedelta(days=app.config.cases.auto_close_days)),
-    )
+    return app.cases.resolve(case(app, number), actor("wxid_wang"), summary, app.clock.now()).case
 
 
 def staff_texts(bot: ChatBot) -> list[str]:
@@ -97,13 +82,11 @@ def test_staff_see_progress_with_reporter_and_description(bot: ChatBot) -> None:
         assert expected in reply
 
 
-def test_progress_shows_answers_but_never_internal_notes(bot: ChatBot, app: App) -> None:
+def test_progress_shows_answers_but_never_internal_notes(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     now = app.clock.now()
-    app.cases.record(case(app, "1"), "answered", "wxid_wang", "王科长", now, "已约银行下周面谈")
-    app.cases.record(
-        case(app, "1"), "noted", "wxid_wang", "王科长", now, "内部：该企业征信有逾期记录"
-    )
+    app.cases.answer(case(app, "1"), actor("wxid_wang"), "已约银行下周面谈", now)
+    app.cases.note(case(app, "1"), actor("wxid_wang"), "内部：该企业征信有逾期记录", now)
 
     for reply in (
         bot.text("进度 1"),
@@ -114,13 +97,11 @@ def test_progress_shows_answers_but_never_internal_notes(bot: ChatBot, app: App)
         assert "征信" not in reply
 
 
-def test_answer_is_not_repeated_into_another_group(bot: ChatBot, app: App) -> None:
+def test_answer_is_not_repeated_into_another_group(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
-    app.cases.record(
-        case(app, "1"), "answered", "wxid_wang", "王科长", app.clock.now(), "已约银行下周面谈"
-    )
+    app.cases.answer(case(app, "1"), actor("wxid_wang"), "已约银行下周面谈", app.clock.now())
     reply = bot.text("进度 1", room=OTHER_ROOM)
-    assert "待受理" in reply
+    assert "办理中" in reply
     assert "面谈" not in reply
 
 
@@ -173,7 +154,7 @@ def test_my_cases_when_there_are_none(bot: ChatBot) -> None:
 # -- rating -------------------------------------------------------------------------------
 
 
-def test_satisfied_closes_the_case(bot: ChatBot, app: App) -> None:
+def test_satisfied_closes_the_case(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     resolve(app, "1")
 
@@ -195,7 +176,7 @@ def test_satisfied_closes_the_case(bot: ChatBot, app: App) -> None:
     )
 
 
-def test_basic_satisfied_closes_the_case(bot: ChatBot, app: App) -> None:
+def test_basic_satisfied_closes_the_case(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     resolve(app, "1")
 
@@ -206,7 +187,7 @@ def test_basic_satisfied_closes_the_case(bot: ChatBot, app: App) -> None:
     assert "评价：基本满意" in bot.text("进度 1")
 
 
-def test_unsatisfied_reopens_with_fresh_deadline_each_time(bot: ChatBot, app: App) -> None:
+def test_unsatisfied_reopens_with_fresh_deadline_each_time(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     bot.advance(days=7)  # Monday 11-23
     resolve(app, "1")
@@ -237,7 +218,7 @@ def test_unsatisfied_reopens_with_fresh_deadline_each_time(bot: ChatBot, app: Ap
     assert "评价：满意" in bot.text("进度 1")
 
 
-def test_rating_from_private_chat_also_updates_the_group(bot: ChatBot, app: App) -> None:
+def test_rating_from_private_chat_also_updates_the_group(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     resolve(app, "1")
 
@@ -251,7 +232,7 @@ def test_rating_from_private_chat_also_updates_the_group(bot: ChatBot, app: App)
     assert group[0].mention_ids == ("wxid_zhang",)
 
 
-def test_several_waiting_asks_which(bot: ChatBot, app: App) -> None:
+def test_several_waiting_asks_which(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     bot.say("诉求 厂区门口路灯坏了")
     resolve(app, "1")
@@ -269,7 +250,7 @@ def test_several_waiting_asks_which(bot: ChatBot, app: App) -> None:
     assert "诉求 2026-0001 已销号" in bot.text("满意")
 
 
-def test_nothing_to_rate(bot: ChatBot, app: App) -> None:
+def test_nothing_to_rate(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     resolve(app, "1")
 
@@ -279,7 +260,9 @@ def test_nothing_to_rate(bot: ChatBot, app: App) -> None:
     assert case(app, "1").status == "resolved"
 
 
-def test_rating_an_unresolved_or_someone_elses_case_is_refused(bot: ChatBot, app: App) -> None:
+def test_rating_an_unresolved_or_someone_elses_case_is_refused(
+    bot: ChatBot, app: Services
+) -> None:
     bot.say("诉求 " + LOAN)
 
     assert "办结后才能评价" in bot.text("评价 1 满意")
@@ -295,7 +278,7 @@ def test_rating_an_unresolved_or_someone_elses_case_is_refused(bot: ChatBot, app
 # -- 撤回 ---------------------------------------------------------------------------------
 
 
-def test_withdraw(bot: ChatBot, app: App) -> None:
+def test_withdraw(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
 
     reply = bot.text("撤回 1 银行已经续贷了")
@@ -318,7 +301,7 @@ def test_only_the_reporter_can_withdraw(bot: ChatBot) -> None:
     member = bot.text("撤回 1", sender="wxid_li")
     staff = bot.text("撤回 1", room=STAFF_ROOM, sender="wxid_chen")
 
-    assert "没有找到诉求 1" in member
+    assert "没有找到诉求 2026-0001" in member
     assert "待受理" not in member
     assert "只有反映人本人可以撤回" in staff
     assert "待受理" in bot.text("进度 1")

@@ -13,15 +13,17 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import App
+from bot.cases import Actor
 from bot.clock import FrozenClock
 from bot.scheduler import build_scheduler
+from bot.services import Services
+from chamberbot.root import services as build_services
 from handlers.deadlines import sweep_job
 from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, demo_config, running
 
 
 @asynccontextmanager
-async def started(app: App) -> AsyncIterator[AsyncIOScheduler]:
+async def started(app: Services) -> AsyncIterator[AsyncIOScheduler]:
     scheduler = build_scheduler(app)
     scheduler.start()
     try:
@@ -30,17 +32,17 @@ async def started(app: App) -> AsyncIterator[AsyncIOScheduler]:
         scheduler.shutdown(wait=False)
 
 
-def stored_jobs(app: App) -> list[dict[str, Any]]:
+def stored_jobs(app: Services) -> list[dict[str, Any]]:
     """The job rows as APScheduler stored them, with the pickled state unpacked."""
     rows = app.db.execute("select id, job_state from scheduler_jobs order by id").fetchall()
     return [{"id": r[0], **pickle.loads(r[1])} for r in rows]
 
 
-def open_case(app: App, clock: FrozenClock) -> None:
-    app.remember_contact("wxid_zhang", name="张总")
+def open_case(app: Services, clock: FrozenClock) -> None:
+    app.people.remember("wxid_zhang", name="张总")
     app.cases.open(
-        reporter_id="wxid_zhang",
-        reporter_name="张总",
+        Actor("wxid_zhang", "张总"),
+        channel="wechat",
         enterprise="张氏机械",
         conversation_id=MEMBERS_ROOM,
         is_group=True,
@@ -49,13 +51,13 @@ def open_case(app: App, clock: FrozenClock) -> None:
     )
 
 
-def queued(app: App, conversation_id: str) -> list[str]:
+def queued(app: Services, conversation_id: str) -> list[str]:
     rows = app.db.table("outbox").rows_where("conversation_id = ?", [conversation_id])
     return [str(r["text"]) for r in rows]
 
 
 async def test_sweep_job_is_stored_with_the_configured_interval_and_time_zone(
-    app: App,
+    app: Services,
 ) -> None:
     async with started(app) as scheduler:
         (job,) = [j for j in stored_jobs(app) if j["id"] == "sweep"]
@@ -71,7 +73,7 @@ async def test_sweep_job_is_stored_with_the_configured_interval_and_time_zone(
 
 
 async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     async with started(app):
         pass
@@ -79,7 +81,9 @@ async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
     assert [j["id"] for j in stored_jobs(app)] == jobs  # they outlive the scheduler
 
     # The next start of the bot, with a changed interval, on the same SQLite file.
-    again = App(demo_config(sweep_interval_seconds=300), db_path=app.db_path, clock=clock)
+    again = build_services(
+        demo_config(sweep_interval_seconds=300), db_path=app.db_path, clock=clock
+    )
     try:
         async with started(again) as scheduler:
             assert sorted(j.id for j in scheduler.get_jobs()) == jobs
@@ -91,7 +95,9 @@ async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
     assert job["trigger"].timezone == TZ
 
 
-async def test_job_function_sweeps_on_the_apps_frozen_clock(app: App, clock: FrozenClock) -> None:
+async def test_job_function_sweeps_on_the_apps_frozen_clock(
+    app: Services, clock: FrozenClock
+) -> None:
     open_case(app, clock)
     clock.advance(hours=24)
 
@@ -105,7 +111,7 @@ async def test_job_function_sweeps_on_the_apps_frozen_clock(app: App, clock: Fro
 
 
 async def test_scheduler_runs_the_stored_job_against_the_running_app(
-    app: App, clock: FrozenClock
+    app: Services, clock: FrozenClock
 ) -> None:
     open_case(app, clock)
     clock.advance(hours=24)
@@ -127,5 +133,5 @@ async def test_scheduler_runs_the_stored_job_against_the_running_app(
 
 
 async def test_job_without_a_running_app_fails_loudly() -> None:
-    with pytest.raises(RuntimeError, match="no running app"):
+    with pytest.raises(RuntimeError, match="no running bot"):
         await sweep_job()

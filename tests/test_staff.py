@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypedDict
 
-from bot.app import App
-from bot.cases import ACCEPTED, CLOSED, IN_PROGRESS, RESOLVED, WITHDRAWN, Case
+from bot.cases import Actor, Case, Status
 from bot.clock import FrozenClock
 from bot.db import to_db
 from bot.messages import Outgoing
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot
+from bot.services import Services
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, actor
+
+NEW, ACCEPTED, IN_PROGRESS = Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS
+RESOLVED, CLOSED, WITHDRAWN = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
 
 
 class Place(TypedDict):
@@ -36,16 +39,16 @@ def open_case(
     """A case as the member-side 诉求 command would open it, from a known contact."""
     if room is not None:
         assert bot.say("大家好", sender=reporter, room=room) == []  # chatter: ignored, but seen
-    bot.app.remember_contact(reporter, name=name, enterprise=enterprise)
+    bot.app.people.remember(reporter, name=name, enterprise=enterprise)
     return bot.app.cases.open(
-        reporter_id=reporter,
-        reporter_name=name,
+        Actor(reporter, name),
+        channel="wechat",
         enterprise=enterprise,
         conversation_id=room or reporter,
         is_group=room is not None,
         description=description,
         now=now or bot.clock.now(),
-    )
+    ).case
 
 
 def to(outs: list[Outgoing], conversation_id: str) -> list[Outgoing]:
@@ -65,7 +68,7 @@ def queued_texts(bot: ChatBot, conversation_id: str) -> list[str]:
 # -- who may use staff commands, and where ------------------------------------------------
 
 
-def test_members_are_refused_staff_commands(bot: ChatBot, app: App) -> None:
+def test_members_are_refused_staff_commands(bot: ChatBot, app: Services) -> None:
     case = open_case(bot)
     for text in ("待办", f"详情 {case.number}", f"认领 {case.number}"):
         reply = bot.text(text)
@@ -87,11 +90,13 @@ def test_staff_typing_todo_in_a_member_group_is_sent_to_a_staff_place(bot: ChatB
 # -- 待办 ---------------------------------------------------------------------------------
 
 
-def test_todo_lists_open_cases_by_due_date(bot: ChatBot, app: App, clock: FrozenClock) -> None:
+def test_todo_lists_open_cases_by_due_date(
+    bot: ChatBot, app: Services, clock: FrozenClock
+) -> None:
     market = open_case(bot, "银行抽贷")  # 市场环境: 10 working days
     gov = open_case(bot, "审批窗口办证太慢", reporter="wxid_li", name="李总")  # 7 days
     done = open_case(bot, "合同纠纷")
-    app.cases.record(done, "withdrawn", "wxid_zhang", "张总", clock.now(), status=WITHDRAWN)
+    app.cases.withdraw(done, actor("wxid_zhang"), "", clock.now())
 
     reply = bot.text("待办", **WANG)
 
@@ -117,7 +122,8 @@ def test_todo_filters_overdue_unassigned_and_mine(bot: ChatBot) -> None:
 
     overdue = bot.text("待办 超期", **WANG)
     assert gov.number in overdue
-    assert market.number not in overdue
+    market_line = next(line for line in overdue.splitlines() if market.number in line)
+    assert "⚠超时未响应" in market_line  # not past due, but never answered
     gov_line = next(line for line in overdue.splitlines() if gov.number in line)
     assert "⚠超期" in gov_line
     assert "赵律师" in gov_line
@@ -136,6 +142,18 @@ def test_todo_filters_overdue_unassigned_and_mine(bot: ChatBot) -> None:
     assert market.number in bot.text("待办 逾期", **WANG)
 
 
+def test_todo_overdue_includes_cases_late_on_their_first_response(bot: ChatBot) -> None:
+    """Bug: 待办 超期 listed only cases past their resolution deadline."""
+    case = open_case(bot, "审批窗口办证太慢")
+    assert "暂无超期诉求" in bot.text("待办 超期", **WANG)
+    bot.advance(hours=25)  # first-response limit is 24 h
+    overdue = bot.text("待办 超期", **WANG)
+    assert case.number in overdue
+    assert "⚠超时未响应" in overdue
+    bot.say(f"认领 {case.number}", **WANG)
+    assert "暂无超期诉求" in bot.text("待办 超期", **WANG)
+
+
 def test_todo_with_nothing_open_and_with_an_unknown_filter(bot: ChatBot) -> None:
     assert "暂无未办结诉求" in bot.text("待办", **WANG)
     assert "格式：待办 [超期/未分配/我的]" in bot.text("待办 明天", **WANG)
@@ -144,9 +162,11 @@ def test_todo_with_nothing_open_and_with_an_unknown_filter(bot: ChatBot) -> None
 # -- 详情 ---------------------------------------------------------------------------------
 
 
-def test_details_show_everything_and_the_whole_timeline_with_notes(bot: ChatBot, app: App) -> None:
+def test_details_show_everything_and_the_whole_timeline_with_notes(
+    bot: ChatBot, app: Services
+) -> None:
     case = open_case(bot, f"欠款三个月未付，联系人电话 {PHONE}")
-    app.remember_contact("wxid_zhang", phone="13900001111")
+    app.people.remember("wxid_zhang", phone="13900001111")
     bot.say(f"认领 {case.number}", **WANG)
     bot.advance(hours=2)
     bot.say(f"备注 {case.number} 已电话联系对方财务", **WANG)
@@ -187,7 +207,7 @@ def test_details_of_a_private_case_and_in_traditional_full_width_input(bot: Chat
 def test_unknown_malformed_and_ambiguous_numbers(bot: ChatBot) -> None:
     assert "格式：详情 <编号>" in bot.text("详情", **WANG)
     assert "格式：认领 <编号>" in bot.text("认领 昨天那件", **WANG)
-    assert "没有找到诉求 42" in bot.text("详情 42", **WANG)
+    assert "没有找到诉求 2026-0042" in bot.text("详情 42", **WANG)
 
     old = open_case(bot, "银行抽贷", now=datetime(2025, 3, 3, 9, 0, tzinfo=TZ))
     new = open_case(bot, "审批太慢")
@@ -203,7 +223,7 @@ def test_unknown_malformed_and_ambiguous_numbers(bot: ChatBot) -> None:
 
 
 def test_claim_accepts_the_case_and_tells_the_reporter_once(
-    bot: ChatBot, app: App, clock: FrozenClock
+    bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
     case = open_case(bot)
     bot.advance(hours=1)
@@ -240,7 +260,7 @@ def test_claim_after_an_answer_keeps_the_case_in_progress(bot: ChatBot) -> None:
 
 
 def test_assign_by_name_tells_the_assignee_privately_and_the_reporter(
-    bot: ChatBot, app: App
+    bot: ChatBot, app: Services
 ) -> None:
     case = open_case(bot, f"合同纠纷，对方电话 {PHONE}")
 
@@ -269,7 +289,7 @@ def test_assign_by_contact_id_from_a_private_chat(bot: ChatBot) -> None:
     assert "无需重复指派" in bot.text(f"指派 {case.number} @钱主任", **ZHAO)
 
 
-def test_assign_to_an_unknown_person_lists_the_staff(bot: ChatBot, app: App) -> None:
+def test_assign_to_an_unknown_person_lists_the_staff(bot: ChatBot, app: Services) -> None:
     case = open_case(bot)
     outs = bot.say(f"指派 {case.number} @刘经理", **WANG)
     assert len(outs) == 1
@@ -279,7 +299,9 @@ def test_assign_to_an_unknown_person_lists_the_staff(bot: ChatBot, app: App) -> 
     assert app.cases.get(case.id).assignee_id is None
 
 
-def test_transfer_clears_the_assignee_and_tells_the_staff_room(bot: ChatBot, app: App) -> None:
+def test_transfer_clears_the_assignee_and_tells_the_staff_room(
+    bot: ChatBot, app: Services
+) -> None:
     case = open_case(bot)
     bot.say(f"认领 {case.number}", **WANG)
 
@@ -295,7 +317,7 @@ def test_transfer_clears_the_assignee_and_tells_the_staff_room(bot: ChatBot, app
     assert case.number in bot.text("待办 未分配", **WANG)
 
 
-def test_transfer_from_the_staff_room_is_said_there_once(bot: ChatBot, app: App) -> None:
+def test_transfer_from_the_staff_room_is_said_there_once(bot: ChatBot, app: Services) -> None:
     case = open_case(bot)
     outs = bot.say(f"转办 {case.number} 法律", **WANG)
     assert len(outs) == 1
@@ -303,7 +325,7 @@ def test_transfer_from_the_staff_room_is_said_there_once(bot: ChatBot, app: App)
     assert app.cases.get(case.id).first_response_at is not None
 
 
-def test_transfer_to_an_unknown_department_lists_them(bot: ChatBot, app: App) -> None:
+def test_transfer_to_an_unknown_department_lists_them(bot: ChatBot, app: Services) -> None:
     case = open_case(bot)
     reply = bot.text(f"转办 {case.number} 外交部", **WANG)
     assert "没有「外交部」这个部门" in reply
@@ -315,7 +337,7 @@ def test_transfer_to_an_unknown_department_lists_them(bot: ChatBot, app: App) ->
 
 
 def test_answer_is_relayed_into_the_origin_group_at_the_reporter(
-    bot: ChatBot, app: App, clock: FrozenClock
+    bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
     case = open_case(bot)
 
@@ -343,7 +365,9 @@ def test_answer_to_a_private_case_goes_to_the_private_chat(bot: ChatBot) -> None
     assert "下周有招聘会" in relay.text
 
 
-def test_resolve_asks_the_reporter_to_rate(bot: ChatBot, app: App, clock: FrozenClock) -> None:
+def test_resolve_asks_the_reporter_to_rate(
+    bot: ChatBot, app: Services, clock: FrozenClock
+) -> None:
     case = open_case(bot)
     bot.say(f"认领 {case.number}", **WANG)
     bot.advance(days=2)
@@ -369,14 +393,14 @@ def test_resolve_asks_the_reporter_to_rate(bot: ChatBot, app: App, clock: Frozen
 
 
 def test_resolving_straight_away_is_the_first_response(
-    bot: ChatBot, app: App, clock: FrozenClock
+    bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
     case = open_case(bot)
     bot.say(f"办结 {case.number} 已告知政策口径", **ZHAO)
     assert app.cases.get(case.id).first_response_at == to_db(clock.now())
 
 
-def test_escalate_twice_then_it_is_at_the_top(bot: ChatBot, app: App) -> None:
+def test_escalate_twice_then_it_is_at_the_top(bot: ChatBot, app: Services) -> None:
     case = open_case(bot)
 
     first = bot.say(f"升级 {case.number} 银行拒不配合", **ZHAO)
@@ -401,7 +425,7 @@ def test_escalate_twice_then_it_is_at_the_top(bot: ChatBot, app: App) -> None:
     assert row.first_response_at is None  # escalating is not answering the enterprise
 
 
-def test_a_note_never_reaches_the_member_group(bot: ChatBot, app: App) -> None:
+def test_a_note_never_reaches_the_member_group(bot: ChatBot, app: Services) -> None:
     case = open_case(bot)
 
     outs = bot.say(f"备注 {case.number} 企业法人与银行行长有旧怨，谨慎处理", **WANG)
@@ -418,12 +442,13 @@ def test_a_note_never_reaches_the_member_group(bot: ChatBot, app: App) -> None:
 
 
 def test_closed_and_withdrawn_cases_only_allow_details_and_notes(
-    bot: ChatBot, app: App, clock: FrozenClock
+    bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
     closed = open_case(bot)
-    app.cases.record(closed, "closed", "system", "系统", clock.now(), status=CLOSED)
+    closed = app.cases.resolve(closed, actor("wxid_wang"), "已处理", clock.now()).case
+    app.cases.rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now())
     withdrawn = open_case(bot, "审批太慢")
-    app.cases.record(withdrawn, "withdrawn", "wxid_zhang", "张总", clock.now(), status=WITHDRAWN)
+    app.cases.withdraw(withdrawn, actor("wxid_zhang"), "", clock.now())
 
     for number, label in ((closed.number, "已销号"), (withdrawn.number, "已撤回")):
         for command in (

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from bot.app import App
 from bot.clock import FrozenClock
+from bot.services import Services
+from chamberbot.root import services as build_services
 from tests.conftest import ChatBot, demo_config
 
 
@@ -16,7 +17,9 @@ def test_override_folder_replaces_the_builtin_wording(tmp_path: Path, clock: Fro
     folder = tmp_path / "wording"
     folder.mkdir()
     (folder / "hello.j2").write_text("{{ bot_name }}在此，请发送「帮助」。", encoding="utf-8")
-    app = App(demo_config(templates_dir=str(folder)), db_path=tmp_path / "t.db", clock=clock)
+    app = build_services(
+        demo_config(templates_dir=str(folder)), db_path=tmp_path / "t.db", clock=clock
+    )
     bot = ChatBot(app, clock)
     assert bot.text("@商会助手", mention=True).endswith("商会助手在此，请发送「帮助」。")
     # Templates the chamber did not override keep the built-in text.
@@ -30,17 +33,17 @@ def test_relative_override_folder_is_found_beside_the_config(
     (tmp_path / "wording").mkdir()
     (tmp_path / "wording" / "hello.j2").write_text("您好！", encoding="utf-8")
     config = demo_config(templates_dir="wording")
-    app = App(config, db_path=tmp_path / "t.db", clock=clock, base_dir=tmp_path)
+    app = build_services(config, db_path=tmp_path / "t.db", clock=clock, base_dir=tmp_path)
     assert ChatBot(app, clock).text("@商会助手", mention=True).endswith("您好！")
     app.db.close()
 
 
-def test_a_missing_variable_fails_loudly_instead_of_printing_blank(app: App) -> None:
+def test_a_missing_variable_fails_loudly_instead_of_printing_blank(app: Services) -> None:
     with pytest.raises(UndefinedError):
-        app.render("case_answered", staff_name="王科长")
+        app.templates.render("case_answered", staff_name="王科长")
 
 
-def test_every_builtin_template_parses(app: App) -> None:
+def test_every_builtin_template_parses(app: Services) -> None:
     env = app.templates.env
     names = app.templates.names()
     assert "menu" in names

@@ -1,5 +1,3 @@
-"""Transports carry messages between WeChat (or a console) and the core."""
-
-from bot.transports.base import OnMessage, Transport, TransportError
-
-__all__ = ["OnMessage", "Transport", "TransportError"]
+"""Transport adapters, one module (or family of modules) per network: console, test,
+wechaty. Each renders mentions its own way and declares what it can do; the seam they
+implement is bot/transport.py."""

@@ -4,26 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.messages import Outgoing
-from bot.transports.base import OnMessage
+from bot.messages import Capabilities, Outgoing
+from bot.transport import Names, OnMessage, mention_prefix
 
 __all__ = ["ConsoleTransport"]
 
 
 class ConsoleTransport:
+    channel = "wechat"  # the demo plays the WeChat groups of the demo config
+    capabilities = Capabilities()
+
     def __init__(
-        self, write: Callable[[str], None], label: Callable[[str], str], bot_name: str
+        self,
+        write: Callable[[str], None],
+        label: Callable[[str], str],
+        bot_name: str,
+        names: Names,
     ) -> None:
         self.write = write
         self.label = label
         self.bot_name = bot_name
+        self.names = names
         self.on_message: OnMessage | None = None
 
     async def start(self, on_message: OnMessage) -> None:
         self.on_message = on_message
 
     async def send(self, out: Outgoing) -> None:
-        self.write(f"  [{self.label(out.conversation_id)}] {self.bot_name}：{out.text}")
+        text = mention_prefix(out, self.names) + out.text
+        self.write(f"  [{self.label(out.conversation_id)}] {self.bot_name}：{text}")
 
     async def stop(self) -> None:
         self.on_message = None

@@ -18,8 +18,8 @@ import contextlib
 import logging
 from typing import Any
 
-from bot.messages import Incoming, Outgoing
-from bot.transports.base import OnMessage
+from bot.messages import Capabilities, Incoming, Outgoing
+from bot.transport import Names, OnMessage, mention_prefix
 from bot.transports.wechaty_client import GatewayClient, list_rooms
 from bot.transports.wechaty_events import (
     Contact,
@@ -29,7 +29,7 @@ from bot.transports.wechaty_events import (
     message_time,
     strip_mentions,
 )
-from bot.transports.wechaty_names import Names
+from bot.transports.wechaty_names import Names as NameCache
 from bot.transports.wechaty_send import Outbound, Recent
 
 __all__ = ["GatewayStartError", "WechatyTransport", "list_rooms"]
@@ -44,12 +44,16 @@ FRIENDSHIP_RECEIVE = 2
 
 
 class WechatyTransport:
+    channel = "wechat"
+    capabilities = Capabilities(receive=True, private=True, mention=True)
+
     def __init__(
         self,
         endpoint: str,
         token: str,
         events: GatewayEvents | None = None,
         *,
+        names: Names | None = None,
         connect_timeout: float = 10.0,
         rpc_timeout: float = 10.0,
         health_interval: float = 15.0,
@@ -73,7 +77,8 @@ class WechatyTransport:
         self._queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._done = Recent(20_000)  # message ids handled
-        self.names = Names(self.client)
+        self.names = NameCache(self.client)
+        self.mention_names: Names = names or (lambda contact_id: contact_id)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -270,4 +275,6 @@ class WechatyTransport:
             self.events.friend_added(Contact(found.contact_id, name), f"friend:{friendship_id}")
 
     async def send(self, out: Outgoing) -> None:
-        await self.outbound.send(out)
+        """Mentions as WeChat shows them: `@name` and a narrow space before the text."""
+        text = mention_prefix(out, self.mention_names) + out.text
+        await self.outbound.send(Outgoing(out.conversation_id, text, out.mention_ids, out.channel))

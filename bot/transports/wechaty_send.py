@@ -28,7 +28,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from bot.messages import Outgoing
-from bot.transports.base import TransportError
+from bot.transport import TransportError
 from bot.transports.wechaty_client import GatewayClient, describe
 
 __all__ = ["Outbound", "Recent"]

@@ -1,4 +1,4 @@
-"""The `chamberbot` command."""
+"""The `chamberbot` command: demo, check, run, rooms, and every feature's sub-commands."""
 
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import App
 from bot.clock import Clock, FrozenClock, OffsetClock
-from bot.config import Config, ConfigError, load_config
-from bot.router import RouterError
-from handlers.broadcast_defs import broadcast_problem
-from handlers.broadcasts_cli import register as register_broadcasts
-from policy_feeds.cli import register as register_policy_commands
+from bot.config import ConfigError
+from bot.services import Services
+from chamberbot.root import DEMO_CONFIG, FEATURES, build, default_db, load
 
 __all__ = ["main"]
-
-DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "config.yaml"
 
 
 def _write(text: str) -> None:
@@ -30,24 +25,10 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def _app(config: Config, config_path: Path, db_path: Path, clock: Clock | None) -> App:
-    """The app for a checked config: keyword and broadcast settings are checked here too."""
-    try:
-        app = App(config, db_path=db_path, clock=clock, base_dir=config_path.parent)
-    except RouterError as exc:
-        raise ConfigError(str(config_path), exc.key, exc.reason) from None
-    for i, broadcast in enumerate(config.broadcasts):
-        problem = broadcast_problem(app, broadcast)
-        if problem:
-            app.db.close()
-            raise ConfigError(str(config_path), f"broadcasts[{i}].{problem[0]}", problem[1])
-    return app
-
-
 def _demo(args: argparse.Namespace) -> int:
-    from bot.console import ConsoleDemo
+    from bot.transports.console_demo import ConsoleDemo
 
-    config = load_config(DEMO_CONFIG)
+    config = load(DEMO_CONFIG)
     clock: Clock
     if args.start:
         start = datetime.fromisoformat(args.start)
@@ -59,58 +40,61 @@ def _demo(args: argparse.Namespace) -> int:
         db_path = data / config.database
         if args.fresh and db_path.exists():
             db_path.unlink()
-        app = _app(config, DEMO_CONFIG, db_path, clock)
-        demo = ConsoleDemo(app, _write)
+        services = build(config, DEMO_CONFIG, db_path, clock)
+        demo = ConsoleDemo(services, _write)
         if args.script:
             lines = Path(args.script).read_text(encoding="utf-8").splitlines()
             asyncio.run(demo.run_script(lines))
         else:
             asyncio.run(demo.interactive())
-        app.db.close()
+        services.close()
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     path = Path(args.config)
-    config = load_config(path)
+    config = load(path)
     with tempfile.TemporaryDirectory() as scratch:
-        _app(config, path, Path(scratch) / "check.db", None).db.close()
+        build(config, path, Path(scratch) / "check.db").close()
     _write(f"{path}: OK")
     return 0
 
 
-def _wechat(args: argparse.Namespace) -> tuple[Path, Config, str, str]:
-    from bot.runtime import wechat_settings
+def _wechat(args: argparse.Namespace) -> tuple[Path, str, str]:
+    from bot.transports.wechaty_app import wechat_settings
 
     path = Path(args.config)
-    config = load_config(path)
-    return (path, config, *wechat_settings(config, str(path), os.environ))
+    return (path, *wechat_settings(load(path), str(path), os.environ))
 
 
 def _run(args: argparse.Namespace) -> int:
     """Connect to the Wechaty gateway and serve until SIGINT/SIGTERM (exit 0).
 
     Endpoint and token: WECHATY_PUPPET_SERVICE_ENDPOINT / WECHATY_PUPPET_SERVICE_TOKEN when
-    set (the Wechaty convention: the environment wins), else `wechat.endpoint` /
-    `wechat.token`; neither → ConfigError (exit 2). A gateway that cannot be reached or
-    refuses the token at start-up: exit 1 with the reason. Later outages reconnect.
+    set (the Wechaty convention: the environment wins), else `channels.wechat.endpoint` /
+    `.token` (or the short form `wechat.*`); neither → ConfigError (exit 2). A gateway
+    that cannot be reached or refuses the token at start-up: exit 1 with the reason.
+    Later outages reconnect.
     """
     from bot.runtime import Runtime, serve_until_signalled
     from bot.transports.wechaty import GatewayStartError, WechatyTransport
+    from bot.transports.wechaty_app import WechatEvents
 
-    path, config, endpoint, token = _wechat(args)
-    app = _app(config, path, config.database_path(path.parent), None)
+    path, endpoint, token = _wechat(args)
+    config = load(path)
+    services = build(config, path, config.database_path(path.parent))
     logging.getLogger("bot").setLevel(logging.INFO)
-    transport = WechatyTransport(endpoint, token)
-    runtime = Runtime(app, transport)
-    transport.events = runtime
+    transport = WechatyTransport(
+        endpoint, token, WechatEvents(services), names=services.people.name
+    )
+    runtime = Runtime(services, [transport])
     try:
         asyncio.run(serve_until_signalled(runtime))
     except GatewayStartError as exc:
         sys.stderr.write(f"chamberbot: {exc}\n")
         return 1
     finally:
-        app.db.close()
+        services.close()
     return 0
 
 
@@ -118,7 +102,8 @@ def _rooms(args: argparse.Namespace) -> int:
     """The groups the bot's WeChat account is in: id, topic, size, role in the config."""
     from bot.transports.wechaty import GatewayStartError, list_rooms
 
-    _path, config, endpoint, token = _wechat(args)
+    path, endpoint, token = _wechat(args)
+    config = load(path)
     try:
         rooms = asyncio.run(list_rooms(endpoint, token, members=args.members))
     except GatewayStartError as exc:
@@ -151,15 +136,30 @@ def _parser() -> argparse.ArgumentParser:
     rooms.add_argument("--config", required=True)
     rooms.add_argument("--members", action="store_true", help="also list each group's members")
     rooms.set_defaults(func=_rooms)
-    register_policy_commands(sub)
-    register_broadcasts(sub)
+    for feature in FEATURES:
+        if feature.cli:
+            feature.cli(sub)
     return parser
+
+
+def _with_services(args: argparse.Namespace) -> int:
+    """A feature's command: the services for --config (default: the demo's) and --db."""
+    path = Path(args.config) if args.config else DEMO_CONFIG
+    config = load(path)
+    db_path = Path(args.db) if args.db else default_db(config, path)
+    services: Services = build(config, path, db_path)
+    try:
+        return int(args.run_with_services(services, args))
+    finally:
+        services.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "run_with_services", None):
+            return _with_services(args)
         return int(args.func(args))
     except ConfigError as exc:
         sys.stderr.write(f"{exc}\n")

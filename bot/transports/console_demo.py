@@ -18,26 +18,23 @@ from typing import Any
 
 import yaml
 
-from bot.app import App
 from bot.clock import FrozenClock, OffsetClock
 from bot.messages import Incoming
 from bot.runtime import Runtime
+from bot.services import Services
 from bot.transports.console import ConsoleTransport
-from handlers.broadcasts import run_broadcast
-from handlers.deadlines import sweep
-from policy_feeds.ingest import ingest_all
 
 __all__ = ["SEED", "ConsoleDemo"]
 
-SEED = Path(__file__).resolve().parent / "demo" / "seed.yaml"
+SEED = Path(__file__).resolve().parent.parent / "demo" / "seed.yaml"
 _AS = re.compile(r"^/as\s+(?P<who>[^@＠\s]+)\s*(?:[@＠](?P<room>\S+))?\s*$")
 _ADVANCE = re.compile(r"^/advance\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-_BROADCAST = re.compile(r"^/broadcast\s+(?P<id>\S+)$")
+_HOOK = re.compile(r"^/(?P<name>\w+)(?:\s+(?P<args>.*))?$")
 
 
 class ConsoleDemo:
-    def __init__(self, app: App, write: Callable[[str], None], seed: Path = SEED) -> None:
+    def __init__(self, app: Services, write: Callable[[str], None], seed: Path = SEED) -> None:
         self.app = app
         self.write = write
         data: dict[str, Any] = yaml.safe_load(seed.read_text(encoding="utf-8"))
@@ -45,18 +42,20 @@ class ConsoleDemo:
         self.people: dict[str, str] = {s.name: s.contact_id for s in app.config.staff}
         for person in data["people"]:
             self.people[person["name"]] = person["id"]
-            known = app.contact(person["id"])
+            known = app.people.contact(person["id"])
             if not known["name"]:
-                app.remember_contact(
+                app.people.remember(
                     person["id"], name=person["name"], enterprise=person.get("enterprise")
                 )
         self.names = {v: k for k, v in self.people.items()}
         self.sender = self.people[data["start"]["who"]]
         self.room: str | None = self.rooms[data["start"]["room"]]
-        self.transport = ConsoleTransport(write, self.label, app.config.bot_name)
-        self.runtime = Runtime(app, self.transport)
+        self.transport = ConsoleTransport(write, self.label, app.config.bot_name, app.people.name)
+        self.runtime = Runtime(app, [self.transport])
+        self.hooks = {h.name: h for f in app.features for h in f.console}
         self._count = 0
-        ingest_all(app)  # the bundled sample feeds and folder: local files, no network
+        if "fetch" in self.hooks:  # the bundled sample feeds and folder: local files
+            self.hooks["fetch"].run(app, "")
 
     def label(self, conversation_id: str) -> str:
         topics = {v: k for k, v in self.rooms.items()}
@@ -103,7 +102,7 @@ class ConsoleDemo:
             self.names[self.sender] = who
             self.room = self.rooms.setdefault(room, f"room_{room}") if room else None
             self.write(
-                app.render(
+                app.templates.render(
                     "console_as",
                     who=who,
                     where=self.label(self.room or "") if self.room else "私聊",
@@ -114,33 +113,28 @@ class ConsoleDemo:
             if not isinstance(clock, FrozenClock | OffsetClock):
                 raise TypeError("the demo clock cannot move")
             clock.advance(timedelta(**{_UNITS[match["unit"]]: float(match["n"])}))
-            self.write(app.render("console_time", now=app.clock.now()))
-            await self._sweep()
-        elif line == "/sweep":
-            await self._sweep()
-        elif line == "/fetch":
-            report = ingest_all(app)
-            self.write(app.render("console_fetched", added=report.added, updated=report.updated))
-            await self.runtime.sender.drain_once(paced=False)
-        elif match := _BROADCAST.match(line):
-            ran = run_broadcast(app, match["id"], app.clock.now())
-            if ran is None:
-                self.write(app.render("console_no_broadcast", id=match["id"]))
-            else:
-                self.write(
-                    app.render("console_broadcast", id=match["id"], groups=len(ran.messages))
-                )
-            await self.runtime.sender.drain_once(paced=False)
+            self.write(app.templates.render("console_time", now=app.clock.now()))
+            await self._hook("sweep", "")
         elif line == "/who":
             self.write(
-                app.render("console_who", people=sorted(self.people), rooms=sorted(self.rooms))
+                app.templates.render(
+                    "console_who", people=sorted(self.people), rooms=sorted(self.rooms)
+                )
             )
+        elif (match := _HOOK.match(line)) and match["name"] in self.hooks:
+            await self._hook(match["name"], match["args"] or "")
         else:
-            self.write(app.render("console_help", bot_name=app.config.bot_name))
+            self.write(app.templates.render("console_help", bot_name=app.config.bot_name))
         return True
 
-    async def _sweep(self) -> None:
-        sweep(self.app)
+    async def _hook(self, name: str, args: str) -> None:
+        """A feature's console command (/sweep, /fetch, /broadcast …), then send."""
+        hook = self.hooks.get(name)
+        if hook is None:
+            return
+        said = hook.run(self.app, args)
+        if said:
+            self.write(said)
         await self.runtime.sender.drain_once(paced=False)
 
     async def run_script(self, lines: Iterable[str]) -> None:
@@ -151,7 +145,7 @@ class ConsoleDemo:
                 break
 
     async def interactive(self) -> None:
-        self.write(self.app.render("console_help", bot_name=self.app.config.bot_name))
+        self.write(self.app.templates.render("console_help", bot_name=self.app.config.bot_name))
         stop = asyncio.Event()
         serving = asyncio.create_task(self.runtime.serve(stop))
         loop = asyncio.get_running_loop()

@@ -1,0 +1,154 @@
+"""Cases (诉求): what a case is, its states and the kinds of its timeline events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.config import Config
+from bot.db import from_db
+from bot.normalize import normalize
+
+__all__ = [
+    "OPEN",
+    "SYSTEM",
+    "Actor",
+    "Case",
+    "Classification",
+    "Event",
+    "EventKind",
+    "Status",
+    "classify",
+]
+
+
+class Status(StrEnum):
+    NEW = "new"  # 待受理
+    ACCEPTED = "accepted"  # 已受理
+    IN_PROGRESS = "in_progress"  # 办理中
+    RESOLVED = "resolved"  # 已办结待评价
+    CLOSED = "closed"  # 已销号
+    WITHDRAWN = "withdrawn"  # 已撤回
+
+
+OPEN = frozenset({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS})
+
+
+class EventKind(StrEnum):
+    """What happened to a case; one intent of the case service writes one of these."""
+
+    OPENED = "opened"
+    SUPPLEMENTED = "supplemented"
+    CLAIMED = "claimed"
+    ASSIGNED = "assigned"
+    TRANSFERRED = "transferred"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    RATED = "rated"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    ESCALATED = "escalated"
+    NOTED = "noted"
+    RECLASSIFIED = "reclassified"
+    REMINDED = "reminded"
+    RESPONSE_OVERDUE = "response_overdue"
+    DEADLINES_RECOMPUTED = "deadlines_recomputed"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on a case: a contact, or the system; `place` is where they typed."""
+
+    id: str
+    name: str
+    place: str | None = None
+
+
+SYSTEM = Actor("system", "系统")
+
+
+@dataclass(frozen=True)
+class Classification:
+    category: str
+    aspect: str
+    department: str
+    limit_days: int
+
+
+def classify(description: str, config: Config) -> Classification:
+    """Keyword rules from config: the category (and sub-aspect) with the most hits wins."""
+    text = normalize(description)
+    best: tuple[int, Classification] | None = None
+    for cat in config.categories:
+        candidates = [("", cat.keywords)] + [(a.name, a.keywords) for a in cat.aspects]
+        for aspect, words in candidates:
+            hits = sum(1 for w in words if normalize(w) in text)
+            if hits and (best is None or hits > best[0]):
+                best = (hits, Classification(cat.name, aspect, cat.department, cat.limit_days))
+    if best:
+        return best[1]
+    c = config.cases
+    return Classification(c.default_category, "", c.default_department, c.default_limit_days)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    number: str
+    year: int
+    seq: int
+    reporter_id: str
+    reporter_name: str
+    enterprise: str | None
+    channel: str
+    conversation_id: str
+    conversation_is_group: int
+    description: str
+    category: str
+    aspect: str | None
+    department: str
+    assignee_id: str | None
+    assignee_name: str | None
+    status: Status
+    escalation: int
+    reopen_count: int
+    rating: str | None
+    rating_reason: str | None
+    created_at: str
+    updated_at: str
+    first_response_at: str | None
+    response_due_at: str
+    response_flagged_at: str | None
+    due_at: str
+    reminded_at: str | None
+    level2_due_at: str
+    resolved_at: str | None
+    rate_due_at: str | None
+    closed_at: str | None
+    close_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Case:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        values["status"] = Status(values["status"])
+        return cls(**values)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    def overdue(self, now: datetime) -> bool:
+        return self.is_open and from_db(self.due_at) <= now
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    actor_id: str
+    actor_name: str
+    at: str
+    text: str
+    data: dict[str, Any]

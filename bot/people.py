@@ -1,0 +1,91 @@
+"""Who is who: roles from the config, and the `contacts` table (its one writer).
+
+Role checks use contact ids, never display names. Staff are the config's `staff` list
+plus anyone speaking in a staff room; admins are the config's `admins`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.clock import Clock
+from bot.config import Config, StaffMember
+from bot.db import to_db
+from bot.messages import Incoming, Role
+
+__all__ = ["People"]
+
+_EMPTY = {"name": None, "enterprise": None, "phone": None}
+
+
+class People:
+    def __init__(self, db: Database, config: Config, clock: Clock) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.staff: dict[str, StaffMember] = config.staff_by_id()
+        self._admins = frozenset(config.admins)
+        self._staff_rooms = frozenset(config.staff_rooms)
+
+    # -- roles ---------------------------------------------------------------------------
+
+    def role_of(self, msg: Incoming) -> Role:
+        if msg.sender_id in self._admins:
+            return Role.ADMIN
+        if msg.sender_id in self.staff or msg.conversation_id in self._staff_rooms:
+            return Role.STAFF
+        return Role.MEMBER
+
+    def role_of_contact(self, contact_id: str) -> Role:
+        """A contact's role outside any conversation (the web console, the CLI)."""
+        if contact_id in self._admins:
+            return Role.ADMIN
+        return Role.STAFF if contact_id in self.staff else Role.MEMBER
+
+    def is_staff_room(self, conversation_id: str) -> bool:
+        return conversation_id in self._staff_rooms
+
+    def is_staff_place(self, conversation_id: str) -> bool:
+        """A staff room, or a private chat with staff or an admin."""
+        return (
+            conversation_id in self._staff_rooms
+            or conversation_id in self.staff
+            or conversation_id in self._admins
+        )
+
+    def shows_phones(self, conversation_id: str) -> bool:
+        return self.is_staff_place(conversation_id)
+
+    def staff_places(self) -> list[str]:
+        """Where staff notices go: every staff room, or with none configured each admin."""
+        return list(self.config.staff_rooms or self.config.admins)
+
+    # -- contacts ------------------------------------------------------------------------
+
+    def contact(self, contact_id: str) -> dict[str, Any]:
+        row = self.db.execute(
+            "select name, enterprise, phone from contacts where id = ?", [contact_id]
+        ).fetchone()
+        values = dict(zip(("name", "enterprise", "phone"), row, strict=True)) if row else _EMPTY
+        return {"id": contact_id, **values}
+
+    def name(self, contact_id: str) -> str:
+        return str(self.contact(contact_id)["name"] or contact_id)
+
+    def staff_name(self, contact_id: str) -> str:
+        member = self.staff.get(contact_id)
+        return member.name if member else self.name(contact_id)
+
+    def remember(self, contact_id: str, **values: Any) -> None:
+        """Store what is known of a contact; empty values never erase known ones."""
+        values = {k: v for k, v in values.items() if v}
+        now = to_db(self.clock.now())
+        columns = ["id", *values, "updated_at"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in [*values, "updated_at"])
+        self.db.execute(
+            f"insert into contacts ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+            f" on conflict(id) do update set {updates}",
+            [contact_id, *values.values(), now],
+        )

@@ -1,0 +1,138 @@
+"""Where the bot talks: groups and private chats, the `conversations` table's one writer.
+
+A group is a member group unless it is a configured staff room. Member groups carry tags
+(industry, region, size) that broadcasts and events target.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.db import to_db, to_json
+from bot.messages import DEFAULT_CHANNEL, Incoming
+from bot.normalize import normalize
+
+__all__ = ["Group", "Places"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    topic: str | None
+    tags: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.topic or self.id
+
+
+def _group(row: Sequence[object]) -> Group:
+    tags = json.loads(str(row[2] or "[]"))
+    return Group(str(row[0]), str(row[1]) if row[1] else None, tuple(normalize(t) for t in tags))
+
+
+class Places:
+    def __init__(self, db: Database, config: Config, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._staff_rooms = frozenset(config.staff_rooms)
+        self._known: dict[str, str | None] = {}  # stored conversations and their topics
+
+    def remember(self, msg: Incoming) -> None:
+        """The conversation of a message: stored once, its topic kept current."""
+        if self._store(msg.channel, msg.conversation_id, msg.is_group, msg.room_topic):
+            where = f"group {msg.room_topic or ''}" if msg.is_group else "private chat"
+            log.info(
+                "first message from a new %s: conversation %s, sender %s (%s)",
+                where,
+                msg.conversation_id,
+                msg.sender_id,
+                msg.sender_name,
+            )
+
+    def remember_room(self, room_id: str, topic: str, channel: str = DEFAULT_CHANNEL) -> None:
+        """A group seen through a room event (joined, renamed) rather than a message."""
+        self._store(channel, room_id, True, topic)
+
+    def _store(
+        self, channel: str, conversation_id: str, is_group: bool, topic: str | None
+    ) -> bool:
+        """Store or update the row (once per process, unless the topic changes); True if
+        the conversation is new."""
+        if conversation_id in self._known and (not topic or self._known[conversation_id] == topic):
+            return False
+        now = to_db(self.clock.now())
+        row = self.db.execute(
+            "select topic from conversations where id = ?", [conversation_id]
+        ).fetchone()
+        if row is None:
+            kind = "staff" if conversation_id in self._staff_rooms else "member"
+            self.db.execute(
+                "insert into conversations (id, channel, is_group, topic, kind, tags,"
+                " first_seen, updated_at) values (?, ?, ?, ?, ?, '[]', ?, ?)",
+                [conversation_id, channel, int(is_group), topic, kind, now, now],
+            )
+        elif topic and topic != row[0]:
+            self.db.execute(
+                "update conversations set topic = ?, updated_at = ? where id = ?",
+                [topic, now, conversation_id],
+            )
+        self._known[conversation_id] = topic or (row[0] if row else None)
+        return row is None
+
+    def known(self, conversation_id: str) -> bool:
+        if conversation_id in self._known:
+            return True
+        return bool(
+            self.db.execute(
+                "select 1 from conversations where id = ?", [conversation_id]
+            ).fetchone()
+        )
+
+    def topic(self, conversation_id: str) -> str | None:
+        row = self.db.execute(
+            "select topic from conversations where id = ?", [conversation_id]
+        ).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    # -- member groups and their tags ----------------------------------------------------
+
+    def member_groups(self) -> list[Group]:
+        """Every member group (not staff rooms, not private chats), by name."""
+        rows = self.db.execute(
+            "select id, topic, tags from conversations where is_group = 1 and kind = 'member'"
+            " order by coalesce(topic, id), id"
+        ).fetchall()
+        return [_group(r) for r in rows]
+
+    def find_group(self, name: str) -> Group | None:
+        """A member group by its id or its name (normalised; a unique prefix will do)."""
+        key = normalize(name)
+        groups = self.member_groups()
+        for group in groups:
+            if group.id == name or normalize(group.name) == key:
+                return group
+        starts = [g for g in groups if normalize(g.name).startswith(key)]
+        return starts[0] if len(starts) == 1 else None
+
+    def tags(self, conversation_id: str) -> list[str]:
+        row = self.db.execute(
+            "select tags from conversations where id = ?", [conversation_id]
+        ).fetchone()
+        return [str(t) for t in json.loads(row[0] or "[]")] if row else []
+
+    def set_tags(self, group_id: str, tags: Sequence[str]) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "update conversations set tags = ?, updated_at = ? where id = ?",
+                [to_json(list(tags)), to_db(self.clock.now()), group_id],
+            )

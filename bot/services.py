@@ -1,0 +1,88 @@
+"""The services a running bot is made of, built once from the config and the features.
+
+Each collaborator owns its tables: people → contacts, places → conversations, cases →
+cases and case_events, outbox → outbox, sessions → sessions. Handlers reach them through
+their context (ctx.cases, ctx.people …); jobs and commands through this object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from bot.cases import CaseService
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.db import open_db
+from bot.feature import Feature
+from bot.notices import Notices
+from bot.outbox import Outbox
+from bot.people import People
+from bot.places import Places
+from bot.router import Handler, Router, RouterError
+from bot.sessions import Sessions
+from bot.templates import Templates
+
+__all__ = ["Services"]
+
+
+def _prompts(features: Sequence[Feature]) -> dict[str, Handler]:
+    """Every feature's prompt states; a state declared twice is an error, like a keyword."""
+    prompts: dict[str, Handler] = {}
+    owner: dict[str, str] = {}
+    for feature in features:
+        for state, handler in feature.prompts.items():
+            if state in prompts:
+                raise RouterError(
+                    f"prompts.{state}", f"declared by {owner[state]} and {feature.name}"
+                )
+            prompts[state], owner[state] = handler, feature.name
+    return prompts
+
+
+class Services:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        db_path: Path | str,
+        features: Sequence[Feature] = (),
+        clock: Clock | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.features = list(features)
+        self.clock: Clock = clock or SystemClock(config.tz)
+        self.db_path = db_path
+        self.base_dir = base_dir or Path.cwd()  # relative paths in the config start here
+        self.db = open_db(db_path, [f.migrations for f in self.features if f.migrations])
+        routes = [route for feature in self.features for route in feature.routes]
+        self.router = Router(routes, _prompts(self.features), config.commands)
+        override = None
+        if config.templates_dir:
+            override = Path(config.templates_dir)
+            if not override.is_absolute():
+                override = self.base_dir / override
+        self.templates = Templates(
+            config.tz,
+            override,
+            [f.templates for f in self.features if f.templates],
+            bot_name=config.bot_name,
+            kw=self.router.keyword,
+        )
+        self.sessions = Sessions(self.db, timedelta(minutes=config.prompt_minutes))
+        self.people = People(self.db, config, self.clock)
+        self.places = Places(self.db, config, self.clock)
+        self.notices = Notices(self.templates, self.people)
+        self.cases = CaseService(self.db, config, self.people, self.notices)
+        self.outbox = Outbox(
+            self.db,
+            self.clock,
+            self.people.shows_phones,
+            mask=config.privacy.mask_phones,
+            quiet=config.quiet_hours,
+        )
+
+    def close(self) -> None:
+        self.db.close()

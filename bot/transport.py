@@ -1,0 +1,47 @@
+"""The seam between the core and a chat network: what every adapter provides.
+
+An adapter (bot/transports/*) declares its channel name and what it can do, delivers
+inbound messages to `on_message`, and sends one `Outgoing` at a time, rendering its
+mentions the network's way. Only adapters know a network's protocol and events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.messages import Capabilities, Incoming, Outgoing
+
+__all__ = ["Names", "OnMessage", "Transport", "TransportError", "mention_prefix"]
+
+OnMessage = Callable[[Incoming], Awaitable[None]]
+#: a contact's display name by id (the adapter renders mentions with it)
+Names = Callable[[str], str]
+
+
+class TransportError(Exception):
+    """A send that did not go through. `permanent`: retrying cannot help."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class Transport(Protocol):
+    channel: str
+    capabilities: Capabilities
+
+    async def start(self, on_message: OnMessage) -> None:
+        """Connect and begin delivering inbound messages to `on_message`."""
+        ...
+
+    async def send(self, out: Outgoing) -> None:
+        """Deliver one message or raise TransportError."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+def mention_prefix(out: Outgoing, names: Names, separator: str = "\u2005") -> str:
+    """`@name` + separator for each mention, as WeChat shows a real @mention."""
+    return "".join(f"@{names(m)}{separator}" for m in out.mention_ids)

@@ -1,0 +1,67 @@
+"""The test transport (like Errbot's): push a message in, pop what was actually sent.
+
+What it records is what a network would have received: the outbox row (after phone
+masking), with mentions rendered as WeChat renders them. `deliver` drains due rows of
+its channel through the real outbox (claim → send → mark sent), without pacing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from bot.messages import DEFAULT_CHANNEL, Capabilities, Outgoing
+from bot.outbox import Outbox
+from bot.transport import Names, OnMessage, TransportError, mention_prefix
+
+__all__ = ["TestTransport"]
+
+
+@dataclass
+class TestTransport:
+    __test__: ClassVar[bool] = False  # not a pytest test class
+
+    names: Names
+    channel: str = DEFAULT_CHANNEL
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    received: list[Outgoing] = field(default_factory=list)
+    #: conversation ids whose sends fail (`permanent` or not), to test failure paths
+    failing: dict[str, bool] = field(default_factory=dict)
+    on_message: OnMessage | None = None
+
+    async def start(self, on_message: OnMessage) -> None:
+        self.on_message = on_message
+
+    async def send(self, out: Outgoing) -> None:
+        self.record(out)
+
+    async def stop(self) -> None:
+        self.on_message = None
+
+    def record(self, out: Outgoing) -> Outgoing:
+        if out.conversation_id in self.failing:
+            permanent = self.failing[out.conversation_id]
+            raise TransportError("test: refused", permanent=permanent)
+        text = mention_prefix(out, self.names) + out.text
+        shown = Outgoing(out.conversation_id, text, out.mention_ids, out.channel)
+        self.received.append(shown)
+        return shown
+
+    def deliver(self, outbox: Outbox, after_id: int = 0) -> list[Outgoing]:
+        """Send every due row of this channel queued after `after_id`, in order."""
+        sent: list[Outgoing] = []
+        for item in outbox.due(outbox.clock.now(), self.channel, after_id):
+            if not outbox.claim(item.id):
+                continue
+            try:
+                sent.append(self.record(item.out))
+            except TransportError as exc:
+                outbox.mark_failed(item.id, str(exc))
+                continue
+            outbox.mark_sent(item.id)
+        return sent
+
+    def pop(self) -> list[Outgoing]:
+        """What was received since the last pop."""
+        out, self.received = self.received, []
+        return out
