@@ -36,6 +36,7 @@ bench: $(STAMP) $(GATEWAY_STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/policies_ingest.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/events.py
 
 clean:
 	rm -rf $(VENV) data

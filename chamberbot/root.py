@@ -15,6 +15,7 @@ from bot.feature import Feature
 from bot.router import RouterError
 from bot.services import Services
 from handlers import deadlines, intake, menu, policy, reporter, staff
+from handlers.events import FEATURE as EVENTS
 from policy_feeds import FEATURE as POLICY_FEEDS
 
 __all__ = ["DEMO_CONFIG", "FEATURES", "build", "default_db", "load", "sections", "services"]
@@ -29,6 +30,7 @@ FEATURES: list[Feature] = [
     deadlines.FEATURE,
     policy.FEATURE,
     POLICY_FEEDS,
+    EVENTS,
 ]
 
 

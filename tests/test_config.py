@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from bot.config import Config, ConfigError, load_config, parse_config
 from chamberbot.cli import main
-from chamberbot.root import FEATURES
+from chamberbot.root import FEATURES, sections
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 # Lists whose example shows an illustrative entry instead of the (empty) default.
@@ -47,19 +47,22 @@ def _example_keys(data: Any, prefix: str = "") -> set[str]:
 
 def test_example_and_settings_table_match_key_for_key() -> None:
     data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    assert _example_keys(data) == _keys(Config)
+    features = {f"{name}.{key}" for name, model in sections().items() for key in _keys(model)}
+    assert _example_keys(data) == _keys(Config) | set(sections()) | features
 
 
 def test_example_shows_every_default() -> None:
-    example = load_config(EXAMPLE)
+    example = load_config(EXAMPLE, sections())
     defaults = Config()
     for name in Config.model_fields:
         if name not in ILLUSTRATED:
             assert getattr(example, name) == getattr(defaults, name), name
+    for name, model in sections().items():  # the features' own sections
+        assert example.section(name, model) == model(), name
 
 
 def test_example_lists_every_command_with_its_default_keywords() -> None:
-    example = load_config(EXAMPLE)
+    example = load_config(EXAMPLE, sections())
     assert example.commands == {r.command: list(r.keywords) for r in ROUTES}
 
 

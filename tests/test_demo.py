@@ -30,6 +30,13 @@ def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str])
     assert "王科长答复如下：\n已联系开户行，周三前给您答复" in out
     assert "@李总\u2005没有找到诉求 2026-0001" in out
     assert "诉求 2026-0001 已销号" in out
+    # 活动: the seeded lecture is listed, 李总 registers, staff see the roster; the
+    # day-before reminder, due while the clock jumped a day, says 今天 when it goes.
+    assert "1. 【讲座】数字化转型大讲堂" in out
+    assert "剩余50个名额（共50人）" in out
+    assert "@李总\u2005报名成功！「数字化转型大讲堂」（编号 1）" in out
+    assert "已报名 1/50，候补 0，已签到 0（其中现场 0）" in out
+    assert "@李总\u2005【活动提醒】今天11月18日(周三) 14:00「数字化转型大讲堂」" in out
     # The clock moves: the unanswered second case is flagged, reminded and escalated.
     assert "【超时未响应】诉求 2026-0002" in out
     assert "【到期提醒】诉求 2026-0002" in out

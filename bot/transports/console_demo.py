@@ -53,9 +53,16 @@ class ConsoleDemo:
         self.transport = ConsoleTransport(write, self.label, app.config.bot_name, app.people.name)
         self.runtime = Runtime(app, [self.transport])
         self.hooks = {h.name: h for f in app.features for h in f.console}
+        # /sweep and /seed may come from several features: each one's runs, in order.
+        self.every = {
+            name: [h for f in app.features for h in f.console if h.name == name]
+            for name in ("sweep", "seed")
+        }
         self._count = 0
         if "fetch" in self.hooks:  # the bundled sample feeds and folder: local files
             self.hooks["fetch"].run(app, "")
+        for hook in self.every["seed"]:  # sample data (an upcoming lecture …)
+            hook.run(app, "")
 
     def label(self, conversation_id: str) -> str:
         topics = {v: k for k, v in self.rooms.items()}
@@ -129,12 +136,11 @@ class ConsoleDemo:
 
     async def _hook(self, name: str, args: str) -> None:
         """A feature's console command (/sweep, /fetch, /broadcast …), then send."""
-        hook = self.hooks.get(name)
-        if hook is None:
-            return
-        said = hook.run(self.app, args)
-        if said:
-            self.write(said)
+        hooks = self.every.get(name) or [h for h in [self.hooks.get(name)] if h]
+        for hook in hooks:
+            said = hook.run(self.app, args)
+            if said:
+                self.write(said)
         await self.runtime.sender.drain_once(paced=False)
 
     async def run_script(self, lines: Iterable[str]) -> None:
