@@ -274,3 +274,24 @@ def m007_channels(db: Database) -> None:
     """Every stored conversation id carries its channel; what was stored is WeChat's."""
     for table in ("inbound", "outbox", "cases", "sessions", "conversations"):
         db.execute(f"alter table {table} add column channel text not null default 'wechat'")
+
+
+@MIGRATIONS()
+def m010_inbound_journal(db: Database) -> None:
+    """Every message read off a stream, before handling (bot/journal.py); outbox rows whose
+    delivery is unknown (cut off mid-send) get the status `unknown`."""
+    db.table("journal").create(
+        {
+            "seq": int,
+            "channel": str,
+            "message_id": str,
+            "status": str,
+            "incoming": str,
+            "read_at": float,
+            "committed_at": float,
+        },
+        pk="seq",
+        not_null={"channel", "message_id", "status"},
+    )
+    db.table("journal").create_index(["channel", "message_id"], unique=True)
+    db.table("journal").create_index(["channel", "status", "seq"])

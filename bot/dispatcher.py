@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from bot.db import to_db
+from bot.journal import mark_handled
 from bot.messages import Incoming, Outgoing, Role
 from bot.normalize import split_case_ref, strip_address
 from bot.refusal import Refusal
@@ -41,6 +42,7 @@ class Dispatcher:
                     to_db(s.clock.now()),
                 ],
             ).rowcount
+            mark_handled(s.db, msg)
             if not inserted:
                 log.info("duplicate message %s ignored", msg.message_id)
                 return []

@@ -2,9 +2,11 @@
 
 A row is `pending` until the sender claims it (`sending`, attempts + 1) for one call of the
 transport; then it is `sent` (the transport accepted it), `pending` again with a later
-`not_before` (a transient failure) or `failed` with the reason. A row found `sending` when
-the bot starts was cut off mid-send: it may or may not have arrived, so it is marked failed
-and reported rather than sent a second time. The sender itself lives in bot/sender.py.
+`not_before` (a transient failure), `failed` with the reason, or `unknown`: the send got
+no answer, or a row found `sending` when the bot starts was cut off mid-send. It may or
+may not have arrived, so it is reported (未确认送达) rather than sent a second time; if
+WeChat's echo of it shows up later, `confirm_echo` marks it `sent`.
+The sender itself lives in bot/sender.py.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bot.sender import Sender
 
 __all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
 _COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel"
 
 
@@ -223,6 +225,31 @@ class Outbox:
             self.db.execute(
                 "update outbox set status = ?, error = ? where id = ?", [FAILED, reason, row_id]
             )
+
+    def mark_unknown(self, row_id: int, reason: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "update outbox set status = ?, error = ? where id = ?", [UNKNOWN, reason, row_id]
+            )
+
+    def confirm_echo(self, channel: str, conversation_id: str, text: str) -> int | None:
+        """The network showed us `text` the bot sent to a conversation: the oldest row of
+        unknown fate there whose text it ends with (mentions are rendered in front) was
+        delivered. Returns its id, or None."""
+        with self.db.atomic():
+            row = self.db.execute(
+                "select id from outbox where status = ? and channel = ? and conversation_id = ?"
+                " and length(text) <= length(?) and substr(?, -length(text)) = text"
+                " order by id limit 1",
+                [UNKNOWN, channel, conversation_id, text, text],
+            ).fetchone()
+            if row is None:
+                return None
+            self.db.execute(
+                "update outbox set status = ?, sent_at = ?, error = null where id = ?",
+                [SENT, to_db(self.clock.now()), row[0]],
+            )
+        return int(row[0])
 
     def retry_later(self, row_id: int, reason: str, not_before: datetime) -> None:
         """Back to pending, not before the given time (rounded up to the stored second)."""

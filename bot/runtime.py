@@ -32,6 +32,7 @@ class Runtime:
                 t,
                 services.config.channel(t.channel).pacing,
                 self._delivery_failed,
+                on_unknown=self._delivery_unknown,
             )
             for t in self.transports
         ]
@@ -45,15 +46,20 @@ class Runtime:
         self.dispatcher.handle(msg)
 
     def _delivery_failed(self, out: Outgoing, reason: str) -> None:
+        self._tell_staff("delivery_failed", out, reason)
+
+    def _delivery_unknown(self, out: Outgoing, reason: str) -> None:
+        """Cut off mid-send: it may have arrived (未确认送达), which is not a failure."""
+        self._tell_staff("delivery_unknown", out, reason)
+
+    def _tell_staff(self, template: str, out: Outgoing, reason: str) -> None:
         s = self.services
         if s.people.is_staff_room(out.conversation_id):
             return  # do not report a failed report into the room that cannot receive it
         where = s.places.topic(out.conversation_id) or s.people.name(out.conversation_id)
         with s.db.atomic():
             s.outbox.enqueue(
-                s.notices.to_staff(
-                    "delivery_failed", conversation=where, text=out.text[:60], reason=reason
-                )
+                s.notices.to_staff(template, conversation=where, text=out.text[:60], reason=reason)
             )
 
     async def serve(self, stop: asyncio.Event) -> None:

@@ -16,7 +16,9 @@ Rules, all measured on the injected clock:
   one, or the `pacing.max_attempts`-th failure, marks the row failed and calls
   `on_failed(out, reason)` once.
 - Once: a row is claimed before the transport is called and marked sent as soon as the
-  transport returns; a row a previous run left claimed is reported, not re-sent.
+  transport returns. A send whose fate is unknown (no answer, or a row a previous run
+  left claimed) is marked `unknown` and reported through `on_unknown` (else `on_failed`),
+  never re-sent.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Sender:
         pacing: Pacing,
         on_failed: Callable[[Outgoing, str], None] | None = None,
         *,
+        on_unknown: Callable[[Outgoing, str], None] | None = None,
         clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -65,6 +68,7 @@ class Sender:
         self.channel = transport.channel  # one sender per channel, each with its pacing
         self.pacing = pacing
         self.on_failed = on_failed
+        self.on_unknown = on_unknown or on_failed
         self.clock: Clock = clock or outbox.clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -155,7 +159,10 @@ class Sender:
         try:
             await self.transport.send(item.out)
         except TransportError as exc:
-            self._failed(item, str(exc) or type(exc).__name__, permanent=exc.permanent)
+            if exc.unknown:
+                self._unknown(item, str(exc))
+            else:
+                self._failed(item, str(exc) or type(exc).__name__, permanent=exc.permanent)
             return 0
         except Exception as exc:
             log.exception("transport raised on outbox row %s; will retry", item.id)
@@ -178,16 +185,24 @@ class Sender:
         log.info("outbox row %s: %s; retry in %.1f s", item.id, reason, delay)
         self.outbox.retry_later(item.id, reason, self.clock.now() + timedelta(seconds=delay))
 
+    def _unknown(self, item: Queued, reason: str) -> None:
+        log.warning("outbox row %s: delivery unknown, not sent again: %s", item.id, reason)
+        self.outbox.mark_unknown(item.id, reason)
+        self._report(item.out, reason, self.on_unknown)
+
     def _backoff(self, attempts: int) -> float:
         """2, 4, 8 … seconds after the 1st, 2nd, 3rd … failure, capped; jitter: ×[0.5, 1]."""
         base = min(self.pacing.retry_max_seconds, 2.0 ** min(attempts, 32))
         return base * self.rng.uniform(0.5, 1.0)
 
-    def _report(self, out: Outgoing, reason: str) -> None:
-        if self.on_failed is None:
+    def _report(
+        self, out: Outgoing, reason: str, to: Callable[[Outgoing, str], None] | None = None
+    ) -> None:
+        call = to or self.on_failed
+        if call is None:
             return
         try:
-            self.on_failed(out, reason)
+            call(out, reason)
         except Exception:
             log.exception("on_failed raised for a message to %s", out.conversation_id)
 
@@ -195,7 +210,8 @@ class Sender:
 
     def _resume(self) -> None:
         """Pick up where a previous run stopped: its recent sends count for pacing, and a
-        row it left mid-send is failed and reported (it may have arrived) — never re-sent."""
+        row it left mid-send is reported as of unknown fate (it may have arrived) — never
+        re-sent."""
         now = self.clock.now()
         since = now - max(_MINUTE, timedelta(seconds=self.pacing.min_gap_seconds))
         for conversation, sent_at in self.outbox.sent_since(since, self.channel):
@@ -205,8 +221,7 @@ class Sender:
                 self._window.append(at)
         for item in self.outbox.in_flight(self.channel):
             log.warning("outbox row %s was cut off mid-send; not sending it again", item.id)
-            self.outbox.mark_failed(item.id, INTERRUPTED)
-            self._report(item.out, INTERRUPTED)
+            self._unknown(item, INTERRUPTED)
 
     async def _wait(self, seconds: float) -> None:
         """Sleep (the injected way) until `seconds` pass or something is enqueued."""

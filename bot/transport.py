@@ -20,11 +20,13 @@ Names = Callable[[str], str]
 
 
 class TransportError(Exception):
-    """A send that did not go through. `permanent`: retrying cannot help."""
+    """A send that did not go through. `permanent`: retrying cannot help. `unknown`: it
+    may have been delivered all the same (no answer came); never retried."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, permanent: bool = False, unknown: bool = False) -> None:
         super().__init__(reason)
-        self.permanent = permanent
+        self.permanent = permanent or unknown
+        self.unknown = unknown
 
 
 class Transport(Protocol):

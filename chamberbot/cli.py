@@ -76,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     that cannot be reached or refuses the token at start-up: exit 1 with the reason.
     Later outages reconnect.
     """
+    from bot.journal import Journal
     from bot.runtime import Runtime, serve_until_signalled
     from bot.transports.wechaty import GatewayStartError, WechatyTransport
     from bot.transports.wechaty_app import WechatEvents
@@ -85,7 +86,11 @@ def _run(args: argparse.Namespace) -> int:
     services = build(config, path, config.database_path(path.parent))
     logging.getLogger("bot").setLevel(logging.INFO)
     transport = WechatyTransport(
-        endpoint, token, WechatEvents(services), names=services.people.name
+        endpoint,
+        token,
+        WechatEvents(services),
+        names=services.people.name,
+        journal=Journal(services.db, WechatyTransport.channel),
     )
     runtime = Runtime(services, [transport])
     try:

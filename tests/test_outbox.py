@@ -403,7 +403,7 @@ async def test_a_send_cut_off_by_shutdown_is_reported_not_sent_again(
 
     assert after.texts() == ["二"]
     assert failures == [(Outgoing(MEMBERS_ROOM, "一"), INTERRUPTED)]
-    assert rows(app)["一"]["status"] == "failed"
+    assert rows(app)["一"]["status"] == "unknown"
 
 
 # -- what is queued ---------------------------------------------------------------------

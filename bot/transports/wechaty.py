@@ -5,10 +5,12 @@ wechaty_client (connection, event stream, reconnects), wechaty_send (sending),
 wechaty_names (cached topics and display names) and
 wechaty_events (what the runtime is told; no gRPC).
 
-Inbound: every `message` event becomes an `Incoming` (text messages only; the bot's own
-messages, which WeChat echoes back, are not). Events are handled one at a time, in the
-order the gateway sent them, off the stream reader. Room and friendship events go to a
-`GatewayEvents` (the runtime), which decides and remembers; this module does the RPCs.
+Inbound: every `message` event is journalled as it comes off the stream (wechaty_inbox,
+bot/journal.py), then becomes an `Incoming` (text messages only; the bot's own messages,
+which WeChat echoes back, are not: their echo confirms a send whose fate was unknown) and
+is handled in arrival order. Room and friendship events are handled one at a time, in the
+order the gateway sent them, off the stream reader; they go to a `GatewayEvents` (the
+runtime), which decides and remembers; this module does the RPCs.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import contextlib
 import logging
 from typing import Any
 
+from bot.db import open_db
+from bot.journal import Journal
 from bot.messages import Capabilities, Incoming, Outgoing
 from bot.transport import Names, OnMessage, mention_prefix
-from bot.transports.wechaty_client import GatewayClient, list_rooms
+from bot.transports.wechaty_client import MAX_BACKOFF, GatewayClient, list_rooms
 from bot.transports.wechaty_events import (
     Contact,
     GatewayEvents,
@@ -29,8 +33,9 @@ from bot.transports.wechaty_events import (
     message_time,
     strip_mentions,
 )
+from bot.transports.wechaty_inbox import Inbox
 from bot.transports.wechaty_names import Names as NameCache
-from bot.transports.wechaty_send import Outbound, Recent
+from bot.transports.wechaty_send import Outbound
 
 __all__ = ["GatewayStartError", "WechatyTransport", "list_rooms"]
 
@@ -58,6 +63,8 @@ class WechatyTransport:
         rpc_timeout: float = 10.0,
         health_interval: float = 15.0,
         echo_grace: float = 3.0,
+        journal: Journal | None = None,
+        max_backoff: float = MAX_BACKOFF,
     ) -> None:
         self.client = GatewayClient(
             endpoint,
@@ -66,6 +73,7 @@ class WechatyTransport:
             self._on_down,
             rpc_timeout=rpc_timeout,
             health_interval=health_interval,
+            max_backoff=max_backoff,
         )
         self.outbound = Outbound(self.client, echo_grace)
         self.events = events
@@ -76,7 +84,7 @@ class WechatyTransport:
         self._on_message: OnMessage | None = None
         self._queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._done = Recent(20_000)  # message ids handled
+        self.inbox = Inbox(journal or Journal(open_db(":memory:"), self.channel), self._resolve)
         self.names = NameCache(self.client)
         self.mention_names: Names = names or (lambda contact_id: contact_id)
 
@@ -90,6 +98,7 @@ class WechatyTransport:
         self._tasks = [
             asyncio.create_task(self.client.run(first)),
             asyncio.create_task(self._work()),
+            asyncio.create_task(self.inbox.run(on_message)),
         ]
         try:
             await asyncio.wait_for(first, self.connect_timeout)
@@ -109,6 +118,8 @@ class WechatyTransport:
         Never `Stop` on the gateway: that would stop the puppet and log WeChat out.
         """
         await self.outbound.close(self.client.rpc_timeout)
+        self.inbox.flush()
+        log.info("%s", self.inbox.summary())
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -148,7 +159,11 @@ class WechatyTransport:
             self.names.forget(
                 int(payload.get("payloadType") or 0), str(payload.get("payloadId", ""))
             )
-        if kind in (LOGIN, MESSAGE, FRIENDSHIP, ROOM_INVITE, ROOM_JOIN, ROOM_LEAVE, ROOM_TOPIC):
+        elif kind == MESSAGE:
+            message_id = str(payload.get("messageId", ""))
+            if message_id and message_id not in self.outbound.own:
+                self.inbox.read(message_id)
+        if kind in (LOGIN, FRIENDSHIP, ROOM_INVITE, ROOM_JOIN, ROOM_LEAVE, ROOM_TOPIC):
             self._queue.put_nowait((kind, payload))
 
     def _on_down(self) -> None:
@@ -171,8 +186,7 @@ class WechatyTransport:
                 "ContactPayload", lambda r: r.contact_payload(id=self.self_id)
             )
             self.self_name = me.name if me else ""
-        elif kind == MESSAGE:
-            await self._message(str(p.get("messageId", "")))
+            self.inbox.can_resolve.set()
         elif kind == ROOM_TOPIC:
             room, topic = str(p.get("roomId", "")), str(p.get("newTopic", ""))
             self.names.topics[room] = topic
@@ -196,26 +210,26 @@ class WechatyTransport:
 
     # -- messages ----------------------------------------------------------------------------
 
-    async def _message(self, message_id: str) -> None:
-        if not message_id or message_id in self._done or message_id in self.outbound.own:
-            return
+    async def _resolve(self, message_id: str) -> Incoming | None:
+        """The journalled message as the core sees it; None if it is not for the bot."""
         m = await self.client.call("MessagePayload", lambda r: r.message_payload(id=message_id))
         if m is None:
-            return
+            return None
         if self.self_id and m.from_id == self.self_id:
             self.outbound.echoed(m.room_id or m.to_id, m.text)
-            return
-        if int(m.type) != TEXT or self._on_message is None:
-            self._done.note(message_id)
-            return
+            if self.events and message_id not in self.outbound.own:
+                self.events.own_message_seen(m.room_id or m.to_id, m.text)
+            return None
+        if int(m.type) != TEXT:
+            return None
         room = m.room_id
         names = [self.self_name]
         if room:
             self.outbound.gone.discard(room)  # a message from it: the bot is in it again
             names.append(await self.names.name(room, self.self_id))
         mentioned = self.self_id in m.mention_ids or mentions_name(m.text, names)
-        incoming = Incoming(
-            message_id=m.id or message_id,
+        return Incoming(
+            message_id=message_id,
             conversation_id=room or m.from_id,
             is_group=bool(room),
             sender_id=m.from_id,
@@ -225,8 +239,6 @@ class WechatyTransport:
             room_topic=await self.names.topic(room) if room else None,
             mentions_bot=mentioned,
         )
-        await self._on_message(incoming)
-        self._done.note(message_id)
 
     # -- rooms and friends -------------------------------------------------------------------
 

@@ -84,6 +84,11 @@ class WechatEvents:
             greeting = s.notices.to_contact(contact.id, "wechat_greeting", friend=contact.name)
             s.outbox.enqueue([greeting], dedupe_key=f"greeting:{key}")
 
+    def own_message_seen(self, conversation_id: str, text: str) -> None:
+        row = self.services.outbox.confirm_echo("wechat", conversation_id, text)
+        if row is not None:
+            log.info("outbox row %s of unknown fate was delivered: WeChat echoed it", row)
+
 
 def wechat_settings(config: Config, file: str, environ: Mapping[str, str]) -> tuple[str, str]:
     """The gateway's endpoint and token.

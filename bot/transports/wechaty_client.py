@@ -8,8 +8,10 @@ account out, and it neither reconnects nor times out. This client never calls `S
 event stream (the gateway replays `login` and `ready` on every subscribe), ask for `Start`
 (idempotent on a running puppet), ping with `Ding` so that a hung gateway is noticed, and
 hand every event to `on_event`. A lost session is retried with a doubling delay capped at
-30 s. Only the first session's failure is final: it is reported to `run()`'s caller as a
-`GatewayStartError` with a sentence an operator can act on.
+`max_backoff` (1 s: a refused connect costs nothing, and the bot is back within about a
+second of the gateway, however long the outage was). Only the first session's failure
+is final: it is reported to `run()`'s caller as a `GatewayStartError` with a sentence an
+operator can act on.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ CONNECTION_ERRORS = (StreamTerminatedError, OSError, TimeoutError)
 TRANSIENT = {Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.CANCELLED, Status.ABORTED}
 MIN_BACKOFF = 0.2
 STABLE_SECONDS = 10.0  # a session that lasted this long resets the backoff
+MAX_BACKOFF = 1.0  # a refused connect is cheap: try every second, back within ~1 s
 
 OnEvent = Callable[[int, dict[str, Any]], Awaitable[None]]
 
@@ -63,7 +66,7 @@ class GatewayClient:
         *,
         rpc_timeout: float = 10.0,
         health_interval: float = 15.0,
-        max_backoff: float = 30.0,
+        max_backoff: float = MAX_BACKOFF,
     ) -> None:
         self.endpoint = endpoint
         self.host, self.port = parse_endpoint(endpoint)

@@ -61,6 +61,11 @@ class GatewayEvents(Protocol):
 
     def friend_added(self, contact: Contact, key: str) -> None: ...
 
+    def own_message_seen(self, conversation_id: str, text: str) -> None:
+        """WeChat echoed a message the bot sent that this run did not send: a send cut off
+        by a restart arrived after all."""
+        ...
+
 
 def parse_endpoint(endpoint: str) -> tuple[str, int]:
     """`host:port` (or `[::1]:port`) → (host, port); ValueError with the reason."""

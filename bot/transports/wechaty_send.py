@@ -11,9 +11,9 @@
   delivered all the same (measured: a hung gateway delivered it when it woke up). WeChat
   echoes every message the bot sends back as a `message` event, so the send waits
   `echo_grace` seconds for the echo of (conversation, text): if it comes, the send is
-  done. If not, it fails for good as "delivery unknown" (the outbox reports it to the
-  staff) rather than risk posting it twice: the same rule as the outbox's for a send cut
-  off by a crash.
+  done. If not, its fate is unknown (`TransportError(unknown=True)`: the outbox reports
+  it to the staff as 未确认送达) rather than risk posting it twice: the same rule as the
+  outbox's for a send cut off by a crash. An echo that comes later still confirms it.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class Outbound:
                 return
             raise TransportError(
                 f"delivery unknown, not sent again: no answer from the gateway ({describe(exc)})",
-                permanent=True,
+                unknown=True,
             ) from exc
         except OSError as exc:  # refused or unreachable: certainly not sent
             raise TransportError(f"gateway unreachable: {describe(exc)}") from exc
