@@ -225,6 +225,14 @@ class Bot:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8")
 
+    def kill(self) -> float:
+        """`kill -9` by PID; returns the wall-clock second it was sent."""
+        at = time.time()
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.log_file.close()
+        return at
+
     def wait_log(self, text: str, timeout: float = 10.0) -> str:
         def seen() -> str | None:
             if self.proc.poll() is not None:
@@ -235,6 +243,8 @@ class Bot:
         return wait_for(seen, f"{text!r} in the bot's log", timeout)
 
     def stop(self) -> int:
+        if self.log_file.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

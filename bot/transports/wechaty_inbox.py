@@ -99,6 +99,9 @@ class Inbox:
                 except Exception:  # one bad message must not stop the others
                     log.exception("message %s failed", entry.message_id)
                     self.journal.failed(entry.message_id)
+                # Handling is synchronous: let the stream reader journal what came in
+                # meanwhile before the next one, so nothing waits unread behind a backlog.
+                await asyncio.sleep(0)
 
     async def _resolved(self, entries: list[Entry]) -> list[Entry]:
         """The entries with every raw one resolved (and stored) through the gateway."""

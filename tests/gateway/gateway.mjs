@@ -35,6 +35,8 @@
  *   POST /sent/clear                  -> {cleared: n}
  *   POST /fail       {conversation_id, message?, code?}  -> later sends there raise (gRPC error)
  *   POST /unfail     {conversation_id}
+ *   POST /hold       {conversation_id}  -> later sends there get no answer until /release
+ *   POST /release    {conversation_id}  -> held sends are delivered (and echoed) now
  *   POST /logout     {reason?}        -> bot logs out (logout event)
  *   POST /login                       -> bot logs in again (login + ready events)
  *   POST /shutdown                    -> stops servers and exits 0
@@ -111,6 +113,7 @@ const puppet = new PuppetMock({ mocker })
 
 const sent = []                 // what the bot sent, in order
 const failing = new Map()       // conversation_id -> {message, code}
+const holding = new Map()       // conversation_id -> [resolve, ...] of held sends
 const stats = {
   puppet_start_calls : 0,
   puppet_stop_calls  : 0,
@@ -118,6 +121,7 @@ const stats = {
   logouts            : 0,
   send_calls         : 0,
   failed_sends       : 0,
+  held_sends         : 0,
 }
 
 const bot = mocker.createContact({ id: opts.botId, name: opts.botName })
@@ -161,6 +165,10 @@ puppet.on('logout', () => { stats.logouts++ })
  */
 puppet.messageSendText = async (conversationId, text, mentionIdList) => {
   stats.send_calls++
+  if (holding.has(conversationId)) {
+    stats.held_sends++
+    await new Promise(resolve => holding.get(conversationId).push(resolve))
+  }
   const mentionIds = Array.isArray(mentionIdList) ? [...mentionIdList] : []
   const failure = failing.get(conversationId)
   if (failure) {
@@ -305,6 +313,19 @@ const routes = {
     need(b, 'conversation_id')
     failing.delete(b.conversation_id)
     return { failing: [...failing.keys()] }
+  },
+
+  'POST /hold': (b) => {
+    need(b, 'conversation_id')
+    if (!holding.has(b.conversation_id)) holding.set(b.conversation_id, [])
+    return { holding: [...holding.keys()] }
+  },
+  'POST /release': (b) => {
+    need(b, 'conversation_id')
+    const held = holding.get(b.conversation_id) ?? []
+    holding.delete(b.conversation_id)
+    for (const resolve of held) resolve()
+    return { released: held.length }
   },
 
   'POST /logout': async (b) => {
