@@ -1,5 +1,8 @@
 """The durable flow: inbound recorded once → handler → replies into the outbox, one transaction.
 
+The same transaction marks the message's row of the inbound journal (bot/journal.py)
+handled, so a journalled message is handled exactly once across kills and restarts.
+
 A handler leaves early by raising `Refusal`; the dispatcher says its template. A handler
 that fails rolls back its writes; the asker gets an apology and the staff rooms are told,
 in a transaction of their own, so the notice survives the rollback.

@@ -184,5 +184,10 @@ def _settle(
     )
 
 
+def handled(db_path: Path) -> int:
+    """How many journalled messages have been handled."""
+    return int(_read(db_path, "select count(*) from journal where status = 'handled'")[0][0])
+
+
 def _integrity(db_path: Path) -> str:
     return str(_read(db_path, "pragma integrity_check")[0][0])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos_harness import run
+from tests.chaos_harness import handled, run
 from tests.gateway_harness import PEOPLE, STAFF, Bot, Gateway, node_problem, running, wait_for
 
 LI = "wxid_li"
@@ -87,7 +87,7 @@ def test_replies_queued_during_an_outage_go_out_within_5_s_of_the_gateway(
         for contact in PEOPLE:
             gw.say(contact, "帮助")
         db = tmp_path / "data" / "chamberbot.db"
-        wait_for(lambda: _handled(db) == len(PEOPLE), "every message handled")
+        wait_for(lambda: handled(db) == len(PEOPLE), "every message handled")
         gw.kill()
         # 8 attempts: 51 s with the old doubling backoff, about 6 s capped at 1 s
         wait_for(lambda: bot.log().count("reconnecting in") >= 8, "8 reconnect attempts", 20)
@@ -102,10 +102,3 @@ def test_replies_queued_during_an_outage_go_out_within_5_s_of_the_gateway(
         finally:
             back.close()
         assert "reconnecting in 1.0 s" in bot.log()
-
-
-def _handled(db: Path) -> int:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-        return int(
-            con.execute("select count(*) from journal where status = 'handled'").fetchone()[0]
-        )
