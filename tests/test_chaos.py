@@ -48,8 +48,9 @@ def test_a_burst_survives_two_kills_with_one_case_and_one_ack_each(tmp_path: Pat
     assert outcome.integrity == "ok"
     assert outcome.leftover_journal == 0
     assert outcome.failed_notices == 0  # a send cut off by a kill is no failure
+    # one 未确认送达 per send cut off by a kill (an echo seen later may confirm it: sent)
     unknown = [s for s in outcome.ack_status.values() if s == "unknown"]
-    assert outcome.unknown_notices == len(unknown)  # one 未确认送达 per ack of unknown fate
+    assert len(unknown) <= outcome.unknown_notices <= len(outcome.kills)
 
 
 def test_a_send_cut_off_by_a_kill_is_unconfirmed_then_confirmed_by_its_echo(
@@ -89,8 +90,8 @@ def test_replies_queued_during_an_outage_go_out_within_5_s_of_the_gateway(
         db = tmp_path / "data" / "chamberbot.db"
         wait_for(lambda: handled(db) == len(PEOPLE), "every message handled")
         gw.kill()
-        # 8 attempts: 51 s with the old doubling backoff, about 6 s capped at 1 s
-        wait_for(lambda: bot.log().count("reconnecting in") >= 8, "8 reconnect attempts", 20)
+        # 6 attempts: 12.6 s with the old doubling backoff (the 7th 12.8 s later), 4.4 s now
+        wait_for(lambda: bot.log().count("reconnecting in") >= 6, "6 reconnect attempts", 20)
         back = Gateway(tmp_path / "gateway.log", grpc_port=gw.grpc_port,
                        control_port=gw.control_port)  # fmt: skip
         try:
