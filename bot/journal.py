@@ -8,8 +8,10 @@ hands the rows to the dispatcher in arrival order (`seq`). The dispatcher marks 
 each journalled message either handled once or still in the journal, to be handled when
 the bot starts again. An id journalled before is not journalled again (dedupe by id).
 
-Statuses: `raw` (only the id is known), `ready` (resolved), `handled`, `skipped` (not a
-message for the bot: its own echo, a picture …), `error` (handing it over raised).
+Settled rows are kept for a week (`prune`, at start), longer than the gateway could
+redeliver them. Statuses: `raw` (only the id is known), `ready` (resolved), `handled`,
+`skipped` (not a message for the bot: its own echo, a picture …), `error` (handing it
+over raised).
 """
 
 from __future__ import annotations
@@ -89,6 +91,14 @@ class Journal:
                 "update journal set status = ? where channel = ? and message_id = ?",
                 [ERROR, self.channel, message_id],
             )
+
+    def prune(self, days: float = 7.0) -> int:
+        """Forget rows settled more than `days` ago (their ids stay in `inbound`)."""
+        with self.db.atomic():
+            return self.db.execute(
+                "delete from journal where channel = ? and status not in (?, ?) and read_at < ?",
+                [self.channel, RAW, READY, time.time() - days * 86400],
+            ).rowcount
 
     def pending(self, after: int, limit: int = 64) -> list[Entry]:
         """Rows not yet handled with `seq` > `after`, in arrival order."""

@@ -84,6 +84,7 @@ class Inbox:
     async def run(self, on_message: OnMessage) -> None:
         """For ever: the journal's unhandled rows, oldest first."""
         after = 0
+        self.journal.prune()
         while True:
             self._more.clear()
             entries = self.journal.pending(after)

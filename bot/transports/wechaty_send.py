@@ -6,7 +6,8 @@
   back to the queue untouched.
 - The gateway refused the send: `TransportError`, permanent for statuses a retry cannot
   change (not found, failed precondition, invalid argument, permission denied) and for
-  groups the bot was removed from; temporary otherwise. Refused connections: temporary.
+  groups the bot was removed from; temporary otherwise. A refused or dropped connection
+  (certainly not sent): held like an outage and sent as soon as the gateway is back.
 - No answer (deadline exceeded, connection lost mid-call): the message may have been
   delivered all the same (measured: a hung gateway delivered it when it woke up). WeChat
   echoes every message the bot sends back as a `message` event, so the send waits
@@ -35,6 +36,7 @@ __all__ = ["Outbound", "Recent"]
 
 log = logging.getLogger(__name__)
 
+RECONNECT_POLL = 0.2  # seconds between tries while a dropped connection is noticed
 #: the call went out but no answer came back
 UNANSWERED = (TimeoutError, StreamTerminatedError, ConnectionResetError, BrokenPipeError)
 PERMANENT = {
@@ -112,14 +114,22 @@ class Outbound:
                 f"delivery unknown, not sent again: no answer from the gateway ({describe(exc)})",
                 unknown=True,
             ) from exc
-        except OSError as exc:  # refused or unreachable: certainly not sent
-            raise TransportError(f"gateway unreachable: {describe(exc)}") from exc
+        except OSError:  # refused or unreachable: certainly not sent; again once back
+            sent = None
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
-        if sent.id:
+        if sent is None:
+            await self._after_reconnect(out)
+        elif sent.id:
             self.own.note(sent.id)
+
+    async def _after_reconnect(self, out: Outgoing) -> None:
+        """The connection dropped before the call went out: hold the row (no retry backoff,
+        so the queue drains as soon as the gateway is back) and send it then."""
+        await asyncio.sleep(RECONNECT_POLL)  # the session's end clears `sendable` meanwhile
+        await self.send(out)
 
     async def _until_sendable(self) -> None:
         if not self.sendable.is_set() and not self._closing.is_set():
