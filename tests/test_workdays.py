@@ -8,22 +8,12 @@ Sunday 09-20 and Saturday 10-10 worked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot import workdays
-from bot.workdays import add_workdays, is_workday
+from bot.workdays import FALLBACK, PACKAGE, WorkCalendar, add_workdays, is_workday
 from tests.conftest import TZ
-
-
-@pytest.fixture(autouse=True)
-def _fresh_unknown_year_warnings() -> Iterator[None]:
-    # "Logged once" is per process; start each test as a freshly started bot would.
-    workdays._warn_unknown_year.cache_clear()
-    yield
-    workdays._warn_unknown_year.cache_clear()
 
 
 def days(start: date, end: date) -> list[date]:
@@ -73,22 +63,36 @@ def test_ordinary_week_skips_the_weekend_and_keeps_the_time_of_day() -> None:
     assert add_workdays(friday, 1).tzinfo is TZ
 
 
-def test_year_without_official_data_counts_monday_to_friday_and_logs_once(
+def test_year_without_official_data_counts_monday_to_friday_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.workdays")
+    caplog.set_level(logging.DEBUG, logger="bot.workdays")
+    calendar = WorkCalendar()  # the package alone: it knows up to 2026
     thursday = datetime(2026, 12, 31, 9, 0, tzinfo=TZ)
 
-    # 2027-01-01 is a Friday; without data it counts as a working day.
-    assert add_workdays(thursday, 1) == datetime(2027, 1, 1, 9, 0, tzinfo=TZ)
-    assert add_workdays(thursday, 3) == datetime(2027, 1, 5, 9, 0, tzinfo=TZ)
-    assert not is_workday(date(2027, 1, 9))  # Saturday
-    assert is_workday(date(2027, 3, 3))  # Wednesday
+    # 2027-01-01 is a Friday; without data it counts as a working day, and the answer
+    # says the deadline went through 2027 on the fallback.
+    assert calendar.add(thursday, 1) == (datetime(2027, 1, 1, 9, 0, tzinfo=TZ), {2027})
+    assert calendar.add(thursday, 3) == (datetime(2027, 1, 5, 9, 0, tzinfo=TZ), {2027})
+    assert not calendar.is_workday(date(2027, 1, 9))  # Saturday
+    assert calendar.is_workday(date(2027, 3, 3))  # Wednesday
+    assert calendar.source(2027) == FALLBACK
+    assert calendar.source(2026) == PACKAGE
 
-    warnings = [r for r in caplog.records if r.name == "bot.workdays"]
-    assert len(warnings) == 1
-    assert warnings[0].levelno == logging.WARNING
-    assert "2027" in warnings[0].getMessage()
+    # Logged once, at INFO (the staff room is told in Chinese by bot.calendar_watch).
+    notes = [r for r in caplog.records if r.name == "bot.workdays"]
+    assert len(notes) == 1
+    assert notes[0].levelno == logging.INFO
+    assert "2027" in notes[0].getMessage()
+
+
+def test_a_deadline_inside_a_known_year_is_not_on_the_fallback() -> None:
+    calendar = WorkCalendar()
+
+    assert calendar.add(datetime(2026, 12, 1, 9, 0, tzinfo=TZ), 10)[1] == frozenset()
+    # 12-28 (Monday) + 4 working days stays in 2026: Dec 29, 30, 31 … and 2027-01-01.
+    assert calendar.add(datetime(2026, 12, 28, 9, 0, tzinfo=TZ), 3)[1] == frozenset()
+    assert calendar.add(datetime(2026, 12, 28, 9, 0, tzinfo=TZ), 4)[1] == {2027}
 
 
 def test_known_years_log_nothing(caplog: pytest.LogCaptureFixture) -> None:
@@ -97,3 +101,12 @@ def test_known_years_log_nothing(caplog: pytest.LogCaptureFixture) -> None:
     add_workdays(datetime(2026, 1, 1, 9, 0, tzinfo=TZ), 200)
 
     assert caplog.records == []
+
+
+def test_the_per_year_set_agrees_with_chinese_calendar_on_every_known_day() -> None:
+    import chinese_calendar
+
+    day = date(2004, 1, 1)
+    while day.year <= 2026:
+        assert is_workday(day) == chinese_calendar.is_workday(day), day
+        day += timedelta(days=1)
