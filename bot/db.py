@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,13 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["MIGRATIONS", "from_db", "open_db", "to_db", "to_json"]
+__all__ = ["MIGRATIONS", "OPEN_SQL", "from_db", "open_db", "to_db", "to_json", "transaction"]
 
 MIGRATIONS = Migrations("chamberbot")
+
+#: the open statuses as a literal SQL condition: the partial indexes of the staff queries
+#: (m009) carry it, and a query uses them only when its WHERE repeats it word for word.
+OPEN_SQL = "status in ('accepted', 'in_progress', 'new')"
 
 
 def to_db(when: datetime) -> str:
@@ -29,6 +34,18 @@ def from_db(text: str) -> datetime:
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """One transaction for a multi-row write: the caller's, if one is open (an error then
+    rolls back with the caller's transaction), else a new one. No savepoint on the hot path.
+    """
+    if db.conn.in_transaction:
+        yield db
+        return
+    with db.atomic():
+        yield db
 
 
 def open_db(path: Path | str, features: Sequence[Migrations] = ()) -> Database:
@@ -295,3 +312,31 @@ def m010_inbound_journal(db: Database) -> None:
     )
     db.table("journal").create_index(["channel", "message_id"], unique=True)
     db.table("journal").create_index(["channel", "status", "seq"])
+
+
+@MIGRATIONS()
+def m011_staff_query_indexes(db: Database) -> None:
+    """Indexes that fit 待办 and each of its filters, and `next_action_at`: when the sweep
+    next has something to do for a case (NULL: never), so a pass reads the due cases only.
+
+    Rows already stored get their creation time (the earliest a step could be due): the
+    first pass after the upgrade looks at each once and stores the exact time.
+    """
+    from bot.cases.store import start_schedule  # the case service writes cases
+
+    db.execute("alter table cases add column next_action_at text")
+    start_schedule(db)
+    db.execute(
+        "create index cases_next_action on cases (next_action_at)"
+        " where next_action_at is not null"
+    )
+    db.execute(f"create index cases_open_due on cases (due_at) where {OPEN_SQL}")
+    db.execute(
+        "create index cases_open_unassigned on cases (due_at)"
+        f" where {OPEN_SQL} and ifnull(assignee_id, '') = ''"
+    )
+    db.execute(f"create index cases_open_assignee on cases (assignee_id, due_at) where {OPEN_SQL}")
+    db.execute(
+        "create index cases_open_unanswered on cases (response_due_at)"
+        f" where {OPEN_SQL} and ifnull(first_response_at, '') = ''"
+    )

@@ -56,6 +56,7 @@ class Dispatcher:
                     outs = self._route(msg)
             except Exception:
                 log.exception("handler failed on message %s", msg.message_id)
+                s.people.forget()  # rolled back: the memo of contacts may be ahead of the table
                 s.db.execute(
                     "update inbound set status = 'error' where message_id = ?", [msg.message_id]
                 )

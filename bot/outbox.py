@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from bot.clock import Clock
 from bot.config import QuietHours
-from bot.db import from_db, to_db, to_json
+from bot.db import from_db, to_db, to_json, transaction
 from bot.messages import Outgoing
 from bot.normalize import mask_phones
 from bot.sender import Sender
@@ -29,6 +29,7 @@ from bot.sender import Sender
 __all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
+_BATCH, _PER_ROW = 500, 8  # messages per INSERT (SQLite's variable limit), values per row
 _COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel"
 
 
@@ -107,26 +108,31 @@ class Outbox:
         if scheduled and not_before is None:
             not_before = quiet_until(self.quiet, current)
         now = to_db(current)
+        rows: list[object] = []
+        for i, out in enumerate(outs):
+            text = out.text
+            if self.mask and not self.shows_phones(out.conversation_id):
+                text = mask_phones(text)
+            rows += [
+                out.channel,
+                out.conversation_id,
+                text,
+                to_json(list(out.mention_ids)),
+                now,
+                to_db(not_before) if not_before else now,
+                PENDING,
+                f"{dedupe_key}#{i}" if dedupe_key else None,
+            ]
         added = 0
-        with self.db.atomic():
-            for i, out in enumerate(outs):
-                text = out.text
-                if self.mask and not self.shows_phones(out.conversation_id):
-                    text = mask_phones(text)
+        with transaction(self.db):  # one INSERT per _BATCH messages, in their order
+            step = _BATCH * _PER_ROW
+            for start in range(0, len(rows), step):
+                batch = rows[start : start + step]
+                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?)"] * (len(batch) // _PER_ROW))
                 added += self.db.execute(
                     "insert or ignore into outbox (channel, conversation_id, text, mention_ids,"
-                    " created_at, not_before, status, attempts, dedupe_key)"
-                    " values (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                    [
-                        out.channel,
-                        out.conversation_id,
-                        text,
-                        to_json(list(out.mention_ids)),
-                        now,
-                        to_db(not_before) if not_before else now,
-                        PENDING,
-                        f"{dedupe_key}#{i}" if dedupe_key else None,
-                    ],
+                    f" created_at, not_before, status, attempts, dedupe_key) values {values}",
+                    batch,
                 ).rowcount
         if added:
             self.wakeup.set()

@@ -28,6 +28,7 @@ class People:
         self.staff: dict[str, StaffMember] = config.staff_by_id()
         self._admins = frozenset(config.admins)
         self._staff_rooms = frozenset(config.staff_rooms)
+        self._remembered: dict[str, dict[str, Any]] = {}  # what this process last stored
 
     # -- roles ---------------------------------------------------------------------------
 
@@ -78,9 +79,21 @@ class People:
         member = self.staff.get(contact_id)
         return member.name if member else self.name(contact_id)
 
+    def forget(self) -> None:
+        """Drop the memo of what was stored: after a rollback it may not be true."""
+        self._remembered.clear()
+
     def remember(self, contact_id: str, **values: Any) -> None:
-        """Store what is known of a contact; empty values never erase known ones."""
+        """Store what is known of a contact; empty values never erase known ones.
+
+        What this process stored is memoised, so an unchanged value (every message brings
+        its sender's name) costs no statement; whoever rolls back a transaction that
+        remembered something calls `forget`.
+        """
         values = {k: v for k, v in values.items() if v}
+        known = self._remembered.get(contact_id)
+        if known is not None and all(known.get(k) == v for k, v in values.items()):
+            return  # nothing new (every message remembers its sender's name)
         now = to_db(self.clock.now())
         columns = ["id", *values, "updated_at"]
         updates = ", ".join(f"{c} = excluded.{c}" for c in [*values, "updated_at"])
@@ -89,3 +102,4 @@ class People:
             f" on conflict(id) do update set {updates}",
             [contact_id, *values.values(), now],
         )
+        self._remembered[contact_id] = {**(known or {}), **values}

@@ -42,7 +42,7 @@ class CaseCore:
         self.config = config
         self.people = people
         self.notices = notices
-        self.store = CaseStore(db)
+        self.store = CaseStore(db, timedelta(hours=config.cases.remind_before_hours))
 
     # -- reading -------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.cases.core import CaseCore, Outcome
-from bot.cases.model import OPEN, SYSTEM, Case, EventKind, Status
+from bot.cases.model import SYSTEM, Case, EventKind, Status
 from bot.db import from_db, to_db
 from bot.messages import Outgoing
 
@@ -122,32 +122,9 @@ class DeadlineIntents(CaseCore):
     # -- the pass ------------------------------------------------------------------------
 
     def due_cases(self, now: datetime) -> list[Case]:
-        """Cases with something due; each step re-checks its own rule on the current row."""
-        stamp = to_db(now)
-        remind_from = to_db(now + timedelta(hours=self.config.cases.remind_before_hours))
-        marks = ", ".join("?" * len(OPEN))
-        sql = (
-            f"(status in ({marks}) and ("
-            " (status in (?, ?) and ifnull(first_response_at, '') = ''"
-            "  and ifnull(response_flagged_at, '') = '' and response_due_at <= ?)"
-            " or (ifnull(reminded_at, '') = '' and due_at <= ? and due_at > ?)"
-            " or (ifnull(escalation, 0) < 1 and due_at <= ?)"
-            " or (ifnull(escalation, 0) < 2 and level2_due_at <= ?)"
-            ")) or (status = ? and rate_due_at <= ?)"
-        )
-        params = [
-            *sorted(OPEN),
-            Status.NEW,
-            Status.ACCEPTED,
-            stamp,
-            remind_from,
-            stamp,
-            stamp,
-            stamp,
-            Status.RESOLVED,
-            stamp,
-        ]
-        return self.store.where(sql, [str(p) for p in params])
+        """Cases with something due (their `next_action_at`, bot/cases/schedule.py, has
+        come); each step re-checks its own rule on the current row."""
+        return self.store.where("next_action_at <= ?", [to_db(now)])
 
     def advance(self, case: Case, now: datetime) -> list[Outgoing]:
         """Every step that is due for this case, in the order a case meets them."""
@@ -159,8 +136,12 @@ class DeadlineIntents(CaseCore):
             self.auto_close,
         )
         notices: list[Outgoing] = []
+        changed = False
         for step in steps:
             outcome = step(case, now)
             case = outcome.case
             notices += outcome.notices
+            changed = changed or outcome.changed
+        if not changed:
+            self.store.reschedule(case, now)
         return notices

@@ -78,16 +78,32 @@ class Classification:
     limit_days: int
 
 
+_RULES: dict[int, tuple[Config, list[tuple[Classification, tuple[str, ...]]]]] = {}
+
+
+def _rules(config: Config) -> list[tuple[Classification, tuple[str, ...]]]:
+    """Each category and aspect with its normalised keywords, worked out once per config."""
+    cached = _RULES.get(id(config))
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    rules = []
+    for cat in config.categories:
+        candidates = [("", cat.keywords)] + [(a.name, a.keywords) for a in cat.aspects]
+        for aspect, words in candidates:
+            found = Classification(cat.name, aspect, cat.department, cat.limit_days)
+            rules.append((found, tuple(normalize(w) for w in words)))
+    _RULES[id(config)] = (config, rules)
+    return rules
+
+
 def classify(description: str, config: Config) -> Classification:
     """Keyword rules from config: the category (and sub-aspect) with the most hits wins."""
     text = normalize(description)
     best: tuple[int, Classification] | None = None
-    for cat in config.categories:
-        candidates = [("", cat.keywords)] + [(a.name, a.keywords) for a in cat.aspects]
-        for aspect, words in candidates:
-            hits = sum(1 for w in words if normalize(w) in text)
-            if hits and (best is None or hits > best[0]):
-                best = (hits, Classification(cat.name, aspect, cat.department, cat.limit_days))
+    for found, words in _rules(config):
+        hits = sum(1 for w in words if w in text)
+        if hits and (best is None or hits > best[0]):
+            best = (hits, found)
     if best:
         return best[1]
     c = config.cases
@@ -132,7 +148,7 @@ class Case:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Case:
-        values = {f.name: row[f.name] for f in fields(cls)}
+        values = {name: row[name] for name in _CASE_FIELDS}
         values["status"] = Status(values["status"])
         return cls(**values)
 
@@ -142,6 +158,9 @@ class Case:
 
     def overdue(self, now: datetime) -> bool:
         return self.is_open and from_db(self.due_at) <= now
+
+
+_CASE_FIELDS = tuple(f.name for f in fields(Case))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.cases.core import CaseCore, Outcome
 from bot.cases.model import Actor, Case, EventKind, Status, classify
-from bot.db import to_db
+from bot.db import to_db, transaction
 from bot.refusal import Refusal
 
 __all__ = ["RATINGS", "ReporterIntents"]
@@ -30,18 +30,12 @@ class ReporterIntents(CaseCore):
     ) -> Outcome:
         """A new case, numbered YYYY-NNNN, classified, with its deadlines."""
         found = classify(description, self.config)
-        with self.db.atomic():
-            row = self.db.execute(
-                "select coalesce(max(seq), 0) + 1 from cases where year = ?", [now.year]
-            ).fetchone()
-            seq = int(row[0])
-            due = self.deadlines(now, found.category)
-            response_due = now + timedelta(hours=self.config.cases.first_response_hours)
-            case_id = self.store.insert(
+        due = self.deadlines(now, found.category)
+        response_due = now + timedelta(hours=self.config.cases.first_response_hours)
+        with transaction(self.db):
+            blank = self.store.insert(
                 {
-                    "number": f"{now.year}-{seq:04d}",
                     "year": now.year,
-                    "seq": seq,
                     "reporter_id": reporter.id,
                     "reporter_name": reporter.name,
                     "enterprise": enterprise,
@@ -57,12 +51,16 @@ class ReporterIntents(CaseCore):
                     "reopen_count": 0,
                     "created_at": to_db(now),
                     "updated_at": to_db(now),
+                    "first_response_at": None,
                     "response_due_at": to_db(response_due),
+                    "response_flagged_at": None,
                     "due_at": due["due_at"],
+                    "reminded_at": None,
                     "level2_due_at": due["level2_due_at"],
-                }
+                    "rate_due_at": None,
+                },
+                now,
             )
-            blank = self.store.get(case_id)
             data = {"category": found.category, "department": found.department}
             case = self.store.write(blank, EventKind.OPENED, reporter, now, description, data)
         notices = self.notices.to_staff("intake_staff_opened", case=case, origin=origin)

@@ -1,22 +1,27 @@
 """The `cases` and `case_events` tables: reads, and the one function that writes.
 
 `write` changes a case: new column values plus one timeline event, in one transaction.
-Only the case service calls it; the columns it may change are listed here.
+Only the case service calls it; the columns it may change are listed here. With every
+change it stores `next_action_at` (bot/cases/schedule.py), the sweep's index.
+
+Plain SQL through the one connection (this is the intake's hot path): a new case comes
+back from its INSERT … RETURNING, a changed one from its UPDATE … RETURNING.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.cases.model import Actor, Case, Event, EventKind, Status
-from bot.db import to_db, to_json
+from bot.cases.schedule import next_action_at
+from bot.db import OPEN_SQL, to_db, to_json, transaction
 
-__all__ = ["CHANGEABLE", "CaseStore"]
+__all__ = ["CHANGEABLE", "CaseStore", "start_schedule"]
 
 #: the columns an event may change (never the number, the reporter or the origin)
 CHANGEABLE = frozenset(
@@ -46,17 +51,14 @@ CHANGEABLE = frozenset(
 
 
 class CaseStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, remind_before: timedelta) -> None:
         self.db = db
+        self.remind_before = remind_before
 
     # -- reading -------------------------------------------------------------------------
 
     def one(self, where: str, params: list[Any]) -> Case | None:
-        cursor = self.db.execute(f"select * from cases where {where} limit 1", params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return Case.from_row(dict(zip([c[0] for c in cursor.description], row, strict=True)))
+        return _first(self.db.execute(f"select * from cases where {where} limit 1", params))
 
     def get(self, case_id: int) -> Case:
         case = self.one("id = ?", [case_id])
@@ -89,14 +91,24 @@ class CaseStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def insert(self, values: Mapping[str, Any]) -> int:
-        """A new case row (the service numbers and classifies it)."""
-        columns = list(values)
-        cursor = self.db.execute(
-            f"insert into cases ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
-            list(values.values()),
+    def insert(self, values: Mapping[str, Any], now: datetime) -> Case:
+        """A new case row, numbered YYYY-NNNN in the same statement (the service
+        classifies it and gives it its deadlines)."""
+        row = {**values, "next_action_at": next_action_at(values, now, self.remind_before)}
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        year = int(values["year"])
+        case = _first(
+            self.db.execute(
+                f"insert into cases (number, seq, {columns})"
+                f" select printf('%d-%04d', ?, seq), seq, {marks}"
+                " from (select coalesce(max(seq), 0) + 1 as seq from cases where year = ?)"
+                " returning *",
+                [year, *row.values(), year],
+            )
         )
-        return int(cursor.lastrowid or 0)
+        assert case is not None
+        return case
 
     def write(
         self,
@@ -114,13 +126,20 @@ class CaseStore:
             raise ValueError(f"not a changeable case column: {sorted(unknown)}")
         if "status" in changes:
             changes["status"] = str(Status(changes["status"]))
-        with self.db.atomic():
+        with transaction(self.db):
             if changes:
                 changes["updated_at"] = to_db(now)
+                merged = {**case.__dict__, **changes}
+                changes["next_action_at"] = next_action_at(merged, now, self.remind_before)
                 sets = ", ".join(f"{c} = ?" for c in changes)
-                self.db.execute(
-                    f"update cases set {sets} where id = ?", [*changes.values(), case.id]
+                updated = _first(
+                    self.db.execute(
+                        f"update cases set {sets} where id = ? returning *",
+                        [*changes.values(), case.id],
+                    )
                 )
+                assert updated is not None
+                case = updated
             self.db.execute(
                 "insert into case_events (case_id, kind, actor_id, actor_name, at, text, data)"
                 " values (?, ?, ?, ?, ?, ?, ?)",
@@ -134,4 +153,28 @@ class CaseStore:
                     to_json(dict(data or {})),
                 ],
             )
-        return self.get(case.id)
+        return case
+
+    def reschedule(self, case: Case, now: datetime) -> None:
+        """A case the sweep looked at and left unchanged: when to look again (a step that
+        can no longer happen, such as a reminder whose window passed, stops counting)."""
+        when = next_action_at(case.__dict__, now, self.remind_before)
+        self.db.execute(
+            "update cases set next_action_at = ? where id = ? and next_action_at is not ?",
+            [when, case.id, when],
+        )
+
+
+def start_schedule(db: Database) -> None:
+    """The migration that adds `next_action_at`: every case the sweep may still act on is
+    looked at by the next pass (their creation time), which stores the exact time."""
+    db.execute(
+        f"update cases set next_action_at = created_at where {OPEN_SQL} or status = 'resolved'"
+    )
+
+
+def _first(cursor: Any) -> Case | None:
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return Case.from_row(dict(zip([c[0] for c in cursor.description], row, strict=True)))
