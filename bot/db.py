@@ -57,6 +57,7 @@ def open_db(path: Path | str, features: Sequence[Migrations] = ()) -> Database:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA busy_timeout=5000")
+    db.execute("PRAGMA cache_size=-16000")  # 16 MB: the hot index pages of a million cases
     db.execute("PRAGMA foreign_keys=ON")
     MIGRATIONS.apply(db)
     for migrations in features:
@@ -327,9 +328,11 @@ def m011_staff_query_indexes(db: Database) -> None:
     db.execute("alter table cases add column next_action_at text")
     start_schedule(db)
     db.execute(
-        "create index cases_next_action on cases (next_action_at)"
-        " where next_action_at is not null"
+        "create index cases_next_action on cases (next_action_at) where next_action_at is not null"
     )
+    # (status, due_at) is superseded by the partial indexes below: left in place, the planner
+    # took it for 待办 未分配 and 超期 and read every open row (0.1 s at a million cases)
+    db.execute("drop index idx_cases_status_due_at")
     db.execute(f"create index cases_open_due on cases (due_at) where {OPEN_SQL}")
     db.execute(
         "create index cases_open_unassigned on cases (due_at)"
@@ -339,4 +342,25 @@ def m011_staff_query_indexes(db: Database) -> None:
     db.execute(
         "create index cases_open_unanswered on cases (response_due_at)"
         f" where {OPEN_SQL} and ifnull(first_response_at, '') = ''"
+    )
+    # How many cases are open, per assignee ('' for none), kept by triggers: 待办's count
+    # without counting 100,000 index entries.
+    db.execute("create table open_cases (assignee_id text primary key, n integer not null)")
+    db.execute(
+        "insert into open_cases select ifnull(assignee_id, ''), count(*) from cases"
+        f" where {OPEN_SQL} group by 1"
+    )
+    for event, row, step in (("insert", "new", 1), ("delete", "old", -1)):
+        db.execute(_count_trigger(f"open_cases_{event}", f"after {event}", row, step))
+    update = "after update of status, assignee_id"
+    db.execute(_count_trigger("open_cases_update_old", update, "old", -1))
+    db.execute(_count_trigger("open_cases_update_new", update, "new", 1))
+
+
+def _count_trigger(name: str, when: str, row: str, step: int) -> str:
+    is_open = OPEN_SQL.replace("status", f"{row}.status")
+    return (
+        f"create trigger {name} {when} on cases for each row when {is_open} begin"
+        f" insert into open_cases values (ifnull({row}.assignee_id, ''), {step})"
+        f" on conflict (assignee_id) do update set n = n + {step}; end"
     )

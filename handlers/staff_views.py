@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.cases import OPEN, Case
-from bot.db import to_db
+from bot.cases import Case
+from bot.db import OPEN_SQL, to_db
 from bot.messages import Outgoing
 from bot.router import Context
 
@@ -20,7 +20,6 @@ _FILTERS = {
     "未指派": "unassigned",
     "我的": "mine",
 }
-_OPEN = [str(s) for s in sorted(OPEN)]
 
 
 def _late(case: Case, now: str) -> str | None:
@@ -34,8 +33,8 @@ def _late(case: Case, now: str) -> str | None:
 
 
 def _todo_filter(ctx: Context, kind: str) -> tuple[str, list[object]]:
-    where = f"status in ({', '.join('?' for _ in _OPEN)})"
-    params: list[object] = list(_OPEN)
+    """The WHERE of a 待办 filter, written as the m009 partial indexes spell it."""
+    where, params = OPEN_SQL, list[object]()
     now = to_db(ctx.now)
     if kind == "overdue":
         where += (
@@ -43,11 +42,29 @@ def _todo_filter(ctx: Context, kind: str) -> tuple[str, list[object]]:
         )
         params += [now, now]
     elif kind == "unassigned":
-        where += " and (assignee_id is null or assignee_id = '')"
+        where += " and ifnull(assignee_id, '') = ''"
     elif kind == "mine":
         where += " and assignee_id = ?"
         params.append(ctx.msg.sender_id)
     return where, params
+
+
+def _total(ctx: Context, kind: str) -> int:
+    """How many cases the filter has in all, each from an index (or the open counter)."""
+    if kind == "all":
+        return ctx.cases.open_count()
+    if kind == "unassigned":
+        return ctx.cases.open_count("")
+    if kind == "mine":
+        return ctx.cases.open_count(ctx.msg.sender_id)
+    now = to_db(ctx.now)  # overdue: past the deadline, or on time but still unanswered
+    late = ctx.cases.count(f"{OPEN_SQL} and due_at <= ?", [now])
+    unanswered = ctx.cases.count(
+        f"{OPEN_SQL} and ifnull(first_response_at, '') = '' and response_due_at <= ?"
+        " and due_at > ?",
+        [now, now],
+    )
+    return late + unanswered
 
 
 def todo(ctx: Context) -> list[Outgoing]:
@@ -56,7 +73,7 @@ def todo(ctx: Context) -> list[Outgoing]:
         raise ctx.refuse_usage(understood=ctx.args.strip()[:20])
     where, params = _todo_filter(ctx, kind)
     cases = ctx.cases.where(where, params, order_by="due_at, id", limit=_TODO_LIMIT)
-    total = ctx.cases.count(where, params) if len(cases) == _TODO_LIMIT else len(cases)
+    total = _total(ctx, kind) if len(cases) == _TODO_LIMIT else len(cases)
     now = to_db(ctx.now)
     rows = [{"case": c, "overdue": _late(c, now)} for c in cases]
     return [

@@ -57,6 +57,9 @@ class CaseCore:
     def count(self, where: str, params: list[Any]) -> int:
         return self.store.count(where, params)
 
+    def open_count(self, assignee_id: str | None = None) -> int:
+        return self.store.open_count(assignee_id)
+
     def timeline(self, case: Case) -> list[Any]:
         return self.store.timeline(case)
 

@@ -81,6 +81,17 @@ class CaseStore:
             self.db.execute(f"select count(*) from cases where {where}", params).fetchone()[0]
         )
 
+    def open_count(self, assignee_id: str | None = None) -> int:
+        """Open cases, all or those of one assignee ('' for none): the counter m009's
+        triggers keep, not a count of rows."""
+        if assignee_id is None:
+            row = self.db.execute("select sum(n) from open_cases").fetchone()
+        else:
+            row = self.db.execute(
+                "select n from open_cases where assignee_id = ?", [assignee_id]
+            ).fetchone()
+        return int(row[0] or 0) if row else 0
+
     def timeline(self, case: Case) -> list[Event]:
         rows = self.db.execute(
             "select kind, actor_id, actor_name, at, text, data from case_events"

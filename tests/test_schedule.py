@@ -1,0 +1,166 @@
+"""`next_action_at` (the sweep's index) and 待办's limit and count.
+
+A case's stored `next_action_at` is checked against what the sweep actually does: one
+second before it, a pass leaves the case alone; at it, the pass acts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.cases import OPEN, Case, EventKind, Status
+from bot.clock import FrozenClock
+from bot.db import OPEN_SQL, from_db, to_db
+from bot.services import Services
+from handlers.deadlines import sweep
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, ChatBot, actor
+
+WANG = {"sender": "wxid_wang", "room": STAFF_ROOM}
+SECOND = timedelta(seconds=1)
+
+
+def _open(app: Services, description: str = "银行抽贷", reporter: str = "wxid_zhang") -> Case:
+    return app.cases.open(
+        actor(reporter),
+        enterprise="张氏机械",
+        channel="wechat",
+        conversation_id=MEMBERS_ROOM,
+        is_group=True,
+        description=description,
+        now=app.clock.now(),
+    ).case
+
+
+def _next(app: Services, case: Case) -> str | None:
+    row = app.db.execute("select next_action_at from cases where id = ?", [case.id]).fetchone()
+    return row[0]
+
+
+def _events(app: Services, case: Case) -> list[str]:
+    return [e.kind for e in app.cases.timeline(case)]
+
+
+def _sweep_at(app: Services, clock: FrozenClock, when: datetime) -> None:
+    clock.advance(when - clock.now())
+    sweep(app)
+
+
+def _acts_exactly_at(app: Services, clock: FrozenClock, case: Case, kind: EventKind) -> Case:
+    """The stored time is when the sweep acts: not a second earlier, and then `kind`."""
+    stored = _next(app, case)
+    assert stored is not None
+    before = _events(app, case)
+    _sweep_at(app, clock, from_db(stored) - SECOND)
+    assert _events(app, case) == before
+    assert _next(app, case) == stored
+    _sweep_at(app, clock, from_db(stored))
+    assert _events(app, case)[len(before)] == kind
+    return app.cases.get(case.id)
+
+
+def test_open_sql_names_exactly_the_open_statuses() -> None:
+    listed = ", ".join(repr(str(s)) for s in sorted(OPEN))
+    assert OPEN_SQL.removeprefix("status in (").removesuffix(")") == listed
+
+
+def test_a_new_case_is_next_looked_at_when_its_first_response_is_due(
+    app: Services, clock: FrozenClock
+) -> None:
+    case = _open(app)
+    assert _next(app, case) == case.response_due_at
+    flagged = _acts_exactly_at(app, clock, case, EventKind.RESPONSE_OVERDUE)
+    # then the reminder before the deadline
+    due = from_db(flagged.due_at)
+    remind = due - timedelta(hours=app.config.cases.remind_before_hours)
+    assert _next(app, flagged) == to_db(remind)
+
+
+def test_next_action_follows_every_intent_of_a_case_life(
+    app: Services, clock: FrozenClock
+) -> None:
+    wang = actor("wxid_wang")
+    before = timedelta(hours=app.config.cases.remind_before_hours)
+    case = _open(app)
+
+    case = app.cases.claim(case, wang, clock.now()).case  # answered: no first-response flag
+    assert _next(app, case) == to_db(from_db(case.due_at) - before)
+    case = app.cases.answer(case, wang, "在办", clock.now()).case
+    assert _next(app, case) == to_db(from_db(case.due_at) - before)
+    case = app.cases.note(case, wang, "内部", clock.now()).case
+    assert _next(app, case) == to_db(from_db(case.due_at) - before)
+
+    case = _acts_exactly_at(app, clock, case, EventKind.REMINDED)
+    assert _next(app, case) == case.due_at
+    case = _acts_exactly_at(app, clock, case, EventKind.ESCALATED)
+    assert case.escalation == 1
+    assert _next(app, case) == case.level2_due_at
+    case = _acts_exactly_at(app, clock, case, EventKind.ESCALATED)
+    assert case.escalation == 2
+    assert _next(app, case) is None  # nothing left to do until someone acts
+
+    case = app.cases.resolve(case, wang, "已办", clock.now()).case
+    assert case.status == Status.RESOLVED
+    assert _next(app, case) == case.rate_due_at
+    reporter = actor("wxid_zhang")
+    case = app.cases.rate(case, reporter, "unsatisfied", "没解决", clock.now()).case
+    assert case.status == Status.IN_PROGRESS  # reopened with fresh deadlines
+    assert _next(app, case) == to_db(from_db(case.due_at) - before)
+
+    case = app.cases.resolve(case, wang, "再办", clock.now()).case
+    case = _acts_exactly_at(app, clock, case, EventKind.CLOSED)
+    assert case.status == Status.CLOSED
+    assert _next(app, case) is None
+
+
+def test_a_withdrawn_case_is_never_looked_at_again(app: Services, clock: FrozenClock) -> None:
+    case = _open(app)
+    case = app.cases.withdraw(case, actor("wxid_zhang"), "", clock.now()).case
+    assert _next(app, case) is None
+    assert app.cases.due_cases(clock.now() + timedelta(days=400)) == []
+
+
+def test_a_reminder_window_that_passed_unseen_stops_counting(
+    app: Services, clock: FrozenClock
+) -> None:
+    """Reopened after escalation: no second level-1 step; if its reminder window passes
+    while the bot is down, the next pass looks again only at level 2."""
+    wang = actor("wxid_wang")
+    case = app.cases.claim(_open(app), wang, clock.now()).case
+    case = app.cases.escalate(case, wang, "", clock.now()).case  # escalation 1 by hand
+    _sweep_at(app, clock, from_db(case.due_at) + timedelta(hours=1))  # window missed
+    case = app.cases.get(case.id)
+    assert EventKind.REMINDED not in _events(app, case)
+    assert _next(app, case) == case.level2_due_at
+
+
+def test_todo_shows_thirty_and_counts_them_all(
+    bot: ChatBot, app: Services, clock: FrozenClock
+) -> None:
+    cases = [_open(app, f"银行抽贷{i}", reporter=f"wxid_m{i}") for i in range(33)]
+    app.cases.claim(cases[0], actor("wxid_wang"), clock.now())
+
+    everything = bot.text("待办", **WANG)
+    assert "共 33 件" in everything
+    assert sum(c.number in everything for c in cases) == 30
+    unassigned = bot.text("待办 未分配", **WANG)
+    assert "共 32 件" in unassigned
+    assert cases[0].number not in unassigned
+    mine = bot.text("待办 我的", **WANG)
+    assert cases[0].number in mine
+    assert sum(c.number in mine for c in cases) == 1
+
+    bot.advance(days=30)  # every one past its deadline
+    overdue = bot.text("待办 超期", **WANG)
+    assert "共 33 件" in overdue
+    assert sum(c.number in overdue for c in cases) == 30
+
+
+def test_the_open_counter_follows_status_and_assignee(app: Services, clock: FrozenClock) -> None:
+    first, second = _open(app), _open(app, "合同纠纷")
+    assert (app.cases.open_count(), app.cases.open_count("")) == (2, 2)
+    app.cases.claim(first, actor("wxid_wang"), clock.now())
+    assert app.cases.open_count("wxid_wang") == 1
+    assert app.cases.open_count("") == 1
+    app.cases.withdraw(second, actor("wxid_zhang"), "", clock.now())
+    assert (app.cases.open_count(), app.cases.open_count("")) == (1, 0)
+    assert app.cases.open_count() == app.cases.count(OPEN_SQL, [])
