@@ -183,6 +183,23 @@ def ratio(n: int, rounds: int = 10) -> tuple[float, float]:
     return size * rounds / bot_time, size * rounds / bare_time
 
 
+def statements_per_message(n: int = 50) -> tuple[float, float]:
+    """SQL statements one intake message executes, after a few messages have warmed the
+    memos: as sqlite3's trace callback reports them, and with the repeats collapsed (the
+    callback reports a statement again for each trigger program it runs: RETURNING and
+    the open-cases counter)."""
+    with tempfile.TemporaryDirectory() as folder:
+        run = BotRun(Path(folder), 0, n + 5)
+        run.batch(5)
+        seen: list[str] = []
+        run.app.db.conn.set_trace_callback(seen.append)
+        run.batch(n)
+        run.app.db.conn.set_trace_callback(None)
+        run.close()
+    distinct = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
+    return len(seen) / n, len(distinct) / n
+
+
 def bot_rate(n: int, existing: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
         run = BotRun(Path(folder), existing, n)
@@ -198,7 +215,9 @@ def main() -> None:
     ours, bare = ratio(n)
     print(f"intake, whole bot path:   {ours:8.0f} messages/s")
     print(f"bare sqlite3, same rows:  {bare:8.0f} messages/s")
-    print(f"ratio bare / bot:         {bare / ours:8.1f} x")
+    print(f"ratio bare / bot:         {bare / ours:8.2f} x")
+    traced, statements = statements_per_message()
+    print(f"SQL statements / message: {statements:8.1f} ({traced:.1f} traced)")
     for existing in (1_000, 100_000):
         rate = bot_rate(min(n, 1000), existing)
         print(f"with {existing:>7,} cases:     {1000 / rate:8.3f} ms/message")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ MIGRATIONS = Migrations("chamberbot")
 OPEN_SQL = "status in ('accepted', 'in_progress', 'new')"
 
 
+@lru_cache(maxsize=1024)  # a message stamps the same few instants many times
 def to_db(when: datetime) -> str:
     """Times are stored in UTC ISO form, so text comparison orders them."""
     if when.tzinfo is None:

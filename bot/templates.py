@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class Templates:
         when = datetime.fromisoformat(value) if isinstance(value, str) else value
         return when.astimezone(self.tz)
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - one Templates per process, values are stamps
     def _when(self, value: datetime | str | None) -> str:
         """`11月21日(周六) 14:30`"""
         if not value:
@@ -69,6 +71,7 @@ class Templates:
         w = self._local(value)
         return f"{w.month}月{w.day}日(周{_WEEKDAYS[w.weekday()]}) {w:%H:%M}"
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - one Templates per process, values are stamps
     def _day(self, value: datetime | str | None) -> str:
         """`2026年11月21日`"""
         if not value:
