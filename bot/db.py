@@ -18,7 +18,7 @@ __all__ = ["MIGRATIONS", "OPEN_SQL", "from_db", "open_db", "to_db", "to_json", "
 MIGRATIONS = Migrations("chamberbot")
 
 #: the open statuses as a literal SQL condition: the partial indexes of the staff queries
-#: (m009) carry it, and a query uses them only when its WHERE repeats it word for word.
+#: (m011) carry it, and a query uses them only when its WHERE repeats it word for word.
 OPEN_SQL = "status in ('accepted', 'in_progress', 'new')"
 
 

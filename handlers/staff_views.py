@@ -33,7 +33,7 @@ def _late(case: Case, now: str) -> str | None:
 
 
 def _todo_filter(ctx: Context, kind: str) -> tuple[str, list[object]]:
-    """The WHERE of a 待办 filter, written as the m009 partial indexes spell it."""
+    """The WHERE of a 待办 filter, written as the m011 partial indexes spell it."""
     where, params = OPEN_SQL, list[object]()
     now = to_db(ctx.now)
     if kind == "overdue":

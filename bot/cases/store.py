@@ -82,7 +82,7 @@ class CaseStore:
         )
 
     def open_count(self, assignee_id: str | None = None) -> int:
-        """Open cases, all or those of one assignee ('' for none): the counter m009's
+        """Open cases, all or those of one assignee ('' for none): the counter m011's
         triggers keep, not a count of rows."""
         if assignee_id is None:
             row = self.db.execute("select sum(n) from open_cases").fetchone()
