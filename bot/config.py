@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,8 +31,11 @@ __all__ = [
     "ConfigError",
     "Sections",
     "StaffMember",
+    "config_key",
+    "config_reason",
     "load_config",
     "parse_config",
+    "read_yaml",
 ]
 
 #: feature settings sections: name in the YAML file -> the feature's pydantic model
@@ -106,9 +110,18 @@ class Channel(_Strict):
     pacing: Pacing = Pacing()
 
 
+def _quote_the_time(value: Any) -> Any:
+    # YAML 1.1 reads an unquoted 22:00 as the number 1320 (base 60).
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f'quote the time: write "{value // 60:02d}:{value % 60:02d}"')
+    return value
+
+
 class QuietHours(_Strict):
     start: str = "22:00"
     end: str = "08:00"
+
+    _quoted = field_validator("start", "end", mode="before")(_quote_the_time)
 
     @field_validator("start", "end")
     @classmethod
@@ -185,6 +198,23 @@ class Digest(_Strict):
     max_chars: int = Field(1500, ge=200)
 
 
+class CalendarSettings(_Strict):
+    file: str | None = Field(None, description="holidays and 调休 per year (config-relative)")
+    warn_from: str = Field("11-01", description="MM-DD: from then on, missing next year is told")
+
+    @field_validator("warn_from")
+    @classmethod
+    def _mm_dd(cls, value: str) -> str:
+        if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", value):
+            raise ValueError('expected MM-DD, e.g. "11-01"')
+        return value
+
+    def warns_on(self, day: date) -> bool:
+        """Whether `day` is on or after warn_from in its year."""
+        month, mday = self.warn_from.split("-")
+        return (day.month, day.day) >= (int(month), int(mday))
+
+
 class Config(_Strict):
     bot_name: str = "商会助手"
     data_dir: str = "./data"
@@ -219,6 +249,8 @@ class Config(_Strict):
                 if short in data:
                     raise ValueError(f"{short} is the short form of channels.wechat: use one")
         return data
+
+    calendar: CalendarSettings = CalendarSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -258,14 +290,14 @@ class Config(_Strict):
         return found if isinstance(found, model) else model()
 
 
-def _key(loc: tuple[int | str, ...]) -> str:
+def config_key(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
 
-def _reason(error: Any) -> str:
+def config_reason(error: Any) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required"
@@ -294,7 +326,7 @@ def _cross_check(cfg: Config) -> tuple[str, str] | None:
 
 def _error(file: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> ConfigError:
     first = exc.errors()[0]
-    return ConfigError(file, _key((*prefix, *first["loc"])), _reason(first))
+    return ConfigError(file, config_key((*prefix, *first["loc"])), config_reason(first))
 
 
 def parse_config(data: Any, file: str = "config.yaml", sections: Sections | None = None) -> Config:
@@ -320,16 +352,42 @@ def parse_config(data: Any, file: str = "config.yaml", sections: Sections | None
     return cfg
 
 
-def load_config(path: Path, sections: Sections | None = None) -> Config:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, except that a key given twice in one mapping is an error, not a shadow."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> Any:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _unique_mapping,
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data; unreadable, invalid or duplicate-keyed → ConfigError."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(name, "(file)", exc.strerror or str(exc)) from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
         raise ConfigError(name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return parse_config(data, name, sections)
+
+
+def load_config(path: Path, sections: Sections | None = None) -> Config:
+    return parse_config(read_yaml(path), str(path), sections)

@@ -366,3 +366,22 @@ def _count_trigger(name: str, when: str, row: str, step: int) -> str:
         f" insert into open_cases values (ifnull({row}.assignee_id, ''), {step})"
         f" on conflict (assignee_id) do update set n = n + {step}; end"
     )
+
+
+@MIGRATIONS()
+def m012_fallback_deadlines(db: Database) -> None:
+    # Deadlines counted Monday-Friday through a year no calendar knew yet, with what they
+    # were counted from, so they are recomputed when the year's schedule arrives
+    # (bot/calendar_watch.py). years: JSON list of the years counted on the fallback.
+    db.table("fallback_deadlines").create(
+        {
+            "case_id": int,
+            "start_at": str,
+            "limit_days": int,
+            "level2_days": int,
+            "years": str,
+            "computed_at": str,
+        },
+        pk="case_id",
+        foreign_keys=[("case_id", "cases", "id")],
+    )

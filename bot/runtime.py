@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Sequence
 
@@ -92,8 +93,14 @@ async def serve_until_signalled(runtime: Runtime) -> None:
     """Serve until SIGINT or SIGTERM; then stop cleanly (the outbox keeps what is left)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stopping(sig: signal.Signals) -> None:
+        log.info("%s received: shutting down", sig.name)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopping, sig)
+    log.info("chamberbot started (pid %d)", os.getpid())
     try:
         await runtime.serve(stop)
     finally:

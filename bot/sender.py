@@ -169,6 +169,13 @@ class Sender:
             self._failed(item, f"{type(exc).__name__}: {exc}", permanent=False)
             return 0
         self.outbox.mark_sent(item.id)
+        log.info(
+            "sent outbox row %s to %s (attempt %d)",
+            item.id,
+            item.out.conversation_id,
+            item.attempts + 1,
+        )
+        log.debug("outbox row %s text: %s", item.id, item.out.text)
         now = self.clock.now()
         self._last[item.out.conversation_id] = now
         self._window.append(now)

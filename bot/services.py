@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from bot.calendar_watch import CalendarFile
 from bot.cases import CaseService
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -56,6 +57,7 @@ class Services:
         self.clock: Clock = clock or SystemClock(config.tz)
         self.db_path = db_path
         self.base_dir = base_dir or Path.cwd()  # relative paths in the config start here
+        self.calendar_file = CalendarFile(config.calendar, self.base_dir)  # before the db
         self.db = open_db(db_path, [f.migrations for f in self.features if f.migrations])
         routes = [route for feature in self.features for route in feature.routes]
         self.router = Router(routes, _prompts(self.features), config.commands)
@@ -76,6 +78,7 @@ class Services:
         self.places = Places(self.db, config, self.clock)
         self.notices = Notices(self.templates, self.people)
         self.cases = CaseService(self.db, config, self.people, self.notices)
+        self.cases.calendar = self.calendar_file.calendar
         self.outbox = Outbox(
             self.db,
             self.clock,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 import tempfile
@@ -12,9 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from bot.backup import BackupError, RunLock
+from bot.calendar_cli import summary as calendar_summary
 from bot.clock import Clock, FrozenClock, OffsetClock
 from bot.config import ConfigError
+from bot.logs import LEVELS, setup_logging
 from bot.services import Services
+from chamberbot.ops_cli import register as register_ops
 from chamberbot.root import DEMO_CONFIG, FEATURES, build, default_db, load
 
 __all__ = ["main"]
@@ -55,7 +58,9 @@ def _check(args: argparse.Namespace) -> int:
     path = Path(args.config)
     config = load(path)
     with tempfile.TemporaryDirectory() as scratch:
-        build(config, path, Path(scratch) / "check.db").close()
+        services = build(config, path, Path(scratch) / "check.db")
+        services.close()
+    _write(calendar_summary(config, services.calendar_file.calendar, services.clock.now()))
     _write(f"{path}: OK")
     return 0
 
@@ -83,23 +88,32 @@ def _run(args: argparse.Namespace) -> int:
 
     path, endpoint, token = _wechat(args)
     config = load(path)
-    services = build(config, path, config.database_path(path.parent))
-    logging.getLogger("bot").setLevel(logging.INFO)
-    transport = WechatyTransport(
-        endpoint,
-        token,
-        WechatEvents(services),
-        names=services.people.name,
-        journal=Journal(services.db, WechatyTransport.channel),
-    )
-    runtime = Runtime(services, [transport])
+    db_path = config.database_path(path.parent)
+    lock = RunLock(db_path)
     try:
-        asyncio.run(serve_until_signalled(runtime))
-    except GatewayStartError as exc:
+        lock.acquire()  # one bot per database; `chamberbot restore` checks it
+    except BackupError as exc:
         sys.stderr.write(f"chamberbot: {exc}\n")
         return 1
+    try:
+        services = build(config, path, db_path)
+        transport = WechatyTransport(
+            endpoint,
+            token,
+            WechatEvents(services),
+            names=services.people.name,
+            journal=Journal(services.db, WechatyTransport.channel),
+        )
+        runtime = Runtime(services, [transport])
+        try:
+            asyncio.run(serve_until_signalled(runtime))
+        except GatewayStartError as exc:
+            sys.stderr.write(f"chamberbot: {exc}\n")
+            return 1
+        finally:
+            services.close()
     finally:
-        services.close()
+        lock.release()
     return 0
 
 
@@ -124,6 +138,15 @@ def _rooms(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chamberbot", description="商会助手")
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        help="debug, info, warning or error (default: info for run, warning otherwise);"
+        " phone numbers and case descriptions are logged at debug only",
+    )
+    parser.add_argument(
+        "--log-file", help="write the log to FILE, rotated at 10 MB, 5 kept (default stderr)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="console chat on the embedded default, no WeChat")
     demo.add_argument("--script", help="read the chat from FILE and print the transcript")
@@ -144,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     for feature in FEATURES:
         if feature.cli:
             feature.cli(sub)
+    register_ops(sub)
     return parser
 
 
@@ -160,8 +184,9 @@ def _with_services(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    level = args.log_level or ("info" if args.command == "run" else "warning")
+    setup_logging(level, args.log_file)
     try:
         if getattr(args, "run_with_services", None):
             return _with_services(args)

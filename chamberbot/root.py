@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Config, ConfigError, Sections, load_config
 from bot.feature import Feature
+from bot.operations import FEATURE as OPERATIONS
 from bot.router import RouterError
 from bot.services import Services
 from handlers import deadlines, intake, menu, policy, reporter, staff
@@ -31,6 +32,7 @@ FEATURES: list[Feature] = [
     policy.FEATURE,
     POLICY_FEEDS,
     EVENTS,
+    OPERATIONS,
 ]
 
 

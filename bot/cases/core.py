@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.calendar_watch import track
 from bot.cases.model import Actor, Case, EventKind
 from bot.cases.rules import RESPONDS, check, next_status
 from bot.cases.store import CaseStore
@@ -21,7 +22,7 @@ from bot.normalize import normalize, parse_case_ref
 from bot.notices import Notices
 from bot.people import People
 from bot.refusal import Refusal
-from bot.workdays import add_workdays
+from bot.workdays import Deadlines, WorkCalendar
 
 __all__ = ["CaseCore", "Outcome"]
 
@@ -43,6 +44,7 @@ class CaseCore:
         self.people = people
         self.notices = notices
         self.store = CaseStore(db, timedelta(hours=config.cases.remind_before_hours))
+        self.calendar = WorkCalendar()  # the services hand over the one with calendar.file
 
     # -- reading -------------------------------------------------------------------------
 
@@ -134,11 +136,21 @@ class CaseCore:
                 return cat.limit_days
         return self.config.cases.default_limit_days
 
-    def deadlines(self, start: datetime, category: str) -> dict[str, str | None]:
-        due = add_workdays(start, self.limit_days(category))
+    def plan(self, start: datetime, category: str) -> Deadlines:
+        limits = self.config.cases
+        return self.calendar.deadlines(start, self.limit_days(category), limits.level2_after_days)
+
+    def deadlines(
+        self, start: datetime, category: str, case_id: int | None = None
+    ) -> dict[str, str | None]:
+        """Fresh deadline columns; with `case_id`, a count through a year no calendar
+        knows is recorded (or an earlier record dropped) for bot/calendar_watch.py."""
+        plan = self.plan(start, category)
+        if case_id is not None:
+            track(self.db, case_id, plan)
         return {
-            "due_at": to_db(due),
-            "level2_due_at": to_db(add_workdays(due, self.config.cases.level2_after_days)),
+            "due_at": to_db(plan.due),
+            "level2_due_at": to_db(plan.level2),
             "reminded_at": None,
         }
 

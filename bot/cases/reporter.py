@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.calendar_watch import track
 from bot.cases.core import CaseCore, Outcome
 from bot.cases.model import Actor, Case, EventKind, Status, classify
 from bot.db import to_db, transaction
@@ -30,7 +31,7 @@ class ReporterIntents(CaseCore):
     ) -> Outcome:
         """A new case, numbered YYYY-NNNN, classified, with its deadlines."""
         found = classify(description, self.config)
-        due = self.deadlines(now, found.category)
+        plan = self.plan(now, found.category)
         response_due = now + timedelta(hours=self.config.cases.first_response_hours)
         with transaction(self.db):
             blank = self.store.insert(
@@ -54,13 +55,15 @@ class ReporterIntents(CaseCore):
                     "first_response_at": None,
                     "response_due_at": to_db(response_due),
                     "response_flagged_at": None,
-                    "due_at": due["due_at"],
+                    "due_at": to_db(plan.due),
                     "reminded_at": None,
-                    "level2_due_at": due["level2_due_at"],
+                    "level2_due_at": to_db(plan.level2),
                     "rate_due_at": None,
                 },
                 now,
             )
+            if plan.fallback_years:
+                track(self.db, blank.id, plan)
             data = {"category": found.category, "department": found.department}
             case = self.store.write(blank, EventKind.OPENED, reporter, now, description, data)
         notices = self.notices.to_staff("intake_staff_opened", case=case, origin=origin)
@@ -112,7 +115,7 @@ class ReporterIntents(CaseCore):
         changes: dict[str, Any] = {
             "reopen_count": case.reopen_count + 1,
             "rate_due_at": None,
-            **self.deadlines(now, case.category),
+            **self.deadlines(now, case.category, case.id),
         }
         updated = self.change(case, EventKind.REOPENED, actor, now, reason, **changes)
         notices = [

@@ -142,7 +142,7 @@ class StaffIntents(CaseCore):
             raise Refusal("staff_unknown_aspect", given=aspect, category=category, aspects=aspects)
         changes: dict[str, Any] = {"category": category, "aspect": aspect}
         if new_deadline:
-            changes.update(self.deadlines(from_db(case.created_at), category))
+            changes.update(self.deadlines(from_db(case.created_at), category, case.id))
         data = {
             "from": f"{case.category}/{case.aspect}" if case.aspect else case.category,
             "to": f"{category}/{aspect}" if aspect else category,

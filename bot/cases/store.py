@@ -11,6 +11,7 @@ back from its INSERT … RETURNING, a changed one from its UPDATE … RETURNING.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from sqlite_utils import Database
 from bot.cases.model import Actor, Case, Event, EventKind, Status
 from bot.cases.schedule import next_action_at
 from bot.db import OPEN_SQL, to_db, to_json, transaction
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CHANGEABLE", "CaseStore", "start_schedule"]
 
@@ -137,6 +140,7 @@ class CaseStore:
             raise ValueError(f"not a changeable case column: {sorted(unknown)}")
         if "status" in changes:
             changes["status"] = str(Status(changes["status"]))
+        before = case.status
         with transaction(self.db):
             if changes:
                 changes["updated_at"] = to_db(now)
@@ -164,6 +168,10 @@ class CaseStore:
                     to_json(dict(data or {})),
                 ],
             )
+        # One line per change; the text (a description, an answer) only at DEBUG.
+        moved = f" {before} -> {changes['status']}" if "status" in changes else ""
+        log.info("case %s: %s by %s%s", case.number, kind, actor.id, moved)
+        log.debug("case %s %s text: %s", case.number, kind, text)
         return case
 
     def reschedule(self, case: Case, now: datetime) -> None:

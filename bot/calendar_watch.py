@@ -1,0 +1,173 @@
+"""Keeping the working-day calendar current while the bot runs.
+
+- `CalendarFile` holds the calendar built from `calendar.file`; `refresh` re-reads the
+  file when it changed (a file that became invalid is logged and the old one is kept).
+- `track` records a case whose deadlines were counted Monday–Friday through a year no
+  calendar knew (table fallback_deadlines); `recompute` counts them again once such a
+  year is known, writing a `deadline_recomputed` event on the case's timeline and sending
+  nothing to the enterprise.
+- `warn` tells the staff room, once a week, that this year's or — from
+  `calendar.warn_from` — next year's schedule is missing.
+- `calendar_job` (hourly in working hours, and once at start) does all three.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlite_utils import Database
+
+from bot.calendar_file import calendar_path, load_calendar
+from bot.config import CalendarSettings, ConfigError
+from bot.db import from_db, to_db, to_json
+from bot.workdays import Deadlines, WorkCalendar
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+__all__ = [
+    "CalendarFile",
+    "calendar_job",
+    "check_calendar",
+    "missing_years",
+    "recompute",
+    "track",
+    "warn",
+]
+
+log = logging.getLogger(__name__)
+
+
+class CalendarFile:
+    """The calendar of `calendar.file` (or of the package alone), reloaded when it changes."""
+
+    def __init__(self, settings: CalendarSettings, base: Path) -> None:
+        self.path = calendar_path(settings.file, base)
+        self.calendar: WorkCalendar = load_calendar(self.path)  # ConfigError at start
+        self._stamp = self._stat()
+
+    def _stat(self) -> tuple[float, int] | None:
+        if self.path is None:
+            return None
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime, info.st_size)
+
+    def refresh(self) -> bool:
+        """Re-read the file if it changed; True when the calendar was replaced."""
+        stamp = self._stat()
+        if self.path is None or stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            self.calendar = load_calendar(self.path)
+        except ConfigError as exc:
+            log.error("calendar file not reloaded, keeping the previous one: %s", exc)
+            return False
+        log.info("calendar file %s reloaded", self.path)
+        return True
+
+
+def track(db: Database, case_id: int, plan: Deadlines) -> None:
+    """Remember (or forget) that a case's deadlines were counted on the fallback."""
+    if not plan.fallback_years:
+        db.execute("delete from fallback_deadlines where case_id = ?", [case_id])
+        return
+    db.execute(
+        "insert or replace into fallback_deadlines"
+        " (case_id, start_at, limit_days, level2_days, years, computed_at)"
+        " values (?, ?, ?, ?, ?, ?)",
+        [
+            case_id,
+            to_db(plan.start),
+            plan.limit_days,
+            plan.level2_days,
+            to_json(sorted(plan.fallback_years)),
+            to_db(plan.start),
+        ],
+    )
+
+
+def recompute(services: Services, now: datetime) -> int:
+    """Recount the deadlines of open cases counted through a year that is now known."""
+    from bot.cases import SYSTEM, EventKind
+
+    calendar = services.cases.calendar
+    db = services.db
+    rows = db.execute(
+        "select case_id, start_at, limit_days, level2_days, years from fallback_deadlines"
+    ).fetchall()
+    changed = 0
+    for case_id, start_at, limit_days, level2_days, years in rows:
+        if all(not calendar.known(y) for y in json.loads(years)):
+            continue
+        case = services.cases.get(int(case_id))
+        with db.atomic():
+            if not case.is_open:
+                db.execute("delete from fallback_deadlines where case_id = ?", [case_id])
+                continue
+            plan = calendar.deadlines(from_db(start_at), int(limit_days), int(level2_days))
+            track(db, case.id, plan)
+            due, level2 = to_db(plan.due), to_db(plan.level2)
+            if (due, level2) == (case.due_at, case.level2_due_at):
+                continue
+            text = services.templates.render("calendar_recomputed", old=case.due_at, new=due)
+            services.cases.change(
+                case,
+                EventKind.DEADLINES_RECOMPUTED,
+                SYSTEM,
+                now,
+                text,
+                {"due_at": [case.due_at, due], "level2_due_at": [case.level2_due_at, level2]},
+                due_at=due,
+                level2_due_at=level2,
+            )
+        changed += 1
+        log.info("case %s: deadline recomputed, %s -> %s", case.number, case.due_at, due)
+    return changed
+
+
+def missing_years(calendar: WorkCalendar, settings: CalendarSettings, now: datetime) -> list[int]:
+    """This year if unknown; next year too once warn_from has passed."""
+    today = now.date()
+    years = [] if calendar.known(today.year) else [today.year]
+    if settings.warns_on(today) and not calendar.known(today.year + 1):
+        years.append(today.year + 1)
+    return years
+
+
+def warn(services: Services, now: datetime) -> int:
+    """Tell the staff room about missing years, once per ISO week; returns rows queued."""
+    settings = services.config.calendar
+    years = missing_years(services.cases.calendar, settings, now)
+    if not years:
+        return 0
+    week = now.isocalendar()
+    key = f"calendar_missing:{'+'.join(map(str, years))}:{week.year}-W{week.week:02d}"
+    outs = services.notices.to_staff("calendar_missing", years=years, file=settings.file)
+    with services.db.atomic():
+        added = services.outbox.enqueue(outs, dedupe_key=key, scheduled=True)
+    if added:
+        log.info("no holiday schedule for %s: staff told", ", ".join(map(str, years)))
+    return added
+
+
+def check_calendar(services: Services, now: datetime | None = None) -> None:
+    """Reload the file if it changed, recount what the fallback counted, warn staff."""
+    now = now or services.clock.now()
+    if services.calendar_file.refresh():
+        services.cases.calendar = services.calendar_file.calendar
+    recompute(services, now)
+    warn(services, now)
+
+
+def calendar_job() -> None:
+    from bot.scheduler import running_services
+
+    check_calendar(running_services())
