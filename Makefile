@@ -35,6 +35,7 @@ test: lint $(GATEWAY_STAMP)
 bench: $(STAMP) $(GATEWAY_STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/workdays.py
 	$(BIN)/python bench/policies_ingest.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/events.py

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 
 from bot.backup import BackupError, RunLock
@@ -139,6 +140,9 @@ def _rooms(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chamberbot", description="商会助手")
     parser.add_argument(
+        "--version", action="version", version=f"chamberbot {version('chamberbot')}"
+    )
+    parser.add_argument(
         "--log-level",
         choices=LEVELS,
         help="debug, info, warning or error (default: info for run, warning otherwise);"
@@ -155,13 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fresh", action="store_true", help="start from an empty database")
     demo.set_defaults(func=_demo)
     check = sub.add_parser("check", help="validate a config file")
-    check.add_argument("--config", required=True)
+    check.add_argument("--config", required=True, help="the settings file to validate")
     check.set_defaults(func=_check)
     run = sub.add_parser("run", help="serve WeChat through a Wechaty puppet-service gateway")
-    run.add_argument("--config", required=True)
+    run.add_argument("--config", required=True, help="the settings file")
     run.set_defaults(func=_run)
     rooms = sub.add_parser("rooms", help="list the bot's WeChat groups (ids for the config)")
-    rooms.add_argument("--config", required=True)
+    rooms.add_argument("--config", required=True, help="the settings file (gateway)")
     rooms.add_argument("--members", action="store_true", help="also list each group's members")
     rooms.set_defaults(func=_rooms)
     for feature in FEATURES:

@@ -108,23 +108,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common = command_options()
 
     add = sub.add_parser("add", parents=[common], help="store one policy by hand (source: manual)")
-    add.add_argument("--title", required=True)
-    add.add_argument("--url", required=True)
+    add.add_argument("--title", required=True, help="the policy's title")
+    add.add_argument("--url", required=True, help="where the policy is published")
     add.add_argument("--issuer", default="", help="发文机关")
     add.add_argument("--date", help="publish date, YYYY-MM-DD")
     add.add_argument("--tags", default="", help="comma-separated, e.g. 融资,制造业")
-    add.add_argument("--summary", default="")
+    add.add_argument("--summary", default="", help="a short summary")
     add.set_defaults(**with_services(_add))
 
     show = sub.add_parser("list", parents=[common], help="stored policies, newest first")
-    show.add_argument("--limit", type=int, default=20)
+    show.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     show.add_argument("--source", help="only this source (a feed id, folder or manual)")
     show.set_defaults(**with_services(_list))
 
     search = sub.add_parser(
         "search", parents=[common], help="policies matching every word, newest first"
     )
-    search.add_argument("words", nargs="+")
+    search.add_argument("words", nargs="+", help="keywords to look for")
     search.add_argument("--limit", type=int, help="default: policies.search_limit")
     search.set_defaults(**with_services(_search))
 

@@ -134,9 +134,9 @@ def test_member_reports_staff_handle_member_rates(chat: Chat, tmp_path: Path) ->
     assert "感谢您的评价（满意）" in closed["text"]
     assert "已销号" in closed["text"]
     assert_nothing_twice(gw.sent())
-    # the bot ran in tmp_path: it wrote nothing but its data folder (the logs are ours)
+    # the bot ran in tmp_path: it wrote nothing but its data folder (logs, config ours)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bot.log", "config.yaml", "data", "gateway.log"
+        "bot.log", "calendar.yaml", "config.yaml", "data", "gateway.log"
     ]  # fmt: skip
 
 
