@@ -33,6 +33,7 @@ __all__ = [
     "StaffMember",
     "config_key",
     "config_reason",
+    "id_warnings",
     "load_config",
     "parse_config",
     "read_yaml",
@@ -390,4 +391,33 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_config(path: Path, sections: Sections | None = None) -> Config:
-    return parse_config(read_yaml(path), str(path), sections)
+    data = read_yaml(path)
+    if data is None:
+        reason = "the file is empty; start from config.example.yaml"
+        raise ConfigError(str(path), "(file)", reason)
+    return parse_config(data, str(path), sections)
+
+
+def _looks_like_a_name(value: str) -> bool:
+    return not value.isascii() or any(c.isspace() for c in value)
+
+
+def id_warnings(cfg: Config, file: str) -> list[str]:
+    """Names written where WeChat ids belong: allowed (ids are opaque), but said."""
+    found: list[str] = []
+    hint = "`chamberbot rooms --config FILE --members` lists the ids"
+    for i, room in enumerate(cfg.staff_rooms):
+        if _looks_like_a_name(room):
+            found.append(
+                f"{file}: staff_rooms[{i}]: {room!r} looks like a group name; "
+                f"group ids look like 12345678901@chatroom ({hint})"
+            )
+    people = [(f"admins[{i}]", a) for i, a in enumerate(cfg.admins)]
+    people += [(f"staff[{i}].contact_id", s.contact_id) for i, s in enumerate(cfg.staff)]
+    for key, contact in people:
+        if _looks_like_a_name(contact):
+            found.append(
+                f"{file}: {key}: {contact!r} looks like a name; "
+                f"contact ids look like wxid_abc123 ({hint})"
+            )
+    return found

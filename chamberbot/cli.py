@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 from bot.backup import BackupError, RunLock
 from bot.calendar_cli import summary as calendar_summary
 from bot.clock import Clock, FrozenClock, OffsetClock
-from bot.config import ConfigError
+from bot.config import ConfigError, id_warnings
 from bot.logs import LEVELS, setup_logging
 from bot.services import Services
 from chamberbot.ops_cli import register as register_ops
@@ -56,8 +57,21 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Everything `run` checks before it connects (the gateway settings when any are given)."""
+    from bot.transports.wechaty_app import ENV_ENDPOINT, ENV_TOKEN, wechat_settings
+
     path = Path(args.config)
     config = load(path)
+    wechat = config.channel("wechat")
+    if (
+        wechat.endpoint
+        or wechat.token
+        or os.environ.get(ENV_ENDPOINT)
+        or os.environ.get(ENV_TOKEN)
+    ):
+        wechat_settings(config, str(path), os.environ)
+    for warning in id_warnings(config, str(path)):
+        sys.stderr.write(f"warning: {warning}\n")
     with tempfile.TemporaryDirectory() as scratch:
         services = build(config, path, Path(scratch) / "check.db")
         services.close()
@@ -89,6 +103,8 @@ def _run(args: argparse.Namespace) -> int:
 
     path, endpoint, token = _wechat(args)
     config = load(path)
+    for warning in id_warnings(config, str(path)):
+        logging.getLogger("chamberbot").warning(warning)
     db_path = config.database_path(path.parent)
     lock = RunLock(db_path)
     try:
