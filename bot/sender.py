@@ -62,8 +62,11 @@ class Sender:
         clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.outbox = outbox
+        self.poll_seconds = poll_seconds
+        self._data_version: int | None = None
         self.transport = transport
         self.channel = transport.channel  # one sender per channel, each with its pacing
         self.pacing = pacing
@@ -93,11 +96,14 @@ class Sender:
     async def run(self, idle_seconds: float = 60.0) -> None:
         """Send for ever, paced; between passes wait for the next slot or an enqueue.
 
-        `idle_seconds` caps a wait, so rows written by another process are seen too.
+        `idle_seconds` caps a wait. Rows another process queues (a `chamberbot broadcast
+        run`, `policy fetch` notices …) are seen by an idle sender within `poll_seconds`:
+        every second it reads SQLite's `PRAGMA data_version`, which changes only when
+        another connection commits, and looks at the outbox again when it did.
         """
         while True:
             self.outbox.wakeup.clear()
-            wait = idle_seconds
+            wait, idle = idle_seconds, False
             try:
                 _, next_at = await self._drain(paced=True)
             except Exception:
@@ -107,7 +113,12 @@ class Sender:
                 if next_at is not None:
                     ahead = (next_at - self.clock.now()).total_seconds()
                     wait = min(idle_seconds, max(ahead, _MIN_WAIT))
-            await self._wait(wait)
+                else:
+                    idle = True
+            if idle:
+                await self._wait_or_commit(wait)
+            else:
+                await self._wait(wait)
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -229,6 +240,29 @@ class Sender:
         for item in self.outbox.in_flight(self.channel):
             log.warning("outbox row %s was cut off mid-send; not sending it again", item.id)
             self._unknown(item, INTERRUPTED)
+
+    def _other_commit(self) -> bool:
+        """Whether another connection committed since the last look (data_version)."""
+        row = self.outbox.db.execute("PRAGMA data_version").fetchone()
+        version = int(row[0])
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        return changed
+
+    async def _wait_or_commit(self, seconds: float) -> None:
+        """An idle wait, in steps of poll_seconds, ending early when another process wrote.
+
+        Only an idle sender polls (nothing queued at all, the usual state): a wait for a
+        known next row (pacing, a retry, the end of quiet hours) is waited in one go, at
+        most idle_seconds, and a row another process queues meanwhile waits with it."""
+        self._other_commit()
+        left = seconds
+        while left > 0:
+            step = min(left, self.poll_seconds)
+            await self._wait(step)
+            left -= step
+            if self.outbox.wakeup.is_set() or self._other_commit():
+                return
 
     async def _wait(self, seconds: float) -> None:
         """Sleep (the injected way) until `seconds` pass or something is enqueued."""

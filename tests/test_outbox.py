@@ -438,9 +438,7 @@ async def test_a_dedupe_key_queues_and_sends_once(app: Services, clock: FrozenCl
     assert gateway.texts() == ["本周政策"]
 
 
-async def test_an_idle_sender_wakes_on_enqueue_without_polling(
-    app: Services, clock: FrozenClock
-) -> None:
+async def test_an_idle_sender_wakes_on_enqueue_at_once(app: Services, clock: FrozenClock) -> None:
     gateway = Gateway(clock)
     asked: list[float] = []
     waiting = asyncio.Event()
@@ -462,4 +460,4 @@ async def test_an_idle_sender_wakes_on_enqueue_without_polling(
             await task
 
     assert gateway.times() == [START]
-    assert asked[0] == 60.0
+    assert asked[0] == 1.0  # its first data_version poll (tests/test_sender_watch.py)
