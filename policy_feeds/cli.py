@@ -14,7 +14,7 @@ from datetime import tzinfo
 from bot.feature import command_options, with_services
 from bot.services import Services
 from policy_feeds.ingest import IngestReport, ingest_all
-from policy_feeds.model import Item, Policy, clean_text, parse_date, split_tags
+from policy_feeds.model import Item, Policy, Status, clean_text, parse_date, split_tags
 from policy_feeds.store import PolicyStore
 from policy_feeds.tagging import Tagger
 
@@ -94,10 +94,17 @@ def _search(app: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+_FAILED = frozenset({Status.ERROR, Status.GONE, Status.WARNING, Status.DISABLED})
+
+
 def _fetch(app: Services, args: argparse.Namespace) -> int:
+    """Exit 1 when there were sources and not one of them could be read."""
     report = ingest_all(app, base_dir=app.base_dir)
     for line in format_report(report):
         _write(line)
+    if report.sources and all(s.status in _FAILED for s in report.sources):
+        sys.stderr.write("policy fetch: every policy source failed\n")
+        return 1
     return 0
 
 

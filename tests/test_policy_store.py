@@ -316,3 +316,28 @@ def test_cli_fetch_reads_the_bundled_demo_sources(
     assert run_cli(["policy", "search", "用地", "浙江", *db]) == 0
     out = capsys.readouterr().out
     assert "浙江省人民政府办公厅关于进一步降低企业用地成本的若干意见  #用地 #浙江" in out
+
+
+def test_cli_fetch_exits_1_when_every_source_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "policies:\n  feeds:\n"
+        "    - {id: gone, url: missing.xml}\n    - {id: lost, url: lost.xml}\n",
+        encoding="utf-8",
+    )
+    argv = ["policy", "fetch", "--config", str(config), "--db", str(tmp_path / "p.db")]
+
+    assert run_cli(argv) == 1
+    captured = capsys.readouterr()
+    assert [line.split()[:3] for line in captured.out.splitlines()[:2]] == [
+        ["gone", "rss", "error"],
+        ["lost", "rss", "error"],
+    ]
+    assert captured.err.endswith("\npolicy fetch: every policy source failed\n")
+    assert "ERROR policy_feeds.ingest: policy source gone" in captured.err  # the log line
+
+    item = ("g1", "关于支持中小企业发展的通知", "https://a.gov.cn/1", "摘要")
+    (tmp_path / "lost.xml").write_text(rss([item]), encoding="utf-8")
+    assert run_cli(argv) == 0  # one source read: not a failure of the command
