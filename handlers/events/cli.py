@@ -200,7 +200,7 @@ def _run(action: Callable[..., int], *, needs_event: bool = True) -> dict[str, A
 
 
 def _event_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
-    parser.add_argument("--title", required=adding)
+    parser.add_argument("--title", required=adding, help="the event's title")
     parser.add_argument("--kind", help="one of events.kinds (default: the first)")
     parser.add_argument("--start", required=adding, help='local time, "2026-11-20 14:00"')
     parser.add_argument("--end", required=adding, help="local time")
@@ -208,7 +208,7 @@ def _event_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--capacity", type=int, help="seats; 0 = unlimited (default)")
     parser.add_argument("--deadline", help="registration deadline (default: the start)")
     parser.add_argument("--target", help="all (default) or a tag expression: 制造业 | 外贸")
-    parser.add_argument("--description")
+    parser.add_argument("--description", help="what it is about")
     parser.add_argument("--code", help="check-in code (签到码)")
     parser.add_argument(
         "--phone", action=argparse.BooleanOptionalAction, help="registration asks for a phone"
@@ -241,7 +241,7 @@ def register(subparsers: SubParsers) -> None:
     _event_options(edit, adding=False)
     edit.set_defaults(**_run(_edit))
     export = actions.add_parser("export", parents=[numbered], help="attendee list to a file")
-    export.add_argument("--format", choices=FORMATS, default="xlsx")
-    export.add_argument("--out", required=True)
+    export.add_argument("--format", choices=FORMATS, default="xlsx", help="csv or xlsx")
+    export.add_argument("--out", required=True, help="the file to write")
     export.add_argument("--no-phone", action="store_true", help="leave out phone numbers")
     export.set_defaults(**_run(_export))
