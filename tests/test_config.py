@@ -15,7 +15,10 @@ from chamberbot.root import FEATURES, sections
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 # Lists whose example shows an illustrative entry instead of the (empty) default.
-ILLUSTRATED = {"staff", "categories", "commands", "policies", "broadcasts"}
+ILLUSTRATED = {"staff", "departments", "categories", "commands", "policies", "broadcasts"}
+# Lists the example leaves empty (no fake staff id, no feed that fails every hour): their
+# entries' keys are documented in the comment above them instead.
+EMPTY_EXAMPLES = ("staff.", "policies.feeds.")
 
 ROUTES = [route for feature in FEATURES for route in feature.routes]
 
@@ -48,7 +51,11 @@ def _example_keys(data: Any, prefix: str = "") -> set[str]:
 def test_example_and_settings_table_match_key_for_key() -> None:
     data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     features = {f"{name}.{key}" for name, model in sections().items() for key in _keys(model)}
-    assert _example_keys(data) == _keys(Config) | set(sections()) | features
+    expected = _keys(Config) | set(sections()) | features
+    commented = {k for k in expected if k.startswith(EMPTY_EXAMPLES)}
+    assert _example_keys(data) == expected - commented
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert [k for k in commented if f"{k.rsplit('.', 1)[1]}:" not in text] == []
 
 
 def test_example_shows_every_default() -> None:
@@ -152,3 +159,14 @@ def test_cli_reports_a_broadcast_that_cannot_run(
     )
     assert main(["check", "--config", str(bad)]) == 2
     assert capsys.readouterr().err.startswith(f"{bad}: broadcasts[0].cron: ")
+
+
+def test_the_example_is_a_real_starting_point() -> None:
+    example = load_config(EXAMPLE, sections())
+
+    assert [c.name for c in example.categories] == ["市场环境", "政务环境", "法治环境", "创新环境"]
+    assert all(c.aspects and all(a.keywords for a in c.aspects) for c in example.categories)
+    assert {c.department for c in example.categories} <= set(example.departments)
+    assert len(example.departments) > 1
+    assert example.staff == []  # no made-up contact id that would be granted staff rights
+    assert example.policies.feeds == []  # no feed that fails every hour
