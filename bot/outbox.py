@@ -173,6 +173,14 @@ class Outbox:
         row = self.db.execute("select max(id) from outbox").fetchone()
         return int(row[0] or 0)
 
+    def held(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many pending rows wait for a later time (quiet hours …), and the first time."""
+        row = self.db.execute(
+            "select count(*), min(not_before) from outbox where status = ? and not_before > ?",
+            [PENDING, to_db(now)],
+        ).fetchone()
+        return int(row[0]), from_db(row[1]) if row[1] else None
+
     def next_scheduled(self, now: datetime, channel: str | None = None) -> datetime | None:
         """The earliest `not_before` still ahead of `now` among pending rows."""
         on, params = _on(channel)

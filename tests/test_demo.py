@@ -27,7 +27,7 @@ def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str])
     assert "  [秘书处工作群] 商会助手：【新诉求】2026-0001" in out
     assert "问题描述：银行突然抽贷，流动资金紧张，联系电话13812345678" in out
     # Staff answer is relayed into the group, the other member is refused, rating closes it.
-    assert "王科长答复如下：\n已联系开户行，周三前给您答复" in out
+    assert "王科长答复如下：\n    已联系开户行，周三前给您答复" in out  # continuation indented
     assert "@李总\u2005没有找到诉求 2026-0001" in out
     assert "诉求 2026-0001 已销号" in out
     # 活动: the seeded lecture is listed, 李总 registers, staff see the roster; the

@@ -33,3 +33,13 @@ def test_every_setting_is_in_the_configuration_section() -> None:
 def test_readme_shows_the_two_commands() -> None:
     assert "make demo" in README
     assert "make test" in README
+
+
+def test_every_relative_link_in_the_readme_resolves() -> None:
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    links = re.findall(r"\]\(([^)#\s]+)\)", README)
+    relative = [link for link in links if "://" not in link]
+    assert "docs/spec.md" in relative
+    assert [link for link in relative if not (root / link).exists()] == []

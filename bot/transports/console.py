@@ -32,7 +32,9 @@ class ConsoleTransport:
 
     async def send(self, out: Outgoing) -> None:
         text = mention_prefix(out, self.names) + out.text
-        self.write(f"  [{self.label(out.conversation_id)}] {self.bot_name}：{text}")
+        head = f"  [{self.label(out.conversation_id)}] {self.bot_name}："
+        # Continuation lines start under the first line's text, not at the margin.
+        self.write(head + text.replace("\n", "\n    "))
 
     async def stop(self) -> None:
         self.on_message = None

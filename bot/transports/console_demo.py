@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,23 @@ from bot.services import Services
 from bot.transports.console import ConsoleTransport
 
 __all__ = ["SEED", "ConsoleDemo"]
+
+
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str]:
+    """Lines typed, read by a daemon thread: Ctrl-C ends the demo at once instead of
+    waiting for a blocked readline in an executor thread ("" at end of input)."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = sys.stdin.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if not line:
+                return
+
+    threading.Thread(target=read, name="demo-stdin", daemon=True).start()
+    return queue
+
 
 SEED = Path(__file__).resolve().parent.parent / "demo" / "seed.yaml"
 _AS = re.compile(r"^/as\s+(?P<who>[^@＠\s]+)\s*(?:[@＠](?P<room>\S+))?\s*$")
@@ -105,9 +123,13 @@ class ConsoleDemo:
             return False
         if match := _AS.match(line):
             who, room = match["who"], match["room"]
-            self.sender = self.people.setdefault(who, f"console_{who}")
-            self.names[self.sender] = who
-            self.room = self.rooms.setdefault(room, f"room_{room}") if room else None
+            if who not in self.people or (room and room not in self.rooms):
+                unknown = who if who not in self.people else f"@{room}"
+                self.write(app.templates.render("console_as_unknown", given=unknown))
+                self.write(self._who())
+                return True
+            self.sender = self.people[who]
+            self.room = self.rooms[room] if room else None
             self.write(
                 app.templates.render(
                     "console_as",
@@ -122,17 +144,30 @@ class ConsoleDemo:
             clock.advance(timedelta(**{_UNITS[match["unit"]]: float(match["n"])}))
             self.write(app.templates.render("console_time", now=app.clock.now()))
             await self._hook("sweep", "")
+            count, until = app.outbox.held(app.clock.now())
+            if count:
+                self.write(app.templates.render("console_held", count=count, until=until))
+        elif line.split()[0] == "/advance":
+            given = line.removeprefix("/advance").strip()
+            self.write(app.templates.render("console_advance_usage", given=given))
         elif line == "/who":
-            self.write(
-                app.templates.render(
-                    "console_who", people=sorted(self.people), rooms=sorted(self.rooms)
-                )
-            )
+            self.write(self._who())
         elif (match := _HOOK.match(line)) and match["name"] in self.hooks:
             await self._hook(match["name"], match["args"] or "")
         else:
             self.write(app.templates.render("console_help", bot_name=app.config.bot_name))
         return True
+
+    def _who(self) -> str:
+        config = self.app.config
+        staff = {s.contact_id for s in config.staff}
+        roles = {
+            name: "管理员" if cid in config.admins else "工作人员" if cid in staff else ""
+            for name, cid in self.people.items()
+        }
+        return self.app.templates.render(
+            "console_who", people=sorted(self.people), roles=roles, rooms=sorted(self.rooms)
+        )
 
     async def _hook(self, name: str, args: str) -> None:
         """A feature's console command (/sweep, /fetch, /broadcast …), then send."""
@@ -154,12 +189,12 @@ class ConsoleDemo:
         self.write(self.app.templates.render("console_help", bot_name=self.app.config.bot_name))
         stop = asyncio.Event()
         serving = asyncio.create_task(self.runtime.serve(stop))
-        loop = asyncio.get_running_loop()
+        lines = _stdin_lines(asyncio.get_running_loop())
         try:
             while True:
                 sys.stdout.write(self.prompt())
                 sys.stdout.flush()
-                line = await loop.run_in_executor(None, sys.stdin.readline)
+                line = await lines.get()
                 if not line or not await self.feed(line):
                     break
         finally:
