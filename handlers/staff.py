@@ -12,6 +12,7 @@ from bot.messages import Outgoing, Role
 from bot.normalize import SEPARATORS, normalize, split_word
 from bot.refusal import Refusal
 from bot.router import CaseArg, Context, Handler, Route
+from handlers import cases_cli
 from handlers.staff_views import details, todo
 
 __all__ = ["FEATURE"]
@@ -216,4 +217,5 @@ FEATURE = Feature(
             _NUMBER_TEXT,
         ),
     ],
+    cli=cases_cli.register,
 )
