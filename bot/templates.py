@@ -16,9 +16,21 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from jinja2.ext import Extension
 
-__all__ = ["Templates"]
+__all__ = ["Templates", "clip"]
 
 _WEEKDAYS = "一二三四五六日"
+
+
+def clip(text: str, length: int) -> str:
+    """At most `length` characters with "…", never cutting a number (a phone) in two."""
+    if len(text) <= length:
+        return text
+    cut = length - 1
+    while cut > 0 and text[cut - 1].isdigit() and text[cut].isdigit():
+        cut -= 1
+    return text[:cut].rstrip() + "…"
+
+
 # A line of text that ends in a block tag (`…{% endif %}`): trim_blocks would eat its
 # newline and run it into the next line. Such lines get an empty expression at the end.
 _TEXT_ENDING_IN_TAG = re.compile(r"^(?!\s*\{%)(.*\S.*%\})$", re.MULTILINE)
@@ -57,6 +69,7 @@ class Templates:
         self.tz = tz
         self.env.filters["when"] = self._when
         self.env.filters["day"] = self._day
+        self.env.filters["clip"] = clip
         self.env.globals.update(globals_)
 
     def _local(self, value: datetime | str) -> datetime:

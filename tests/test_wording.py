@@ -20,3 +20,22 @@ def test_details_of_a_reopened_then_withdrawn_case_shows_no_resolution_time(
 
     assert "已撤回" in details
     assert "办结时间：" not in details
+
+
+def test_todo_truncation_never_cuts_a_phone_number_in_half(bot: ChatBot) -> None:
+    # 24 characters would end inside the number (…请联系1381…).
+    case = open_case(bot, "厂区门口的道路坑洼不平货车进不来请联系13812345678尽快")
+
+    todo = bot.text("待办", **WANG)
+
+    (line,) = [line for line in todo.splitlines() if "厂区门口" in line]
+    assert line.endswith("货车进不来请联系…")  # the number is left out, not halved
+    assert case.number in todo
+
+
+def test_clip_keeps_short_text_and_whole_numbers() -> None:
+    from bot.templates import clip
+
+    assert clip("短文本", 24) == "短文本"
+    assert clip("请联系13812345678", 8) == "请联系…"
+    assert clip("abcdefghij", 5) == "abcd…"
