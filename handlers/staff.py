@@ -97,7 +97,7 @@ def resolve(ctx: Context) -> list[Outgoing]:
 def escalate(ctx: Context) -> list[Outgoing]:
     assert ctx.case is not None
     outcome = ctx.cases.escalate(ctx.case, ctx.actor, ctx.rest, ctx.now)
-    reply = ctx.say("staff_escalated", case=outcome.case, actor=ctx.actor.name, reason=ctx.rest)
+    reply = ctx.say("staff_escalated", case=outcome.case, actor="", reason=ctx.rest)
     return [reply, *outcome.notices]
 
 

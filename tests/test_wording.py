@@ -39,3 +39,14 @@ def test_clip_keeps_short_text_and_whole_numbers() -> None:
     assert clip("短文本", 24) == "短文本"
     assert clip("请联系13812345678", 8) == "请联系…"
     assert clip("abcdefghij", 5) == "abcd…"
+
+
+def test_the_escalation_reply_names_nobody_and_says_escalated_once(bot: ChatBot) -> None:
+    case = open_case(bot)
+
+    reply = bot.text(f"升级 {case.number} 银行拒不配合", **WANG)
+
+    assert reply.startswith("@王科长\u2005诉求 2026-0001（市场环境，经济处）已升级至部门负责人。")
+    assert reply.count("王科长") == 1  # the @mention only
+    assert reply.count("升级") == 1
+    assert "原因：银行拒不配合" in reply
