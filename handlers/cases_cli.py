@@ -11,17 +11,15 @@ asked for with --phone.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
-
-from openpyxl import Workbook
 
 from bot.cases import OPEN, Case
 from bot.db import from_db
 from bot.feature import SubParsers, command_options, with_services
 from bot.refusal import Refusal
 from bot.services import Services
+from handlers.tables import write_table
 
 __all__ = ["register"]
 
@@ -106,18 +104,7 @@ def ledger_rows(app: Services, *, phone: bool) -> list[list[str]]:
 def _export(app: Services, args: argparse.Namespace) -> int:
     rows = ledger_rows(app, phone=args.phone)
     out = Path(args.out)
-    if args.format == "csv":
-        with out.open("w", encoding="utf-8-sig", newline="") as handle:
-            csv.writer(handle).writerows(rows)
-    else:
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.title = "工作台账"
-        for row in rows:
-            sheet.append(row)
-        sheet.freeze_panes = "A2"
-        book.save(out)
+    write_table(rows, out, args.format, "工作台账")
     _write(app.templates.render("cases_cli", kind="exported", count=len(rows) - 1, out=out))
     return 0
 

@@ -7,17 +7,15 @@ Columns (headers from bot/templates/events_export.j2): 活动编号, 序号, 姓
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
-
-from openpyxl import Workbook
 
 from bot.db import from_db
 from bot.services import Services
 from handlers.events.notices import service
 from handlers.events.service import export_status
 from handlers.events.store import Event
+from handlers.tables import write_table
 
 __all__ = ["FORMATS", "export_rows", "write_export"]
 
@@ -61,16 +59,5 @@ def write_export(
 ) -> int:
     """Write the file; returns the number of attendee rows."""
     rows = export_rows(app, event, staff=staff, now=now)
-    if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as out:
-            csv.writer(out).writerows(rows)
-    else:
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.title = f"活动{event.id}"
-        for row in rows:
-            sheet.append(row)
-        sheet.freeze_panes = "A2"
-        book.save(path)
+    write_table(rows, path, fmt, f"活动{event.id}")
     return len(rows) - 1
