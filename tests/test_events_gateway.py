@@ -74,7 +74,7 @@ def test_announce_register_wait_cancel_promote_remind_check_in(
     seen = len(gw.sent_to(MEMBERS))
     start = datetime.now(TZ) + timedelta(minutes=120, seconds=25)
     assert _event_add(tmp_path / "config.yaml", start) == "1"
-    announced = _new(gw, MEMBERS, seen, timeout=4)  # the wake-up job, not the idle minute
+    announced = _new(gw, MEMBERS, seen, timeout=4)  # seen by data_version
     assert announced["text"].startswith("【活动预告】讲座｜数字化转型大讲堂")
     assert "报名请发送「报名 1」" in announced["text"]
 

@@ -12,7 +12,7 @@ from bot.clock import FrozenClock
 from bot.db import open_db
 from bot.services import Services
 from handlers.events.notices import announce, cancel_event, service
-from handlers.events.reminders import remind, wake
+from handlers.events.reminders import remind
 from handlers.events.service import EventService
 from handlers.events.settings import settings
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot, demo_config, make_services
@@ -177,21 +177,3 @@ def test_two_connections_racing_for_the_last_seat_give_exactly_one(
         thread.join()
     assert sorted(results) == ["registered", "waiting"]
     assert sorted(r["status"] for r in rows_for(app, event.id)) == ["registered", "waiting"]
-
-
-def test_rows_another_process_queued_wake_the_sender(
-    app: Services, tmp_path: Path, clock: FrozenClock
-) -> None:
-    assert wake(app) is False  # nothing pending
-    other = make_services(demo_config(), tmp_path / "bot.db", clock)
-    with other.db.atomic():
-        other.outbox.enqueue(
-            other.notices.to_staff(
-                "events_staff_promoted", event=make_event(other), names=["李总"]
-            )
-        )
-    app.outbox.wakeup.clear()
-    assert wake(app) is True
-    assert app.outbox.wakeup.is_set()
-    assert wake(app) is False
-    other.db.close()

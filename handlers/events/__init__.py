@@ -62,7 +62,7 @@ ROUTES: list[Route] = [
 
 
 def _jobs(services: Services) -> list[JobSpec]:
-    """The reminder sweep, and the wake-up that sends what the CLI queued within ~1 s."""
+    """The reminder sweep (rows the CLI queues are seen by the sender's data_version watch)."""
     tz = services.config.tz
     every = services.config.sweep_interval_seconds
     return [
@@ -70,11 +70,6 @@ def _jobs(services: Services) -> list[JobSpec]:
             "events_sweep",
             "handlers.events.reminders:sweep_job",
             IntervalTrigger(seconds=every, timezone=tz),
-        ),
-        JobSpec(
-            "events_wake",
-            "handlers.events.reminders:wake_job",
-            IntervalTrigger(seconds=1, timezone=tz),
         ),
     ]
 

@@ -10,8 +10,8 @@
 
 These write the bot's SQLite file; a running bot reads events from it on every message and
 sweep, and sends what they queue (announce, cancel, promotions) within about a second
-(its `events_wake` job). Output goes through bot/templates/events_cli.j2; exit 0, or 1 for
-an unknown event, 2 for a bad option.
+(the sender watches PRAGMA data_version). Output goes through bot/templates/events_cli.j2;
+exit 0, or 1 for an unknown event, 2 for a bad option.
 """
 
 from __future__ import annotations

@@ -7,9 +7,6 @@ rows carry a dedupe key as well. So a pass is idempotent, and a reminder that fe
 the bot was down goes out once when it is back — if both fell due, only the later one (the
 hour-before) goes. Only seats are reminded, never the waiting list. Reminders are scheduled
 messages: quiet hours and pacing apply.
-
-Also here: `wake_job`, which makes rows that another process (the CLI) queued go out within
-a second or two instead of after the sender's idle wait.
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ from bot.services import Services
 from handlers.events.notices import service, to_attendees
 from handlers.events.store import ANNOUNCED, REGISTERED, Event, write_lock
 
-__all__ = ["console_sweep", "remind", "sweep_job", "wake", "wake_job"]
+__all__ = ["console_sweep", "remind", "sweep_job"]
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +72,3 @@ def console_sweep(services: Services, _args: str) -> str:
 async def sweep_job() -> None:
     """What APScheduler runs every `sweep_interval_seconds`."""
     remind(running_services())
-
-
-_last_seen: dict[int, int] = {}
-
-
-def wake(app: Services) -> bool:
-    """Wake the sender when rows appeared that this process did not queue (the CLI's)."""
-    row = app.db.execute("select max(id) from outbox where status = 'pending'").fetchone()
-    newest = int(row[0] or 0)
-    seen = _last_seen.get(id(app), 0)  # the first look wakes for anything pending: harmless
-    _last_seen[id(app)] = newest
-    if newest > seen:
-        app.outbox.wakeup.set()
-        return True
-    return False
-
-
-async def wake_job() -> None:
-    """Every second: see rows queued by another process (`chamberbot event announce`)."""
-    wake(running_services())
