@@ -124,7 +124,8 @@ def test_november_figures_match_the_hand_counts(story: ChatBot) -> None:
     }
     assert r.by_category[0].name == "政务环境"
     aspects = {b.name: b.received for b in r.by_aspect}
-    assert aspects["政务环境/基础设施"] == 1 and aspects["市场环境/融资信贷"] == 1
+    assert aspects["政务环境/基础设施"] == 1
+    assert aspects["市场环境/融资信贷"] == 1
     depts = {b.name: (b.received, b.resolved) for b in r.by_department}
     assert depts == {"经济处": (3, 2), "法律处": (1, 1), "政研室": (1, 0)}
     routes = [(b.name, b.received, b.resolved) for b in r.by_route]
@@ -167,10 +168,13 @@ def test_statistics_in_the_staff_room_shows_the_summary(story: ChatBot) -> None:
     assert "首次响应中位数 1.5 个工作小时；办结用时中位数 3.0 个工作日" in text
     assert "直接办理 4 件（办结 3）；部门督办 1 件（办结 0）；上报领导 0 件（办结 0）" in text
     assert "· 2026-0004 张氏机械有限公司｜经济处｜未指派｜超期 4 天｜部门督办" in text
-    assert "口径说明：" in text and "未评价不计为满意" in text
+    assert "口径说明：" in text
+    assert "未评价不计为满意" in text
     assert _staff(story, "统计 2026-11") == text
     # The same in a staff member's private chat.
-    assert "【2026年11月诉求办理通报】" in story.text("统计 2026年11月", sender="wxid_wang", room=None)
+    assert "【2026年11月诉求办理通报】" in story.text(
+        "统计 2026年11月", sender="wxid_wang", room=None
+    )
 
 
 def test_statistics_refusals_and_bad_months(story: ChatBot) -> None:
@@ -181,7 +185,8 @@ def test_statistics_refusals_and_bad_months(story: ChatBot) -> None:
     assert "统计 [本月/上月/YYYY-MM]" in _staff(story, "统计 2026-13")
     assert "2027年3月 尚未开始" in _staff(story, "统计 2027-03")
     this_month = _staff(story, "统计")
-    assert "【2026年12月诉求办理通报】" in this_month and "受理诉求 0 件" in this_month
+    assert "【2026年12月诉求办理通报】" in this_month
+    assert "受理诉求 0 件" in this_month
 
 
 def _staff_rows(bot: ChatBot) -> list[str]:
@@ -245,11 +250,13 @@ def test_ledger_reads_back_with_types_and_layout(story: ChatBot, tmp_path: Path)
     assert ws.auto_filter.ref == "A1:U7"
     rows = {row[0]: dict(zip(head, row, strict=True)) for row in ws.iter_rows(2, values_only=True)}
     first = rows["2026-0001"]
-    assert first["受理时间"] == datetime(2026, 11, 16, 9, 0)
+    assert first["受理时间"] == datetime(2026, 11, 16, 9, 0, tzinfo=TZ).replace(tzinfo=None)
     assert isinstance(first["办结时间"], datetime)
-    assert first["状态"] == "已销号" and first["评价"] == "满意" and first["重办次数"] == 1
+    assert first["状态"] == "已销号"
+    assert first["评价"] == "满意"
+    assert first["重办次数"] == 1
     assert first["办结说明"] == "银行同意展期12个月"
-    assert "13812345678" in first["问题描述"]  # the ledger is for the secretariat
+    assert "13812345678" in str(first["问题描述"])  # the ledger is for the secretariat
     assert rows["2026-0002"]["最新答复"] == "已转人社局核查"
     assert rows["2026-0002"]["评价"] == "未评价"
     assert rows["2026-0003"]["状态"] == "已撤回"
@@ -296,9 +303,37 @@ def test_html_report_is_self_contained_with_its_numbers(story: ChatBot) -> None:
     assert found.cards["responded"] == ("3", "5")
     assert found.cards["on_time"] == ("1", "2")
     assert found.cards["satisfaction"] == ("2", "3")
-    assert found.cells["received"] == "5" and found.cells["withdrawn"] == "1"
+    assert found.cells["received"] == "5"
+    assert found.cells["withdrawn"] == "1"
     assert found.cells["median_response"] == "1.5"
     assert all("src" not in s for s in found.scripts)  # nothing fetched at view time
-    assert "echarts.init" in page and "Apache Software Foundation" in page
+    assert "echarts.init" in page
+    assert "Apache Software Foundation" in page
     assert "http://" not in page.split("<script>")[0]
-    assert "2026-0004" in page and "口径说明" in page
+    assert "2026-0004" in page
+    assert "口径说明" in page
+
+
+def test_report_command_writes_each_format(story: ChatBot, tmp_path: Path) -> None:
+    from bot.cli import main
+
+    db = str(story.app.db_path)
+    story.app.db.close()
+    xlsx, page, text = tmp_path / "a.xlsx", tmp_path / "a.html", tmp_path / "a.txt"
+    assert (
+        main(["report", "month", "2026-11", "--db", db, "--format", "xlsx", "--out", str(xlsx)])
+        == 0
+    )
+    assert load_workbook(xlsx).sheetnames == ["汇总", "台账", "办理记录"]
+    assert (
+        main(["report", "month", "2026-11", "--db", db, "--format", "html", "--out", str(page)])
+        == 0
+    )
+    assert "echarts.init" in page.read_text(encoding="utf-8")
+    args = ["report", "range", "2026-11-16", "2026-11-17", "--db", db, "--out", str(text)]
+    assert main(args) == 0
+    # Opened on 11-16 and 11-17: all six, one withdrawn.
+    assert "受理诉求 5 件（另有撤回 1 件）" in text.read_text(encoding="utf-8")
+    assert main(["report", "month", "2026-1x", "--db", db]) == 2
+    assert main(["report", "range", "2026-11-17", "2026-11-16", "--db", db]) == 2
+    assert main(["report", "month", "2026-11", "--db", db, "--format", "xlsx"]) == 2

@@ -137,7 +137,9 @@ def _totals(db: Database, facts: str, start: str, params: dict[str, Any]) -> Tot
     responded, due_resp = _one(
         db, f"select sum(responded_on_time), count(*) from {facts} where {resp}", params
     )
-    on_time, due = _one(db, f"select sum(on_time), count(*) from {facts} where {due_scope}", params)
+    on_time, due = _one(
+        db, f"select sum(on_time), count(*) from {facts} where {due_scope}", params
+    )
     received = opened - withdrawn
     rated = sat + basic + unsat
     return Totals(
@@ -169,8 +171,11 @@ def _routes(db: Database, facts: str, params: dict[str, Any]) -> list[Breakdown]
     out: list[Breakdown] = []
     for level, name in ROUTES.items():
         row = found.get(str(level))
-        out.append(Breakdown(name, row.received, row.resolved, row.closed) if row else
-                   Breakdown(name, 0, 0, 0))
+        out.append(
+            Breakdown(name, row.received, row.resolved, row.closed)
+            if row
+            else Breakdown(name, 0, 0, 0)
+        )
     return out
 
 

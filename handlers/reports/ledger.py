@@ -66,6 +66,11 @@ def _sheet(wb: Workbook, title: str, heads: list[str], widths: list[int]) -> Wri
     return ws
 
 
+def _filter(ws: WriteOnlyWorksheet, ref: str) -> None:
+    """Filters on the header row (write-only sheets have them; the stubs do not say so)."""
+    ws.auto_filter.ref = ref  # type: ignore[attr-defined]
+
+
 def _dated(ws: WriteOnlyWorksheet, values: list[Any], wrap: set[int] = frozenset()) -> list[Any]:  # type: ignore[assignment]
     out: list[Any] = []
     for i, value in enumerate(values):
@@ -115,15 +120,21 @@ def _summary(wb: Workbook, report: Report, lab: dict[str, str], notes: str) -> N
     ]  # fmt: skip
     if report.policies:
         p = report.policies
-        more += [("fig.digests", p.digests), ("fig.groups", p.groups), ("fig.policies", p.policies)]
+        more += [
+            ("fig.digests", p.digests),
+            ("fig.groups", p.groups),
+            ("fig.policies", p.policies),
+        ]
     if report.events:
         e = report.events
         more += [("fig.events_held", e.held), ("fig.registered", e.registered),
                  ("fig.checked_in", e.checked_in)]  # fmt: skip
     for key, value in more:
         ws.append([lab[key], value])
-    sections = [("sec.route", report.by_route), ("sec.category", report.by_category),
-                ("sec.department", report.by_department), ("sec.group", report.by_group)]  # fmt: skip
+    sections = [
+        ("sec.route", report.by_route), ("sec.category", report.by_category),
+        ("sec.department", report.by_department), ("sec.group", report.by_group),
+    ]  # fmt: skip
     for key, rows in sections:
         ws.append([])
         ws.append([lab[key], lab["head.received"], lab["head.resolved"], lab["head.closed"]])
@@ -132,12 +143,10 @@ def _summary(wb: Workbook, report: Report, lab: dict[str, str], notes: str) -> N
     ws.append([])
     for line in notes.splitlines():
         ws.append([line])
-    ws.auto_filter.ref = "A1:D1"
+    _filter(ws, "A1:D1")
 
 
-def write_ledger(
-    db: Database, render: Render, config: Any, report: Report, path: Path
-) -> int:
+def write_ledger(db: Database, render: Render, config: Any, report: Report, path: Path) -> int:
     """Write the workbook; returns the number of cases in 台账."""
     tz = config.tz
     lab = labels(render)
@@ -158,7 +167,8 @@ def write_ledger(
             r["number"], _local(r["created_at"], tz), r["enterprise"], r["reporter_name"],
             r["phone"], r["topic"] if r["conversation_is_group"] else lab["private"],
             r["category"], r["aspect"], r["department"], r["assignee_name"],
-            lab.get(f"status.{r['status']}", r["status"]), lab[f"level.{min(r['escalation'] or 0, 2)}"],
+            lab.get(f"status.{r['status']}", r["status"]),
+            lab[f"level.{min(r['escalation'] or 0, 2)}"],
             _local(r["first_response_at"], tz), _local(r["due_at"], tz),
             _local(r["resolved_at"], tz), lab.get(f"rating.{r['rating']}"),
             r["reopen_count"] or 0,
@@ -167,7 +177,7 @@ def write_ledger(
             summaries[-1] if summaries else None,
         ]  # fmt: skip
         ws.append(_dated(ws, values, {18}))
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(LEDGER_COLUMNS))}{len(rows) + 1}"
+    _filter(ws, f"A1:{get_column_letter(len(LEDGER_COLUMNS))}{len(rows) + 1}")
     tl = _sheet(wb, lab["sheet.timeline"], [lab[f"ev.{k}"] for k in TIMELINE_COLUMNS],
                 list(TIMELINE_COLUMNS.values()))  # fmt: skip
     count = 0
@@ -176,7 +186,7 @@ def write_ledger(
             tl.append(_dated(tl, [r["number"], _local(e["at"], tz), e["label"],
                                   e["actor_name"], e["text"]]))  # fmt: skip
             count += 1
-    tl.auto_filter.ref = f"A1:{get_column_letter(len(TIMELINE_COLUMNS))}{count + 1}"
+    _filter(tl, f"A1:{get_column_letter(len(TIMELINE_COLUMNS))}{count + 1}")
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return len(rows)

@@ -110,12 +110,12 @@ def common_issues(db: Database, settings: ReportSettings, cutoff: datetime) -> l
         if len(enterprises) >= need:
             numbers = tuple(n for n, _ in items)
             found.append(CommonIssue("aspect", aspect, category, len(enterprises), numbers))
-    for category, items in by_category.items():
-        for group in cluster([d for _, _, d in items], settings.similarity):
-            enterprises = {items[i][1] for i in group}
+    for category, cases in by_category.items():
+        for group in cluster([d for _, _, d in cases], settings.similarity):
+            enterprises = {cases[i][1] for i in group}
             if len(enterprises) >= need:
-                label = _label(min((items[i][2] for i in group), key=len))
-                numbers = tuple(items[i][0] for i in group)
+                label = _label(min((cases[i][2] for i in group), key=len))
+                numbers = tuple(cases[i][0] for i in group)
                 found.append(CommonIssue("wording", label, category, len(enterprises), numbers))
     found.sort(key=lambda c: (-c.enterprises, c.kind, c.category, c.label))
     return found

@@ -13,9 +13,7 @@ MIGRATIONS = Migrations("chamberbot.reports")
 @MIGRATIONS()
 def m001_report_months(db: Database) -> None:
     # One row per month whose summary went to the staff rooms: the exactly-once guard.
-    db.table("report_months").create(
-        {"month": str, "queued_at": str, "messages": int}, pk="month"
-    )
+    db.table("report_months").create({"month": str, "queued_at": str, "messages": int}, pk="month")
     # The report reads cases by period and events per case and kind.
     db.table("cases").create_index(["created_at"], if_not_exists=True)
     db.table("cases").create_index(["due_at"], if_not_exists=True)

@@ -23,7 +23,9 @@ _DAY = timedelta(days=1)
 def _year_table(year: int) -> tuple[tuple[bool, ...], tuple[int, ...]]:
     """Per day of the year: is it a working day, and how many working days precede it."""
     first = date(year, 1, 1)
-    flags = tuple(is_workday(first + timedelta(days=i)) for i in range((date(year + 1, 1, 1) - first).days))
+    flags = tuple(
+        is_workday(first + timedelta(days=i)) for i in range((date(year + 1, 1, 1) - first).days)
+    )
     before, count = [], 0
     for flag in flags:
         before.append(count)
