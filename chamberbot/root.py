@@ -14,7 +14,7 @@ from bot.config import Config, ConfigError, Sections, load_config
 from bot.feature import Feature
 from bot.router import RouterError
 from bot.services import Services
-from handlers import deadlines, intake, menu, policy, reporter, staff
+from handlers import deadlines, intake, menu, policy, reporter, reports, staff
 from handlers.events import FEATURE as EVENTS
 from policy_feeds import FEATURE as POLICY_FEEDS
 
@@ -31,6 +31,7 @@ FEATURES: list[Feature] = [
     policy.FEATURE,
     POLICY_FEEDS,
     EVENTS,
+    reports.FEATURE,
 ]
 
 

@@ -23,17 +23,23 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.app import App
 from bot.clock import FrozenClock
-from bot.scheduler import set_running_app
+from bot.scheduler import set_running_services
 from handlers.deadlines import sweep
 from handlers.reports import compute
-from handlers.reports.cli import register  # noqa: F401  (the command is tested below)
 from handlers.reports.html import render_html
 from handlers.reports.ledger import write_ledger
 from handlers.reports.monthly import monthly_job, send_monthly
 from handlers.reports.period import Period
-from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config
+from tests.conftest import (
+    MEMBERS_ROOM,
+    OTHER_ROOM,
+    STAFF_ROOM,
+    TZ,
+    ChatBot,
+    demo_config,
+    make_services,
+)
 
 NOV = Period.of_month(2026, 11, TZ)
 DEC = Period.of_month(2026, 12, TZ)
@@ -194,7 +200,7 @@ def _staff_rows(bot: ChatBot) -> list[str]:
 
 
 def test_monthly_job_sends_last_month_once(story: ChatBot, tmp_path: Path) -> None:
-    set_running_app(story.app)
+    set_running_services(story.app)
     try:
         _at(story, datetime(2026, 12, 1, 8, 59, tzinfo=TZ))
         send_monthly(story.app)
@@ -209,13 +215,13 @@ def test_monthly_job_sends_last_month_once(story: ChatBot, tmp_path: Path) -> No
         assert "【2026年11月诉求办理通报】（统计至12月1日(周二) 00:00）" in rows[0]
         assert "响应率 60.0%（3/5）" in rows[0]
     finally:
-        set_running_app(None)
+        set_running_services(None)
     # A restart on the same file: the month is recorded, nothing is queued again.
-    again = App(demo_config(), db_path=story.app.db_path, clock=story.clock)
+    again = make_services(demo_config(), Path(story.app.db_path), story.clock)
     try:
         assert send_monthly(again) == 0
     finally:
-        again.db.close()
+        again.close()
     assert len(_staff_rows(story)) == 1
 
 
@@ -235,7 +241,7 @@ def test_ledger_reads_back_with_types_and_layout(story: ChatBot, tmp_path: Path)
     app = story.app
     r = compute(app.db, app.config, NOV, story.clock.now())
     out = tmp_path / "台账.xlsx"
-    assert write_ledger(app.db, app.render, app.config, r, out) == 6
+    assert write_ledger(app.db, app.templates.render, app.config, r, out) == 6
     wb = load_workbook(out)
     assert wb.sheetnames == ["汇总", "台账", "办理记录"]
     summary = {row[0]: row[1:] for row in wb["汇总"].iter_rows(values_only=True) if row}
@@ -297,7 +303,7 @@ def test_html_report_is_self_contained_with_its_numbers(story: ChatBot) -> None:
     r = compute(app.db, app.config, NOV, story.clock.now(), series_months=12)
     assert [p.key for p, _ in r.series][::11] == ["2025-12", "2026-11"]
     assert [t.received for _, t in r.series] == [0] * 11 + [5]
-    page = render_html(app.render, app.config, r)
+    page = render_html(app.templates.render, app.config, r)
     found = _Figures()
     found.feed(page)
     assert found.cards["responded"] == ("3", "5")
@@ -315,10 +321,10 @@ def test_html_report_is_self_contained_with_its_numbers(story: ChatBot) -> None:
 
 
 def test_report_command_writes_each_format(story: ChatBot, tmp_path: Path) -> None:
-    from bot.cli import main
+    from chamberbot.cli import main
 
     db = str(story.app.db_path)
-    story.app.db.close()
+    story.app.close()
     xlsx, page, text = tmp_path / "a.xlsx", tmp_path / "a.html", tmp_path / "a.txt"
     assert (
         main(["report", "month", "2026-11", "--db", db, "--format", "xlsx", "--out", str(xlsx)])
@@ -337,3 +343,16 @@ def test_report_command_writes_each_format(story: ChatBot, tmp_path: Path) -> No
     assert main(["report", "month", "2026-1x", "--db", db]) == 2
     assert main(["report", "range", "2026-11-17", "2026-11-16", "--db", db]) == 2
     assert main(["report", "month", "2026-11", "--db", db, "--format", "xlsx"]) == 2
+
+
+def test_the_monthly_job_is_scheduled_for_the_first_at_nine(bot: ChatBot) -> None:
+    from handlers.reports import FEATURE
+
+    assert FEATURE.jobs is not None
+    specs = {spec.id: spec for spec in FEATURE.jobs(bot.app)}
+    monthly = specs["reports_monthly"]
+    assert monthly.func == "handlers.reports.monthly:monthly_job"
+    assert monthly.keep_next_run
+    first = monthly.trigger.get_next_fire_time(None, bot.clock.now())
+    assert first == datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+    assert monthly.misfire_grace_time == 72 * 3600

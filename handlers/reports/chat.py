@@ -17,12 +17,10 @@ def statistics(ctx: Context) -> list[Outgoing]:
         return ctx.usage("reports_usage")
     if period.start > ctx.now:
         month = f"{period.start.year}年{period.start.month}月"
-        return [
-            ctx.say("reports_not_yet", month=month, keyword=ctx.app.router.keyword("statistics"))
-        ]
-    app = ctx.app
-    report = compute(app.db, app.config, period, ctx.now)
-    return [ctx.say("reports_summary", **summary_context(app.render, app.config, report))]
+        return [ctx.say("reports_not_yet", month=month, keyword=ctx.keyword("statistics"))]
+    report = compute(ctx.db, ctx.config, period, ctx.now)
+    render = ctx.services.templates.render
+    return [ctx.say("reports_summary", **summary_context(render, ctx.config, report))]
 
 
 ROUTES: list[Route] = [

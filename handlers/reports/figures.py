@@ -29,7 +29,6 @@ from handlers.reports.facts import Window, facts_table
 from handlers.reports.period import Period
 from handlers.reports.settings import report_settings
 from handlers.reports.similar import CommonIssue, common_issues
-from handlers.reports.store import ensure_schema
 from handlers.reports.workhours import median, working_days, working_hours
 
 __all__ = ["ROUTES", "Breakdown", "Overdue", "Rate", "Report", "Totals", "compute", "totals"]
@@ -222,7 +221,6 @@ def compute(
     db: Database, config: Config, period: Period, now: datetime, *, series_months: int = 0
 ) -> Report:
     """All figures of `period`, as they stood at the cut-off (its end, or now if earlier)."""
-    ensure_schema(db)
     cutoff = min(period.end, now)
     window = _window(period, cutoff)
     params = window.params

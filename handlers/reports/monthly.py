@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 
-from bot.app import App
 from bot.db import to_db
-from bot.scheduler import running_app
+from bot.scheduler import running_services
+from bot.services import Services
 from handlers.reports.figures import compute
 from handlers.reports.period import Period, previous_month
 from handlers.reports.settings import ReportSettings, report_settings
-from handlers.reports.store import ensure_schema
 from handlers.reports.text import summary_context
 
 __all__ = ["due_month", "monthly_job", "send_monthly"]
@@ -43,9 +42,8 @@ def due_month(now: datetime, settings: ReportSettings) -> Period | None:
     return previous_month(now)
 
 
-def send_monthly(app: App) -> int:
+def send_monthly(app: Services) -> int:
     """Queue last month's summary to the staff rooms if it is due and not yet sent."""
-    ensure_schema(app.db)
     now = app.clock.now()
     period = due_month(now, report_settings(app.config))
     if period is None:
@@ -59,8 +57,8 @@ def send_monthly(app: App) -> int:
             return 0
         # The month as it ended: the cut-off is the end of the month, not this morning.
         report = compute(app.db, app.config, period, period.end)
-        context = summary_context(app.render, app.config, report)
-        outs = app.to_staff("reports_summary", **context)
+        context = summary_context(app.templates.render, app.config, report)
+        outs = app.notices.to_staff("reports_summary", **context)
         queued = app.outbox.enqueue(outs, scheduled=True, dedupe_key=f"report:{period.key}")
         app.db.execute(
             "update report_months set messages = ? where month = ?", [queued, period.key]
@@ -71,4 +69,4 @@ def send_monthly(app: App) -> int:
 
 async def monthly_job() -> None:
     """What APScheduler runs (the cron on the 1st, and the hourly catch-up check)."""
-    send_monthly(running_app())
+    send_monthly(running_services())

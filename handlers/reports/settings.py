@@ -30,10 +30,5 @@ class ReportSettings(BaseModel):
 
 
 def report_settings(config: Config) -> ReportSettings:
-    """The validated `reports` section (its defaults while the config has none)."""
-    section = getattr(config, "section", None)
-    if section is None:
-        return ReportSettings()
-    found = section("reports")
-    assert isinstance(found, ReportSettings)
-    return found
+    """The validated `reports` section (its defaults when the file has none)."""
+    return config.section("reports", ReportSettings)

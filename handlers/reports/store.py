@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["MIGRATIONS", "ensure_schema"]
+__all__ = ["MIGRATIONS"]
 
 MIGRATIONS = Migrations("chamberbot.reports")
 
@@ -18,8 +18,3 @@ def m001_report_months(db: Database) -> None:
     db.table("cases").create_index(["created_at"], if_not_exists=True)
     db.table("cases").create_index(["due_at"], if_not_exists=True)
     db.table("case_events").create_index(["case_id", "kind", "at"], if_not_exists=True)
-
-
-def ensure_schema(db: Database) -> None:
-    """Apply the feature's migrations (idempotent)."""
-    MIGRATIONS.apply(db)
