@@ -29,7 +29,13 @@ from handlers.reports.facts import Window, facts_table
 from handlers.reports.period import Period
 from handlers.reports.settings import report_settings
 from handlers.reports.similar import CommonIssue, common_issues
-from handlers.reports.workhours import median, working_days, working_hours
+from handlers.reports.workhours import (
+    days_table,
+    local,
+    median_sql,
+    offset_minutes,
+    working_hours_sql,
+)
 
 __all__ = ["ROUTES", "Breakdown", "Overdue", "Rate", "Report", "Totals", "compute", "totals"]
 
@@ -114,6 +120,10 @@ class Report:
 
 
 def _window(period: Period, cutoff: datetime) -> Window:
+    """The stored-time bounds. A cut-off before the period's end is "now": what happened
+    in this very second counts (times are stored to the second)."""
+    if cutoff < period.end:
+        cutoff += timedelta(seconds=1)
     end = min(period.end, cutoff)
     return Window(to_db(period.start), to_db(end), to_db(period.year_start()), to_db(cutoff))
 
@@ -191,23 +201,43 @@ def _overdue(db: Database, facts: str, cutoff: datetime, params: dict[str, Any])
     ]
 
 
+def _median_hours(
+    db: Database, facts: str, days: str, until: str, where: str, params: dict[str, Any]
+) -> float | None:
+    """The median working hours from opening to `until` over the facts rows `where`."""
+    off = offset_minutes(params["_local"])
+    start, end = local("f.created_at", off), local(f"f.{until}", off)
+    hours = working_hours_sql(start, end, "x", "y")
+    values = (
+        f"select {hours} as v from {facts} f"
+        f" join {days} x on x.d = date({start}) join {days} y on y.d = date({end})"
+        f" where {where}"
+    )
+    sql_params = {k: v for k, v in params.items() if not k.startswith("_")}
+    found = db.execute(median_sql(values), sql_params).fetchone()[0]
+    return None if found is None else float(found)
+
+
 def _medians(
-    db: Database, facts: str, config: Config, params: dict[str, Any]
+    db: Database, facts: str, period: Period, cutoff: datetime, params: dict[str, Any]
 ) -> tuple[float | None, float | None]:
-    tz = config.tz
-    responses = db.execute(
-        f"select created_at, first_response_at from {facts}"
-        f" where {_PERIOD} and first_response_at < :cut",
-        params,
-    ).fetchall()
-    resolutions = db.execute(
-        f"select created_at, last_resolved from {facts}"
-        f" where {_PERIOD} and resolved and last_resolved is not null",
-        params,
-    ).fetchall()
-    hours = median(working_hours(from_db(a), from_db(b), tz) for a, b in responses)
-    days = median(working_days(from_db(a), from_db(b), tz) for a, b in resolutions)
-    return (None if hours is None else round(hours, 1), None if days is None else round(days, 1))
+    """First response in working hours, resolution (to the last 办结) in working days."""
+    first = (period.start - timedelta(days=1)).date()
+    with days_table(db, first, cutoff.date()) as days:
+        local_params = {**params, "_local": period.start}
+        hours = _median_hours(
+            db, facts, days, "first_response_at",
+            f"{_PERIOD.replace('created_at', 'f.created_at')} and f.first_response_at < :cut",
+            local_params,
+        )  # fmt: skip
+        resolved = _median_hours(
+            db, facts, days, "last_resolved",
+            f"{_PERIOD.replace('created_at', 'f.created_at')} and f.resolved"
+            " and f.last_resolved is not null",
+            local_params,
+        )  # fmt: skip
+    days_ = None if resolved is None else round(resolved / 24, 1)
+    return (None if hours is None else round(hours, 1), days_)
 
 
 def totals(db: Database, period: Period, cutoff: datetime) -> Totals:
@@ -226,7 +256,7 @@ def compute(
     params = window.params
     settings = report_settings(config)
     with facts_table(db, window) as facts:
-        hours, days = _medians(db, facts, config, params)
+        hours, days = _medians(db, facts, period, cutoff, params)
         report = Report(
             period=period,
             cutoff=cutoff,

@@ -18,7 +18,7 @@ class ReportSettings(BaseModel):
     grace_hours: int = Field(72, ge=0, description="a missed monthly run still goes this late")
     common_issue_months: int = Field(3, ge=1, le=24, description="共性问题 look-back window")
     common_issue_enterprises: int = Field(3, ge=2, description="enterprises that make a 共性问题")
-    similarity: int = Field(60, ge=1, le=100, description="wording similarity threshold (0–100)")
+    similarity: int = Field(50, ge=1, le=100, description="wording similarity threshold (0–100)")
     overdue_in_text: int = Field(20, ge=1, description="overdue cases listed in the chat text")
 
     @field_validator("monthly_at")
