@@ -1,9 +1,10 @@
 """Figures of the other features, each only when its tables exist.
 
 送政策 (handlers/broadcasts): `deliveries` rows are digests delivered to a group, and
-`policy_sent` rows are policies sent to a group. 活动: an `events` table with `starts_at`
-and a `registrations` table with `event_id`, `status` and `checked_in_at`, once that
-feature lands; until then the report leaves the events figures out.
+`policy_sent` rows are policies sent to a group. 活动 (handlers/events): events starting
+in the period that were not cancelled (or left as drafts) were held; 报名 counts the
+registrations holding a seat (`registered`), 签到 every check-in (walk-ins included), and
+the attendance rate is checked-in registrations ÷ registrations.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ class EventFigures:
     held: int
     registered: int
     checked_in: int
+    registered_checked_in: int
 
     @property
     def attendance(self) -> float | None:
-        return round(100.0 * self.checked_in / self.registered, 1) if self.registered else None
+        if not self.registered:
+            return None
+        return round(100.0 * self.registered_checked_in / self.registered, 1)
 
 
 def _has(db: Database, table: str, columns: set[str]) -> bool:
@@ -62,18 +66,20 @@ def policy_figures(db: Database, window: Window) -> PolicyFigures | None:
 
 def event_figures(db: Database, window: Window) -> EventFigures | None:
     if not (
-        _has(db, "events", {"id", "starts_at"})
+        _has(db, "events", {"id", "starts_at", "status"})
         and _has(db, "registrations", {"event_id", "status", "checked_in_at"})
     ):
         return None
     params = window.params
-    held = db.execute(
-        "select count(*) from events where starts_at >= :start and starts_at < :end", params
-    ).fetchone()[0]
-    registered, checked_in = db.execute(
-        "select count(*), count(r.checked_in_at) from registrations r"
-        " join events e on e.id = r.event_id"
-        " where e.starts_at >= :start and e.starts_at < :end and r.status = 'registered'",
+    held_events = (
+        "select id from events where starts_at >= :start and starts_at < :end"
+        " and status not in ('cancelled', 'draft')"
+    )
+    held = db.execute(f"select count(*) from ({held_events})", params).fetchone()[0]
+    registered, checked_in, both = db.execute(
+        "select sum(status = 'registered'), count(checked_in_at),"
+        " sum(status = 'registered' and checked_in_at is not null)"
+        f" from registrations where event_id in ({held_events})",
         params,
     ).fetchone()
-    return EventFigures(held, registered, checked_in)
+    return EventFigures(held, registered or 0, checked_in or 0, both or 0)
