@@ -12,10 +12,12 @@ NOV = Period.of_month(2026, 11, TZ)
 def _rows(bot: ChatBot) -> None:
     db = bot.app.db
     with db.atomic():
-        for run, group, at in [(1, "room_members", "2026-11-16T01:00:00+00:00"),
-                               (1, "room_members2", "2026-11-16T01:00:00+00:00"),
-                               (2, "room_members", "2026-11-23T01:00:00+00:00"),
-                               (3, "room_members", "2026-12-07T01:00:00+00:00")]:  # fmt: skip
+        for run, group, at in [
+            (1, "room_members", "2026-11-16T01:00:00+00:00"),
+            (1, "room_members2", "2026-11-16T01:00:00+00:00"),
+            (2, "room_members", "2026-11-23T01:00:00+00:00"),
+            (3, "room_members", "2026-12-07T01:00:00+00:00"),
+        ]:
             db.table("deliveries").insert(
                 {
                     "run_id": run,
@@ -23,7 +25,7 @@ def _rows(bot: ChatBot) -> None:
                     "policy_ids": "[]",
                     "messages": 1,
                     "created_at": at,
-                }  # fmt: skip
+                }
             )
         for policy, group in [(1, "room_members"), (2, "room_members"), (1, "room_members2")]:
             db.table("policy_sent").insert(
@@ -32,11 +34,13 @@ def _rows(bot: ChatBot) -> None:
                     "policy_id": policy,
                     "run_id": 1,
                     "sent_at": "2026-11-16T01:00:00+00:00",
-                }  # fmt: skip
+                }
             )
-        for eid, starts, status in [(1, "2026-11-20T06:00:00+00:00", "held"),
-                                    (2, "2026-11-25T06:00:00+00:00", "cancelled"),
-                                    (3, "2026-12-02T06:00:00+00:00", "announced")]:  # fmt: skip
+        for eid, starts, status in [
+            (1, "2026-11-20T06:00:00+00:00", "held"),
+            (2, "2026-11-25T06:00:00+00:00", "cancelled"),
+            (3, "2026-12-02T06:00:00+00:00", "announced"),
+        ]:
             db.table("events").insert(
                 {
                     "id": eid,
@@ -46,7 +50,7 @@ def _rows(bot: ChatBot) -> None:
                     "ends_at": starts,
                     "status": status,
                     "created_at": starts,
-                }  # fmt: skip
+                }
             )
         for i, (status, checked) in enumerate(
             [
@@ -56,7 +60,7 @@ def _rows(bot: ChatBot) -> None:
                 ("waiting", False),
                 ("cancelled", False),
                 ("walk_in", True),
-            ]  # fmt: skip
+            ]
         ):
             db.table("registrations").insert(
                 {
@@ -66,7 +70,7 @@ def _rows(bot: ChatBot) -> None:
                     "registered_at": "2026-11-17T01:00:00+00:00",
                     "queued_at": "2026-11-17T01:00:00+00:00",
                     "checked_in_at": "2026-11-20T06:00:00+00:00" if checked else None,
-                }  # fmt: skip
+                }
             )
 
 
