@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.config import Config
 
@@ -14,19 +12,16 @@ __all__ = ["ReportSettings", "report_settings"]
 class ReportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    monthly_at: str = Field("09:00", description="time on the 1st the monthly summary goes out")
+    monthly_at: str = Field(
+        "09:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="HH:MM on the 1st the monthly summary goes out",
+    )
     grace_hours: int = Field(72, ge=0, description="a missed monthly run still goes this late")
     common_issue_months: int = Field(3, ge=1, le=24, description="共性问题 look-back window")
     common_issue_enterprises: int = Field(3, ge=2, description="enterprises that make a 共性问题")
     similarity: int = Field(50, ge=1, le=100, description="wording similarity threshold (0–100)")
     overdue_in_text: int = Field(20, ge=1, description="overdue cases listed in the chat text")
-
-    @field_validator("monthly_at")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("expected HH:MM, e.g. 09:00")
-        return value
 
 
 def report_settings(config: Config) -> ReportSettings:
