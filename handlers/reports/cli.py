@@ -16,8 +16,6 @@ from typing import Any
 from bot.feature import SubParsers, command_options, with_services
 from bot.services import Services
 from handlers.reports.figures import compute
-from handlers.reports.html import ChartsMissing, render_html
-from handlers.reports.ledger import write_ledger
 from handlers.reports.period import Period, parse_month
 from handlers.reports.text import summary_context
 
@@ -44,6 +42,10 @@ def _period(app: Services, args: argparse.Namespace) -> Period | None:
 
 
 def _report(app: Services, args: argparse.Namespace) -> int:
+    # Imported here: openpyxl costs the bot's start-up a fifth of a second otherwise.
+    from handlers.reports.html import ChartsMissing, render_html
+    from handlers.reports.ledger import write_ledger
+
     period = _period(app, args)
     if period is None:
         _say(app, f"bad_{args.report_command}", error=True)
