@@ -3,14 +3,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean charts
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# ECharts for the self-contained HTML report (handlers/reports/html.py inlines it): installed
+# from the npm registry into the folder the app reads, without a lock file.
+CHARTS := handlers/reports/vendor
+ECHARTS_JS := $(CHARTS)/node_modules/echarts/dist/echarts.min.js
+
+$(ECHARTS_JS): $(CHARTS)/package.json
+	@command -v npm >/dev/null || { echo "the HTML report needs npm to install ECharts ($(CHARTS))" >&2; exit 1; }
+	cd $(CHARTS) && npm install --no-package-lock --no-audit --no-fund
+	touch $@
+
+charts: $(ECHARTS_JS)
+
+demo: $(STAMP) $(ECHARTS_JS)
 	$(BIN)/chamberbot demo
 
 lint: $(STAMP)
@@ -29,13 +41,14 @@ $(GATEWAY_STAMP): $(GATEWAY)/package-lock.json $(GATEWAY)/package.json
 	cd $(GATEWAY) && npm ci --no-audit --no-fund
 	touch $@
 
-test: lint $(GATEWAY_STAMP)
+test: lint $(GATEWAY_STAMP) $(ECHARTS_JS)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(GATEWAY_STAMP)
+bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/workdays.py
+	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/policies_ingest.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/events.py

@@ -15,7 +15,7 @@ from bot.feature import Feature
 from bot.operations import FEATURE as OPERATIONS
 from bot.router import RouterError
 from bot.services import Services
-from handlers import deadlines, intake, menu, policy, reporter, staff
+from handlers import deadlines, intake, menu, policy, reporter, reports, staff
 from handlers.events import FEATURE as EVENTS
 from policy_feeds import FEATURE as POLICY_FEEDS
 
@@ -32,6 +32,7 @@ FEATURES: list[Feature] = [
     policy.FEATURE,
     POLICY_FEEDS,
     EVENTS,
+    reports.FEATURE,
     OPERATIONS,
 ]
 

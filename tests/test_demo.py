@@ -46,6 +46,12 @@ def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str])
     assert "【预览·不会发送】广播 weekly" in out
     assert out.count("  [会员一群] 商会助手：【政策速递】") == 1
     assert "（广播 weekly 已运行：0 个群有新内容）" in out
+    # 督查问效: 统计 in the staff room gives the month's figures, definitions included.
+    assert "\u2005【2026年11月诉求办理通报】（统计至11月29日(周日) 11:00）" in out
+    assert "受理诉求 2 件" in out
+    assert "办结率 50.0%（1/2），销号率 50.0%（1/2）" in out
+    assert "直接办理 1 件（办结 1）；部门督办 1 件（办结 0）" in out
+    assert "口径说明：" in out
 
 
 def test_interactive_demo_answers_and_quits(tmp_path: Path) -> None:

@@ -77,7 +77,15 @@ async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
 ) -> None:
     async with started(app):
         pass
-    jobs = ["broadcast:weekly", "calendar", "events_sweep", "policy_fetch", "sweep"]
+    jobs = [
+        "broadcast:weekly",
+        "calendar",
+        "events_sweep",
+        "policy_fetch",
+        "reports_catch_up",
+        "reports_monthly",
+        "sweep",
+    ]
     assert [j["id"] for j in stored_jobs(app)] == jobs  # they outlive the scheduler
 
     # The next start of the bot, with a changed interval, on the same SQLite file.

@@ -1,0 +1,191 @@
+"""Reports over many cases: the yearly report, the XLSX ledger, 共性问题 alone.
+
+    .venv/bin/python bench/reports.py [--cases 100000] [--ledger 10000]
+
+The cases and their timelines are made with set-based SQL (a recursive CTE), spread over
+2026 in 40 member groups and 4,000 enterprises: 6 events a case on average (opened,
+claimed, answered, resolved, rated, closed; some escalated, reopened, withdrawn or still
+open). Descriptions are one of the 44 sample problems of tests/data/common_issues.tsv
+followed by six random characters, so no two are alike and 共性问题 has to compare them
+(the worst case for the wording groups). Prints the time of `compute` for the year (every
+figure, breakdowns, overdue list, 共性问题 over the last 3 months) and of `write_ledger`
+for one month of `--ledger` cases. Targets: ≤ 2 s and ≤ 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.clock import FrozenClock  # noqa: E402
+from bot.config import parse_config  # noqa: E402
+from chamberbot.root import sections  # noqa: E402
+from chamberbot.root import services as build_services  # noqa: E402
+from handlers.reports.figures import compute  # noqa: E402
+from handlers.reports.ledger import write_ledger  # noqa: E402
+from handlers.reports.period import Period  # noqa: E402
+from handlers.reports.settings import report_settings  # noqa: E402
+from handlers.reports.similar import common_issues  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+SAMPLE = ROOT / "tests" / "data" / "common_issues.tsv"
+CATEGORIES = [
+    ("市场环境", "融资信贷", "经济处"),
+    ("市场环境", "拖欠账款", "经济处"),
+    ("政务环境", "审批服务", "经济处"),
+    ("政务环境", "惠企政策", "经济处"),
+    ("政务环境", "基础设施", "经济处"),
+    ("法治环境", "合同纠纷", "法律处"),
+    ("法治环境", "执法检查", "法律处"),
+    ("创新环境", "人才用工", "政研室"),
+    ("其他", "", "秘书处"),
+]
+
+_CASES = """
+with recursive n(i) as (select 1 union all select i + 1 from n where i < :count),
+base as (
+  select i, abs(random()) % 100 as fate,
+    datetime('2026-01-01', '+' || (i * 365 * 86400 / :count) || ' seconds') as t
+  from n
+)
+insert into cases (id, number, year, seq, reporter_id, reporter_name, enterprise,
+  conversation_id, conversation_is_group, description, category, aspect, department,
+  assignee_id, assignee_name, status, escalation, reopen_count, rating, created_at,
+  updated_at, first_response_at, response_due_at, due_at, level2_due_at, resolved_at,
+  closed_at, close_reason, channel)
+select i, printf('2026-%05d', i), 2026, i, 'wxid_m' || (i % 4000), '会员' || (i % 4000),
+  '企业' || (i % 4000) || '有限公司', 'room_' || (i % 40), 1,
+  (select text from sample where k = i % :samples) || char(19968 + abs(random()) % 20000,
+    19968 + abs(random()) % 20000, 19968 + abs(random()) % 20000,
+    19968 + abs(random()) % 20000, 19968 + abs(random()) % 20000,
+    19968 + abs(random()) % 20000),
+  c.category, c.aspect, c.department, 'wxid_wang', '王科长',
+  case when fate < 5 then 'withdrawn' when fate < 15 then 'in_progress'
+       when fate < 20 then 'resolved' else 'closed' end,
+  case when fate between 5 and 9 then 2 when fate between 10 and 19 then 1 else 0 end,
+  case when fate % 7 = 0 then 1 else 0 end,
+  case when fate < 20 then null when fate < 60 then 'satisfied' when fate < 80 then 'basic'
+       when fate < 90 then 'unrated' else 'unsatisfied' end,
+  strftime('%Y-%m-%dT%H:%M:%S+00:00', t), strftime('%Y-%m-%dT%H:%M:%S+00:00', t),
+  strftime('%Y-%m-%dT%H:%M:%S+00:00', t, '+' || (fate % 30) || ' hours'),
+  strftime('%Y-%m-%dT%H:%M:%S+00:00', t, '+24 hours'),
+  strftime('%Y-%m-%dT%H:%M:%S+00:00', t, '+14 days'),
+  strftime('%Y-%m-%dT%H:%M:%S+00:00', t, '+21 days'),
+  case when fate >= 15
+    then strftime('%Y-%m-%dT%H:%M:%S+00:00', t, '+' || (fate % 20) || ' days') end,
+  case when fate < 5 then strftime('%Y-%m-%dT%H:%M:%S+00:00', t, '+1 hours')
+       when fate >= 20
+    then strftime('%Y-%m-%dT%H:%M:%S+00:00', t, '+' || (fate % 20 + 3) || ' days') end,
+  case when fate < 5 then 'withdrawn' when fate >= 20 then 'rated' end, 'wechat'
+from base join cat c on c.k = base.i % :cats
+"""
+
+# One row per event kind per case, where the case's fate has that step.
+_EVENTS = """
+insert into case_events (case_id, kind, actor_id, actor_name, at, text, data)
+select c.id, k.kind, 'wxid_wang', '王科长',
+  case k.kind when 'opened' then c.created_at when 'claimed' then c.first_response_at
+    when 'answered' then c.first_response_at
+    when 'escalated' then c.due_at
+    when 'reopened' then c.resolved_at when 'rated' then c.closed_at
+    when 'resolved' then c.resolved_at else c.closed_at end,
+  k.kind, case k.kind when 'escalated' then '{"level": ' || c.escalation || '}'
+    when 'rated' then '{"rating": "' || c.rating || '"}' else '{}' end
+from cases c join (select 'opened' as kind union all select 'claimed' union all
+  select 'answered' union all select 'escalated' union all select 'resolved' union all
+  select 'rated' union all select 'closed' union all select 'withdrawn') k
+where (k.kind in ('opened', 'claimed', 'answered'))
+   or (k.kind = 'escalated' and c.escalation > 0)
+   or (k.kind = 'resolved' and c.resolved_at is not null)
+   or (k.kind = 'rated' and c.rating in ('satisfied', 'basic', 'unsatisfied'))
+   or (k.kind = 'closed' and c.status = 'closed')
+   or (k.kind = 'withdrawn' and c.status = 'withdrawn')
+order by c.id
+"""
+
+
+def _fill(services: object, count: int) -> None:
+    db = services.db  # type: ignore[attr-defined]
+    lines = [ln for ln in SAMPLE.read_text("utf-8").splitlines() if not ln.startswith("#")]
+    texts = [ln.split("\t", 1)[1] for ln in lines]
+    with db.atomic():
+        db.execute("create temp table sample (k integer primary key, text text)")
+        db.conn.executemany("insert into sample values (?, ?)", list(enumerate(texts)))
+        db.execute("create temp table cat (k integer primary key, category, aspect, department)")
+        db.conn.executemany(
+            "insert into cat values (?, ?, ?, ?)", [(i, *c) for i, c in enumerate(CATEGORIES)]
+        )
+        db.execute(_CASES, {"count": count, "samples": len(texts), "cats": len(CATEGORIES)})
+        db.execute(_EVENTS)
+        db.conn.executemany(
+            "insert into conversations (id, is_group, topic, kind, tags, first_seen, updated_at)"
+            " values (?, 1, ?, 'member', '[]', '2026-01-01', '2026-01-01')",
+            [(f"room_{i}", f"会员{i}群") for i in range(40)],
+        )
+    db.execute("analyze")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--ledger", type=int, default=10_000)
+    args = parser.parse_args()
+    config = parse_config(
+        yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")), "demo", sections()
+    )
+    now = datetime(2027, 1, 1, 9, 0, tzinfo=TZ)
+    with tempfile.TemporaryDirectory() as scratch:
+        services = build_services(
+            config, db_path=Path(scratch) / "bench.db", clock=FrozenClock(now)
+        )
+        started = time.perf_counter()
+        _fill(services, args.cases)
+        events = services.db.execute("select count(*) from case_events").fetchone()[0]
+        took = time.perf_counter() - started
+        print(f"built {args.cases:,} cases, {events:,} events in {took:.1f} s")
+
+        year = Period.of_days(date(2026, 1, 1), date(2026, 12, 31), TZ)
+        started = time.perf_counter()
+        report = compute(services.db, config, year, now)
+        took = time.perf_counter() - started
+        t = report.totals
+        print(
+            f"yearly report over {t.opened:,} cases: {took:.2f} s (target ≤ 2 s) — "
+            f"received {t.received:,}, 办结率 {t.resolved.pct}%, 响应率 {t.responded.pct}%, "
+            f"满意率 {t.satisfaction.pct}%, overdue {len(report.overdue):,}, "
+            f"共性问题 {len(report.common)}"
+        )
+        started = time.perf_counter()
+        common_issues(services.db, report_settings(config), now)
+        took = time.perf_counter() - started
+        print(f"  of which 共性问题 (last 3 months, unique wording): {took:.2f} s")
+
+        # The ledger: the first `--ledger` cases of the year, as one period.
+        cut = services.db.execute(
+            "select created_at from cases order by id limit 1 offset ?", [args.ledger - 1]
+        ).fetchone()[0]
+        last = datetime.fromisoformat(cut).astimezone(TZ).date()
+        span = Period.of_days(date(2026, 1, 1), last, TZ)
+        month = compute(services.db, config, span, now)
+        started = time.perf_counter()
+        rows = write_ledger(
+            services.db, services.templates.render, config, month, Path(scratch) / "l.xlsx"
+        )
+        took = time.perf_counter() - started
+        size = (Path(scratch) / "l.xlsx").stat().st_size
+        print(f"XLSX ledger of {rows:,} cases: {took:.2f} s (target ≤ 5 s), {size / 1e6:.1f} MB")
+        services.close()
+
+
+if __name__ == "__main__":
+    main()
