@@ -69,7 +69,7 @@ def test_export_writes_the_ledger_without_phones_unless_asked(
     else:
         sheet = load_workbook(out).active
         assert sheet is not None
-        rows = [[c or "" for c in row] for row in sheet.iter_rows(values_only=True)]
+        rows = [[str(c or "") for c in row] for row in sheet.iter_rows(values_only=True)]
     assert rows[0][:4] == ["编号", "登记时间", "企业", "反映人"]
     assert "手机号" not in rows[0]
     assert rows[1][:4] == ["2026-0001", "2026-11-16 09:00", "宏达机械", "张总"]

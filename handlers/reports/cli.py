@@ -79,7 +79,12 @@ def _report(app: Services, args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "html", "xlsx"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "html", "xlsx"),
+        default="text",
+        help="text summary (default), self-contained HTML with charts, or the XLSX ledger",
+    )
     parser.add_argument("--out", help="file to write (required for html and xlsx)")
     parser.set_defaults(**with_services(_report))
 
