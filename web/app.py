@@ -1,0 +1,44 @@
+"""The console as one Starlette application over the bot's App."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from bot.app import App
+from web.console import Console
+from web.pages import auth, cases, policies, schedule
+from web.store import session_secret
+
+__all__ = ["STATIC", "create_app"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(app: App) -> Starlette:
+    console = Console(app)
+    routes: list[BaseRoute] = [
+        *auth.routes(console),
+        *cases.routes(console),
+        *policies.routes(console),
+        *schedule.routes(console),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=session_secret(app.db),
+            session_cookie="chamberbot_session",
+            max_age=app.config.web.session_hours * 3600,
+            same_site="lax",
+            https_only=False,  # TLS ends at nginx; see README
+        )
+    ]
+    web = Starlette(routes=routes, middleware=middleware)
+    web.state.console = console
+    return web
