@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import httpx
 import yaml
@@ -30,9 +31,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import App  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
+from bot.services import Services  # noqa: E402
 from web.server import bind, serve  # noqa: E402
 from web.store import Accounts, WebRole  # noqa: E402
 
@@ -41,9 +42,9 @@ PASSWORD = "bench-password"
 STATUSES = "('new','accepted','in_progress','resolved','closed','withdrawn')"
 
 
-def _app(path: Path) -> App:
+def _app(path: Path) -> Services:
     config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
-    return App(config, db_path=path, clock=FrozenClock(START))
+    return Services(config, db_path=path, clock=FrozenClock(START))
 
 
 def build(path: Path, cases: int, clients: int) -> None:
@@ -51,7 +52,7 @@ def build(path: Path, cases: int, clients: int) -> None:
     db = app.db
     with db.atomic():
         db.execute(
-            f"""
+            """
             with recursive n(i) as (select 0 union all select i + 1 from n where i + 1 < ?)
             insert into cases (number, year, seq, reporter_id, reporter_name, enterprise,
               conversation_id, conversation_is_group, description, category, aspect,
@@ -149,8 +150,8 @@ def _figures(label: str, times: list[float], seconds: float) -> str:
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return (
-        f"{label:<16} {len(times) / seconds:8.1f} req/s   p50 {statistics.median(ordered) * 1000:6.1f} ms"
-        f"   p99 {p99 * 1000:6.1f} ms"
+        f"{label:<16} {len(times) / seconds:8.1f} req/s"
+        f"   p50 {statistics.median(ordered) * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms"
     )
 
 
@@ -184,7 +185,7 @@ def main() -> None:
                 asyncio.create_task(client(base, f"u{i}", numbers, go, window, out))
                 for i in range(args.clients)
             ]
-            while window["logged_in"] < args.clients:
+            while window["logged_in"] < args.clients:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             start = time.perf_counter()
             window["until"] = start + args.seconds
@@ -195,8 +196,8 @@ def main() -> None:
         try:
             elapsed = asyncio.run(run())
         finally:
-            loop, stop = holder["stop"]  # type: ignore[misc]
-            loop.call_soon_threadsafe(stop.set)  # type: ignore[attr-defined]
+            loop, stop = cast(tuple[asyncio.AbstractEventLoop, asyncio.Event], holder["stop"])
+            loop.call_soon_threadsafe(stop.set)
             thread.join()
         print(
             f"{args.clients} logged-in clients on loopback for {elapsed:.1f} s (after logging in)"

@@ -17,6 +17,7 @@ from bot.services import Services
 from handlers import deadlines, intake, menu, policy, reporter, staff
 from handlers.events import FEATURE as EVENTS
 from policy_feeds import FEATURE as POLICY_FEEDS
+from web import FEATURE as WEB
 
 __all__ = ["DEMO_CONFIG", "FEATURES", "build", "default_db", "load", "sections", "services"]
 
@@ -31,6 +32,7 @@ FEATURES: list[Feature] = [
     policy.FEATURE,
     POLICY_FEEDS,
     EVENTS,
+    WEB,
 ]
 
 

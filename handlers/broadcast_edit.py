@@ -6,8 +6,8 @@ caller refreshes the scheduler's job store afterwards (`bot.scheduler.store_jobs
 
 from __future__ import annotations
 
-from bot.app import App
 from bot.db import to_db
+from bot.services import Services
 from handlers.broadcast_defs import BroadcastDef, broadcast_problem, get_broadcast
 
 __all__ = ["CONFIG_OWNED", "remove_broadcast", "save_broadcast"]
@@ -15,7 +15,7 @@ __all__ = ["CONFIG_OWNED", "remove_broadcast", "save_broadcast"]
 CONFIG_OWNED = ("id", "config_owned")
 
 
-def save_broadcast(app: App, wanted: BroadcastDef) -> tuple[str, str] | None:
+def save_broadcast(app: Services, wanted: BroadcastDef) -> tuple[str, str] | None:
     """Store a broadcast (origin `cli`); (field, reason) and nothing changed if it cannot run.
 
     A broadcast of the config's own is refused with CONFIG_OWNED: the config is its truth.
@@ -45,7 +45,7 @@ def save_broadcast(app: App, wanted: BroadcastDef) -> tuple[str, str] | None:
     return None
 
 
-def remove_broadcast(app: App, broadcast: BroadcastDef) -> bool:
+def remove_broadcast(app: Services, broadcast: BroadcastDef) -> bool:
     """Remove a CLI-added broadcast (its run history stays); False for a config one."""
     if broadcast.origin == "config":
         return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import App
+from bot.services import Services
 from policy_feeds.model import Item, Policy
 from policy_feeds.store import PolicyStore, Stored
 from policy_feeds.tagging import Tagger
@@ -12,7 +12,7 @@ __all__ = ["MANUAL", "add_manual"]
 MANUAL = "manual"
 
 
-def add_manual(app: App, item: Item) -> tuple[Stored, Policy]:
+def add_manual(app: Services, item: Item) -> tuple[Stored, Policy]:
     """Tag the item with the configured rules and store it once (dedupe as for feeds)."""
     tagged = Tagger(app.config.policies.tag_rules).tag(item)
     store = PolicyStore(app.db)

@@ -23,11 +23,11 @@ from tests.web_harness import PASSWORD, delivered, login, web_console
 
 async def opened_in_chat(bot: ChatBot, text: str, room: str = MEMBERS_ROOM) -> Case:
     """A member reports a problem in a group; the case the bot opened."""
-    bot.app.remember_contact("wxid_zhang", name="张总", enterprise="张氏机械")
+    bot.app.people.remember("wxid_zhang", name="张总", enterprise="张氏机械")
     reply = bot.text(f"诉求 {text}", room=room)
     number = re.search(r"\d{4}-\d{4}", reply)
     assert number, reply
-    await delivered(bot.app, room)  # the intake replies are out of the way
+    delivered(bot, room)  # the intake replies are out of the way
     return bot.app.cases.where("number = ?", [number.group()])[0]
 
 
@@ -47,7 +47,7 @@ async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(bot: ChatBot
         await page.locator("form.answer textarea").fill("已联系开户行，下周一前给出续贷方案。")
         await page.get_by_role("button", name="回复企业").click()
         await expect(page.locator(".flash.good")).to_contain_text(case.number)
-        group = await delivered(bot.app, MEMBERS_ROOM)
+        group = delivered(bot, MEMBERS_ROOM)
         assert len(group) == 1
         assert "王科长答复如下" in group[0]
         assert "已联系开户行，下周一前给出续贷方案。" in group[0]
@@ -56,7 +56,7 @@ async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(bot: ChatBot
         await page.locator("form.resolve textarea").fill("续贷已办妥")
         await page.get_by_role("button", name="办结并请企业评价").click()
         await expect(page.locator("h2 .status")).to_have_text("已办结待评价")
-        group = await delivered(bot.app, MEMBERS_ROOM)
+        group = delivered(bot, MEMBERS_ROOM)
         assert len(group) == 1
         assert "已办结：续贷已办妥" in group[0]
         assert "满意 / 基本满意 / 不满意" in group[0]
@@ -73,7 +73,7 @@ async def test_an_empty_answer_is_refused_and_changes_nothing(bot: ChatBot) -> N
         await web.page.get_by_role("button", name="回复企业").click()
         await expect(web.page.locator(".flash.bad")).to_contain_text("请填写「回复企业」的内容")
     assert len(bot.app.cases.timeline(case)) == 1
-    assert await delivered(bot.app, MEMBERS_ROOM) == []
+    assert delivered(bot, MEMBERS_ROOM) == []
 
 
 async def test_the_ledger_filters_and_exports_the_filtered_view(bot: ChatBot) -> None:
@@ -127,8 +127,10 @@ async def test_a_broadcast_is_added_edited_and_previewed(bot: ChatBot) -> None:
         await expect(page.locator(".flash.bad")).to_contain_text("时间（cron）")
     row = bot.app.db.execute("select max_items, cron from broadcasts where id = 'friday'")
     assert tuple(row.fetchone()) == (3, "0 16 * * 5")
-    assert bot.app.db.execute("select count(*) from broadcasts where id = 'bad'").fetchone()[0] == 0
-    assert await delivered(bot.app, MEMBERS_ROOM) == []  # a preview sends nothing
+    assert (
+        bot.app.db.execute("select count(*) from broadcasts where id = 'bad'").fetchone()[0] == 0
+    )
+    assert delivered(bot, MEMBERS_ROOM) == []  # a preview sends nothing
 
 
 async def test_wrong_passwords_lock_the_account_for_fifteen_minutes(bot: ChatBot) -> None:
@@ -167,7 +169,7 @@ async def test_no_page_without_login_and_no_post_without_csrf(bot: ChatBot) -> N
         forged = await page.request.post(answer, form={"text": "伪造的答复", "csrf": "x" * 32})
         assert forged.status == 403
     assert len(bot.app.cases.timeline(case)) == 1
-    assert await delivered(bot.app, MEMBERS_ROOM) == []
+    assert delivered(bot, MEMBERS_ROOM) == []
 
 
 async def test_staff_cannot_open_admin_pages(bot: ChatBot) -> None:

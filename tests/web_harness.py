@@ -10,14 +10,12 @@ from pathlib import Path
 
 from playwright.async_api import Page, async_playwright
 
-from bot.app import App
-from bot.messages import Outgoing
-from bot.sender import Sender
-from bot.transports.base import OnMessage
+from bot.services import Services
+from tests.conftest import ChatBot
 from web.server import bind, serve
 from web.store import Accounts, WebRole
 
-__all__ = ["PASSWORD", "SHOTS", "Recorder", "WebRun", "delivered", "login", "web_console"]
+__all__ = ["PASSWORD", "SHOTS", "WebRun", "delivered", "login", "web_console"]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -34,32 +32,9 @@ PASSWORD = "correct-horse-9"
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
-class Recorder:
-    """The test transport: accepts every message and keeps it."""
-
-    def __init__(self) -> None:
-        self.sent: list[Outgoing] = []
-
-    async def start(self, on_message: OnMessage) -> None:
-        return None
-
-    async def send(self, out: Outgoing) -> None:
-        self.sent.append(out)
-
-    async def stop(self) -> None:
-        return None
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
-
-
-async def delivered(app: App, conversation_id: str) -> list[str]:
-    """Drain the outbox through the test transport; the texts that reached one place."""
-    transport = Recorder()
-    sender = Sender(app.outbox, transport, app.config.pacing, clock=app.clock, sleep=_no_sleep)
-    await sender.drain_once(paced=False)
-    return [o.text for o in transport.sent if o.conversation_id == conversation_id]
+def delivered(bot: ChatBot, conversation_id: str) -> list[str]:
+    """What the test transport received for one place (the outbox drained through it)."""
+    return [o.text for o in bot.deliver() if o.conversation_id == conversation_id]
 
 
 @dataclass
@@ -76,7 +51,7 @@ class WebRun:
 
 
 @asynccontextmanager
-async def web_console(app: App, *, mobile: bool = False) -> AsyncIterator[WebRun]:
+async def web_console(app: Services, *, mobile: bool = False) -> AsyncIterator[WebRun]:
     """Accounts `wang` (staff, 王科长) and `chen` (admin, 陈秘书长); a page in a browser."""
     accounts = Accounts(app.db)
     now = app.clock.now()
@@ -90,9 +65,12 @@ async def web_console(app: App, *, mobile: bool = False) -> AsyncIterator[WebRun
     try:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            size = {"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900}
+            width, height = (390, 844) if mobile else (1280, 900)
             context = await browser.new_context(
-                base_url=url, accept_downloads=True, viewport=size, locale="zh-CN"
+                base_url=url,
+                accept_downloads=True,
+                viewport={"width": width, "height": height},
+                locale="zh-CN",
             )
             context.set_default_timeout(10_000)
             page = await context.new_page()

@@ -1,55 +1,57 @@
-"""Staff actions on a case, through the very handlers the staff room uses.
+"""Staff actions on a case: the case service's intent methods, as the logged-in staff member.
 
-The web page composes the command a staff member would type (`回复 2026-0001 …`) and
-runs the chat route as that staff member in their private chat with the bot: the same
-lookups, rules, timeline events and notices. What the handler says back to the staff
-member is shown on the page instead of being sent to WeChat; everything else (the
-update in the enterprise's group, the notices to staff rooms or to an assignee) goes
-into the durable outbox in the same transaction as the handler's writes.
+The same rules and notices as chat: the actor on the timeline is the web user's staff
+contact; a `Refusal` comes back as the same polite sentence chat would give; the notices
+(the update in the enterprise's group, the staff rooms, an assignee) go into the durable
+outbox in the same transaction as the change.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.app import App
-from bot.messages import Incoming, Outgoing
-from bot.router import Context
+from bot.cases import Actor, Case
+from bot.messages import Outgoing
+from bot.refusal import Refusal
+from bot.services import Services
 
 __all__ = ["ACTIONS", "ActionResult", "run_action"]
 
-# web action → chat command; "answer" is 回复, "resolve" 办结, …
 ACTIONS = ("claim", "assign", "transfer", "answer", "resolve", "escalate", "note")
 
 
 @dataclass(frozen=True)
 class ActionResult:
-    replies: list[str]  # what the chat would have said to the staff member
-    queued: list[Outgoing]  # what went into the outbox for others
-    refused: bool = False
+    refusal: str = ""  # the polite refusal, as chat says it
+    changed: bool = True
+    queued: list[Outgoing] = field(default_factory=list)
 
 
-def run_action(app: App, contact_id: str, command: str, args: str) -> ActionResult:
-    """Run chat command `command` with `args` as staff member `contact_id`."""
-    route = app.router.by_command[command]
-    text = f"{app.router.keyword(command)} {args}".strip()
-    msg = Incoming(
-        message_id=f"web-{secrets.token_hex(8)}",
-        conversation_id=contact_id,
-        is_group=False,
-        sender_id=contact_id,
-        sender_name=app.staff_name(contact_id),
-        text=text,
-        time=app.clock.now(),
-    )
-    ctx = Context(app, msg, app.role_of(msg), args, route=route)
-    if ctx.role < route.role:
-        reply = ctx.say("refuse_staff", usage=app.router.usage(route))
-        return ActionResult([reply.text], [], refused=True)
-    with app.db.atomic():
-        outs = route.handler(ctx)
-        mine = [o for o in outs if o.conversation_id == contact_id]
-        others = [o for o in outs if o.conversation_id != contact_id]
-        app.outbox.enqueue(others)
-    return ActionResult([o.text for o in mine], others)
+def run_action(
+    services: Services, contact_id: str, action: str, case: Case, choice: str, text: str
+) -> ActionResult:
+    """Run one intent (`answer`, `resolve` …) on `case` as staff member `contact_id`."""
+    cases = services.cases
+    actor = Actor(contact_id, services.people.staff_name(contact_id))
+    now = services.clock.now()
+    try:
+        with services.db.atomic():
+            if action == "claim":
+                outcome = cases.claim(case, actor, now)
+            elif action == "assign":
+                outcome = cases.assign(case, actor, choice, text, now)
+            elif action == "transfer":
+                outcome = cases.transfer(case, actor, choice, text, now)
+            elif action == "answer":
+                outcome = cases.answer(case, actor, text, now)
+            elif action == "resolve":
+                outcome = cases.resolve(case, actor, text, now)
+            elif action == "escalate":
+                outcome = cases.escalate(case, actor, text, now)
+            else:
+                outcome = cases.note(case, actor, text, now)
+            services.outbox.enqueue(outcome.notices)
+    except Refusal as refusal:
+        text = services.templates.render(refusal.template, **refusal.context)
+        return ActionResult(refusal=text, changed=False)
+    return ActionResult(changed=outcome.changed, queued=outcome.notices)

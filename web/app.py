@@ -1,4 +1,4 @@
-"""The console as one Starlette application over the bot's App."""
+"""The console as one Starlette application over the bot's Services."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.app import App
+from bot.services import Services
 from web.console import Console
 from web.pages import auth, cases, policies, schedule
+from web.settings import web_settings
 from web.store import session_secret
 
 __all__ = ["STATIC", "create_app"]
@@ -20,7 +21,7 @@ __all__ = ["STATIC", "create_app"]
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(app: App) -> Starlette:
+def create_app(app: Services) -> Starlette:
     console = Console(app)
     routes: list[BaseRoute] = [
         *auth.routes(console),
@@ -34,7 +35,7 @@ def create_app(app: App) -> Starlette:
             SessionMiddleware,
             secret_key=session_secret(app.db),
             session_cookie="chamberbot_session",
-            max_age=app.config.web.session_hours * 3600,
+            max_age=web_settings(app).session_hours * 3600,
             same_site="lax",
             https_only=False,  # TLS ends at nginx; see README
         )

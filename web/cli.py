@@ -16,29 +16,17 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 from typing import Any
 
-from bot.app import App
-from bot.config import load_config
+from bot.feature import command_options, with_services
+from bot.services import Services
 from web.console import Console
 from web.store import WebRole
 
 __all__ = ["MIN_PASSWORD", "register"]
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo" / "config.yaml"
 MIN_PASSWORD = 8
 OK, NOT_FOUND, INVALID = 0, 1, 2
-
-
-def _open(args: argparse.Namespace) -> App:
-    path = Path(args.config) if args.config else DEMO_CONFIG
-    config = load_config(path)
-    if args.db:
-        db_path = Path(args.db)
-    else:
-        db_path = config.database_path(path.parent) if args.config else Path("data") / "demo.db"
-    return App(config, db_path=db_path, base_dir=path.parent)
 
 
 def _say(console: Console, kind: str, *, error: bool = False, **context: Any) -> None:
@@ -63,56 +51,50 @@ def _password(console: Console, args: argparse.Namespace) -> str | None:
     return password
 
 
-def _user(args: argparse.Namespace) -> int:
-    app = _open(args)
+def _user(app: Services, args: argparse.Namespace) -> int:
     console = Console(app)
     accounts = console.accounts
-    try:
-        if args.action == "list":
-            staff = {s.contact_id: s.name for s in app.config.staff}
-            _say(console, "list", users=accounts.all(), staff=staff)
-            return OK
-        if args.action == "remove":
-            removed = accounts.remove(args.name)
-            _say(console, "removed" if removed else "unknown", error=not removed, name=args.name)
-            return OK if removed else NOT_FOUND
-        exists = accounts.find(args.name) is not None
-        if args.action == "passwd" and not exists:
-            _say(console, "unknown", error=True, name=args.name)
-            return NOT_FOUND
-        if args.action == "add":
-            if exists:
-                _say(console, "exists", error=True, name=args.name)
-                return INVALID
-            if args.contact not in app.staff:
-                known = [f"{s.contact_id}（{s.name}）" for s in app.config.staff]
-                _say(console, "not_staff", error=True, contact=args.contact, known=known)
-                return INVALID
-        password = _password(console, args)
-        if password is None:
-            return INVALID
-        if args.action == "add":
-            accounts.add(args.name, args.contact, WebRole(args.role), password, app.clock.now())
-            _say(
-                console,
-                "added",
-                name=args.name,
-                staff=app.staff_name(args.contact),
-                role=args.role,
-            )
-        else:
-            accounts.set_password(args.name, password, app.clock.now())
-            _say(console, "passwd", name=args.name)
+    if args.action == "list":
+        staff = {s.contact_id: s.name for s in app.config.staff}
+        _say(console, "list", users=accounts.all(), staff=staff)
         return OK
-    finally:
-        app.db.close()
+    if args.action == "remove":
+        removed = accounts.remove(args.name)
+        _say(console, "removed" if removed else "unknown", error=not removed, name=args.name)
+        return OK if removed else NOT_FOUND
+    exists = accounts.find(args.name) is not None
+    if args.action == "passwd" and not exists:
+        _say(console, "unknown", error=True, name=args.name)
+        return NOT_FOUND
+    if args.action == "add":
+        if exists:
+            _say(console, "exists", error=True, name=args.name)
+            return INVALID
+        if args.contact not in app.people.staff:
+            known = [f"{s.contact_id}（{s.name}）" for s in app.config.staff]
+            _say(console, "not_staff", error=True, contact=args.contact, known=known)
+            return INVALID
+    password = _password(console, args)
+    if password is None:
+        return INVALID
+    if args.action == "add":
+        accounts.add(args.name, args.contact, WebRole(args.role), password, app.clock.now())
+        _say(
+            console,
+            "added",
+            name=args.name,
+            staff=app.people.staff_name(args.contact),
+            role=args.role,
+        )
+    else:
+        accounts.set_password(args.name, password, app.clock.now())
+        _say(console, "passwd", name=args.name)
+    return OK
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `web user …` to the `chamberbot` command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="settings file (default: the demo's)")
-    common.add_argument("--db", help="SQLite file (default: the config's database)")
+    common = command_options()
     web = subparsers.add_parser("web", help="the web console (秘书处工作台)")
     web_sub = web.add_subparsers(dest="web_command", required=True)
     user = web_sub.add_parser("user", help="console accounts")
@@ -130,4 +112,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     remove = actions.add_parser("remove", parents=[common], help="remove an account")
     remove.add_argument("name")
     actions.add_parser("list", parents=[common], help="every account")
-    user.set_defaults(func=_user)
+    user.set_defaults(**with_services(_user))

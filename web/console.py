@@ -19,7 +19,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.app import App
+from bot.services import Services
 from web.store import Accounts, User
 
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "Console", "Endpoint", "Page"]
@@ -33,7 +33,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class Console:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
         self.accounts = Accounts(app.db)
         self.env = Environment(
@@ -112,7 +112,7 @@ class Console:
         html = self.env.get_template(name).render(
             request=request,
             user=user,
-            user_name=self.app.staff_name(user.contact_id) if user else "",
+            user_name=self.app.people.staff_name(user.contact_id) if user else "",
             csrf=Markup(self.csrf_token(request)),
             flashes=flashes,
             path=request.url.path,

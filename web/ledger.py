@@ -72,7 +72,7 @@ class Filters:
         params: list[Any] = []
         if self.status == "open":
             clauses.append(f"status in ({', '.join('?' for _ in OPEN)})")
-            params += OPEN
+            params += [str(s) for s in OPEN]
         elif self.status:
             clauses.append("status = ?")
             params.append(self.status)
@@ -90,7 +90,7 @@ class Filters:
             params.append(int(self.escalation))
         if self.overdue:
             clauses.append(f"status in ({', '.join('?' for _ in OPEN)}) and due_at <= ?")
-            params += [*OPEN, to_db(now)]
+            params += [*(str(s) for s in OPEN), to_db(now)]
         if self.q:
             like = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             clauses.append(

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from bot.app import App
+from bot.services import Services
 from web.app import create_app
 from web.console import Console
+from web.settings import web_settings
 from web.store import WebRole
 
 __all__ = ["DEMO_USER", "bind", "demo_login", "serve"]
@@ -42,9 +43,9 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
-async def serve(app: App, stop: asyncio.Event, sock: socket.socket | None = None) -> None:
+async def serve(app: Services, stop: asyncio.Event, sock: socket.socket | None = None) -> None:
     """Serve the console until `stop` is set. `sock`: an already bound socket (tests)."""
-    sock = sock or bind(app.config.web.listen)
+    sock = sock or bind(web_settings(app).listen)
     config = uvicorn.Config(
         create_app(app),
         log_level="warning",
@@ -66,7 +67,7 @@ async def serve(app: App, stop: asyncio.Event, sock: socket.socket | None = None
         sock.close()
 
 
-def demo_login(app: App, host: str, port: int) -> str:
+def demo_login(app: Services, host: str, port: int) -> str:
     """`chamberbot demo`: an admin account `demo` (as the first admin) with a new password."""
     console = Console(app)
     password = secrets.token_urlsafe(6)

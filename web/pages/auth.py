@@ -85,7 +85,7 @@ def routes(console: Console) -> list[Route]:
             problem = "bad_username"
         elif accounts.find(username):
             problem = "user_exists"
-        elif contact_id not in app.staff:
+        elif contact_id not in app.people.staff:
             problem = "not_staff"
         elif role not in (WebRole.STAFF.value, WebRole.ADMIN.value):
             problem = "bad_role"

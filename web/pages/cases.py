@@ -15,12 +15,13 @@ from bot.db import to_db
 from web.actions import ACTIONS, run_action
 from web.console import Console
 from web.ledger import STATUSES, Filters, ledger_page, ledger_rows, ledger_xlsx
+from web.settings import place_name, web_settings
 from web.store import User
 
 __all__ = ["routes"]
 
 _DASHBOARD_LIMIT = 10
-_OPEN = f"status in ({', '.join(repr(s) for s in OPEN)})"
+_OPEN = f"status in ({', '.join(repr(str(s)) for s in OPEN)})"
 # Actions whose text field must not be empty (the chat would answer with the usage line).
 _NEEDS_TEXT = {"answer", "resolve", "note"}
 
@@ -28,7 +29,7 @@ _NEEDS_TEXT = {"answer", "resolve", "note"}
 def _cases(console: Console, where: str, params: list[Any]) -> tuple[int, list[Case]]:
     db = console.app.db
     count = int(db.execute(f"select count(*) from cases where {where}", params).fetchone()[0])
-    return count, console.app.cases.where(where, params, order_by="id desc")[:_DASHBOARD_LIMIT]
+    return count, console.app.cases.where(where, params, "id desc", _DASHBOARD_LIMIT)
 
 
 def _choices(console: Console) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def routes(console: Console) -> list[Route]:
     async def ledger(request: Request, user: User) -> Response:
         filters = Filters.parse(request.query_params)
         now = app.clock.now()
-        rows, more = ledger_page(app.db, filters, now, app.config.web.page_size)
+        rows, more = ledger_page(app.db, filters, now, web_settings(app).page_size)
         template = "ledger_rows.html" if request.headers.get("hx-request") else "ledger.html"
         return console.render(
             request, template, filters=filters, rows=rows, more=more, now=now, **_choices(console)
@@ -83,7 +84,7 @@ def routes(console: Console) -> list[Route]:
                     console._day(case.created_at),
                     case.enterprise or "",
                     case.reporter_name,
-                    app.conversation_name(case.conversation_id),
+                    place_name(app, case.conversation_id),
                     case.description,
                     case.category,
                     case.aspect or "",
@@ -117,7 +118,7 @@ def routes(console: Console) -> list[Route]:
             "case.html",
             case=case,
             timeline=app.cases.timeline(case),
-            place=app.conversation_name(case.conversation_id),
+            place=place_name(app, case.conversation_id),
             now=app.clock.now(),
             **_choices(console),
         )
@@ -138,10 +139,14 @@ def routes(console: Console) -> list[Route]:
         if extra and not chosen:
             console.flash(request, "need_choice", action=action)
             return console.redirect(request, f"/cases/{number}")
-        args = " ".join(part for part in (case.number, chosen, text) if part)
-        result = run_action(app, user.contact_id, action, args)
-        for reply in result.replies:
-            console.flash(request, "reply", text=reply, refused=result.refused)
+        if user.contact_id not in app.people.staff:
+            console.flash(request, "not_staff_contact")
+            return console.redirect(request, f"/cases/{number}")
+        result = run_action(app, user.contact_id, action, case, chosen, text)
+        if result.refusal:
+            console.flash(request, "reply", text=result.refusal, refused=True)
+        else:
+            console.flash(request, "done", action=action, number=number, changed=result.changed)
         return console.redirect(request, f"/cases/{number}")
 
     return [

@@ -12,7 +12,7 @@ from bot.scheduler import cron_trigger, store_jobs
 from handlers.broadcast_defs import BroadcastDef, get_broadcast, list_broadcasts
 from handlers.broadcast_edit import remove_broadcast, save_broadcast
 from handlers.broadcasts import plan_digest, run_broadcast, target_groups
-from handlers.targeting import member_groups, set_group_tags, split_tags
+from handlers.targeting import split_tags
 from web.console import Console
 from web.store import User
 
@@ -39,7 +39,7 @@ def routes(console: Console) -> list[Route]:
             "broadcasts.html",
             rows=rows,
             edit=edit,
-            groups=member_groups(app.db),
+            groups=app.places.member_groups(),
             templates=[n for n in app.templates.names() if n.startswith("digest")],
         )
 
@@ -82,7 +82,7 @@ def routes(console: Console) -> list[Route]:
         if broadcast is None:
             return console.refuse(request, "no_broadcast", 404)
         wanted = request.query_params.get("group", "")
-        groups = [g for g in member_groups(app.db) if g.id == wanted] or target_groups(
+        groups = [g for g in app.places.member_groups() if g.id == wanted] or target_groups(
             app, broadcast
         )
         targets = {g.id for g in target_groups(app, broadcast)}
@@ -95,7 +95,7 @@ def routes(console: Console) -> list[Route]:
             return console.refuse(request, "no_broadcast", 404)
         report = run_broadcast(app, broadcast.id, app.clock.now().replace(microsecond=0))
         assert report is not None
-        names = {g.id: g.name for g in member_groups(app.db)}
+        names = {g.id: g.name for g in app.places.member_groups()}
         console.flash(
             request,
             "broadcast_ran",
@@ -106,17 +106,16 @@ def routes(console: Console) -> list[Route]:
         return console.redirect(request, "/broadcasts")
 
     async def groups(request: Request, user: User) -> Response:
-        return console.render(request, "groups.html", groups=member_groups(app.db))
+        return console.render(request, "groups.html", groups=app.places.member_groups())
 
     async def tag(request: Request, user: User) -> Response:
         group_id = request.path_params["id"]
-        found = [g for g in member_groups(app.db) if g.id == group_id]
+        found = [g for g in app.places.member_groups() if g.id == group_id]
         if not found:
             return console.refuse(request, "no_group", 404)
         form = await request.form()
         tags = list(split_tags(str(form.get("tags", ""))[:300]))
-        with app.db.atomic():
-            set_group_tags(app.db, group_id, tags, app.clock.now())
+        app.places.set_tags(group_id, tags)
         console.flash(request, "group_tagged", group=found[0].name, tags=tags)
         return console.redirect(request, "/groups")
 
