@@ -18,6 +18,7 @@ from bot.cases import Case
 from policy_feeds.manual import add_manual
 from policy_feeds.model import Item
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot
+from tests.events_helpers import make_event, seed_groups
 from tests.web_harness import PASSWORD, delivered, login, web_console
 
 
@@ -241,3 +242,29 @@ async def test_policies_groups_and_a_phone_layout(bot: ChatBot) -> None:
     assert row.fetchone()[0] == '["融资", "制造业"]'
     assert PASSWORD  # the harness's password is what the accounts use
     assert timedelta(minutes=15)
+
+
+async def test_an_event_is_announced_on_the_web_and_reaches_the_group(bot: ChatBot) -> None:
+    seed_groups(bot)
+    event = make_event(bot.app, announced=False, capacity=30)
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "wang")
+        await page.get_by_role("link", name="活动", exact=True).click()
+        await page.get_by_role("link", name="数字化转型大讲堂").click()
+        await page.get_by_role("button", name="发布到群").click()
+        await expect(page.locator(".flash.good")).to_contain_text("已发布到 2 个群")
+        group = delivered(bot, MEMBERS_ROOM)
+        assert len(group) == 1
+        assert "【活动预告】讲座｜数字化转型大讲堂" in group[0]
+        bot.app.people.remember("wxid_li", name="李总", enterprise="李记贸易", phone="13900001111")
+        bot.say(f"报名 {event.id}", sender="wxid_li")
+        await page.reload()
+        await expect(page.locator("table")).to_contain_text("李记贸易")
+        await web.shot("event")
+        async with page.expect_download() as info:
+            await page.get_by_role("button", name="导出 Excel").click()
+        data = await (await page.request.get((await info.value).url)).body()
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    sheet = book.worksheets[0]
+    assert any("李记贸易" in [str(c) for c in row] for row in sheet.iter_rows(values_only=True))
