@@ -26,7 +26,6 @@ __all__ = ["CSRF_FIELD", "CSRF_HEADER", "Console", "Endpoint", "Page"]
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
-_WEEKDAYS = "一二三四五六日"
 
 Page = Callable[[Request, User], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -45,7 +44,7 @@ class Console:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self.env.filters["when"] = self._when
+        self.env.filters["when"] = app.templates.env.filters["when"]  # the chat's wording
         self.env.filters["day"] = self._day
         self.env.globals["bot_name"] = app.config.bot_name
         self._labels = self.env.get_template("_labels.j2").module
@@ -53,21 +52,12 @@ class Console:
 
     # -- formatting ------------------------------------------------------------------------
 
-    def _local(self, value: datetime | str) -> datetime:
-        when = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return when.astimezone(self.app.config.tz)
-
-    def _when(self, value: datetime | str | None) -> str:
-        if not value:
-            return "—"
-        w = self._local(value)
-        return f"{w.month}月{w.day}日(周{_WEEKDAYS[w.weekday()]}) {w:%H:%M}"
-
     def _day(self, value: datetime | str | None) -> str:
+        """`2026-11-21`, for tables and the XLSX export."""
         if not value:
             return "—"
-        w = self._local(value)
-        return f"{w.year}-{w.month:02d}-{w.day:02d}"
+        when = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return f"{when.astimezone(self.app.config.tz):%Y-%m-%d}"
 
     def label(self, kind: str, code: object) -> str:
         """A stored code in words, from bot/templates/_labels.j2 (status, escalation …)."""
