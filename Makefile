@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean charts
+.PHONY: demo test lint bench clean charts chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,30 @@ $(ECHARTS_JS): $(CHARTS)/package.json
 
 charts: $(ECHARTS_JS)
 
-demo: $(STAMP) $(ECHARTS_JS)
+# The web console's front-end files (htmx, pico.css) from npm, served from web/static/vendor.
+# No lock file is written (npm install --no-package-lock): the versions are exact in
+# web/frontend/package.json.
+VENDOR := web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+
+$(VENDOR_STAMP): web/frontend/package.json
+	@command -v npm >/dev/null || { echo "the web console needs Node.js and npm (web/frontend)" >&2; exit 1; }
+	cd web/frontend && npm install --no-package-lock --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp web/frontend/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp web/frontend/node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	touch $@
+
+# The browser tests drive Debian's Chromium; installed when missing and we may (root).
+CHROMIUM := /usr/bin/chromium
+
+chromium:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& DEBIAN_FRONTEND=noninteractive apt-get update -q \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; } \
+		|| { echo "make test needs Chromium at $(CHROMIUM): apt-get install chromium" >&2; exit 1; }
+
+demo: $(STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/chamberbot demo
 
 lint: $(STAMP)
@@ -41,10 +64,10 @@ $(GATEWAY_STAMP): $(GATEWAY)/package-lock.json $(GATEWAY)/package.json
 	cd $(GATEWAY) && npm ci --no-audit --no-fund
 	touch $@
 
-test: lint $(GATEWAY_STAMP) $(ECHARTS_JS)
+test: lint $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS)
+bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/workdays.py
@@ -52,6 +75,7 @@ bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS)
 	$(BIN)/python bench/policies_ingest.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/web.py
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data $(VENDOR) web/frontend/node_modules

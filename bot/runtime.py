@@ -8,7 +8,8 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from bot.dispatcher import Dispatcher
 from bot.messages import Incoming, Outgoing
@@ -17,9 +18,13 @@ from bot.sender import Sender
 from bot.services import Services
 from bot.transport import Transport
 
-__all__ = ["Runtime", "serve_until_signalled"]
+__all__ = ["Companion", "Runtime", "serve_until_signalled"]
 
 log = logging.getLogger(__name__)
+
+# A service that runs next to the transports in the same event loop until `stop` is set
+# (the web console); the composition root adds them to `Runtime.companions`.
+Companion = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class Runtime:
@@ -37,6 +42,7 @@ class Runtime:
             )
             for t in self.transports
         ]
+        self.companions: list[Companion] = []
 
     @property
     def sender(self) -> Sender:
@@ -69,11 +75,16 @@ class Runtime:
         scheduler = build_scheduler(self.services)
         scheduler.start()
         senders = [asyncio.create_task(sender.run()) for sender in self.senders]
+        companions = [asyncio.create_task(c(stop)) for c in self.companions]
         try:
             for transport in self.transports:
                 await transport.start(self.on_message)
             await stop.wait()
         finally:
+            stop.set()
+            for task in companions:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             # The transports first: each lets a send in flight finish and releases a held
             # one as a temporary failure, so no row is left claimed mid-send.
             for transport in self.transports:

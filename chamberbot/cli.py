@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.backup import BackupError, RunLock
 from bot.calendar_cli import summary as calendar_summary
@@ -22,12 +23,37 @@ from bot.services import Services
 from chamberbot.ops_cli import register as register_ops
 from chamberbot.root import DEMO_CONFIG, FEATURES, build, default_db, load
 
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
 __all__ = ["main"]
 
 
 def _write(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def _with_web(runtime: Runtime, *, demo: bool) -> None:
+    """Serve the web console next to the transport; the demo also gets a fresh login."""
+    from web.server import bind, demo_login, serve
+    from web.settings import web_settings
+
+    services = runtime.services
+    listen = web_settings(services).listen
+    if not web_settings(services).enabled:
+        return
+    try:
+        sock = bind(listen)
+    except OSError as exc:
+        sys.stderr.write(f"chamberbot: web.listen {listen}: {exc.strerror}\n")
+        if demo:
+            return  # the chat demo still works without the console
+        raise SystemExit(1) from None
+    host, port = sock.getsockname()[:2]
+    if demo:
+        _write(demo_login(services, host, port))
+    runtime.companions.append(lambda stop: serve(services, stop, sock))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -47,6 +73,8 @@ def _demo(args: argparse.Namespace) -> int:
             db_path.unlink()
         services = build(config, DEMO_CONFIG, db_path, clock)
         demo = ConsoleDemo(services, _write)
+        if not args.script:
+            _with_web(demo.runtime, demo=True)
         if args.script:
             lines = Path(args.script).read_text(encoding="utf-8").splitlines()
             asyncio.run(demo.run_script(lines))
@@ -122,6 +150,7 @@ def _run(args: argparse.Namespace) -> int:
             journal=Journal(services.db, WechatyTransport.channel),
         )
         runtime = Runtime(services, [transport])
+        _with_web(runtime, demo=False)
         try:
             asyncio.run(serve_until_signalled(runtime))
         except GatewayStartError as exc:

@@ -18,6 +18,7 @@ from bot.services import Services
 from handlers import deadlines, intake, menu, policy, reporter, reports, staff
 from handlers.events import FEATURE as EVENTS
 from policy_feeds import FEATURE as POLICY_FEEDS
+from web import FEATURE as WEB
 
 __all__ = ["DEMO_CONFIG", "FEATURES", "build", "default_db", "load", "sections", "services"]
 
@@ -34,6 +35,7 @@ FEATURES: list[Feature] = [
     EVENTS,
     reports.FEATURE,
     OPERATIONS,
+    WEB,
 ]
 
 

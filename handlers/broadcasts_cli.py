@@ -18,16 +18,15 @@ import asyncio
 import sys
 from typing import Any
 
-from bot.db import to_db
 from bot.feature import command_options, with_services
 from bot.scheduler import cron_trigger, store_jobs
 from bot.services import Services
 from handlers.broadcast_defs import (
     BroadcastDef,
-    broadcast_problem,
     get_broadcast,
     list_broadcasts,
 )
+from handlers.broadcast_edit import CONFIG_OWNED, remove_broadcast, save_broadcast
 from handlers.broadcast_schedule import broadcast_job_id
 from handlers.broadcasts import plan_digest, run_broadcast, target_groups
 from handlers.targeting import split_tags
@@ -54,29 +53,13 @@ def _next_run(app: Services, broadcast: BroadcastDef) -> Any:
 def _add(app: Services, args: argparse.Namespace) -> int:
     wanted = BroadcastDef(args.id, args.cron, args.target, args.template, args.max_items)
     old = get_broadcast(app, args.id)
-    if old is not None and old.origin == "config":
-        _say(app, "config_owned", error=True, id=old.id)
+    problem = save_broadcast(app, wanted)
+    if problem == CONFIG_OWNED:
+        _say(app, "config_owned", error=True, id=args.id)
         return NOT_FOUND
-    problem = broadcast_problem(app, wanted)
-    if not 1 <= args.max_items <= 50:
-        problem = ("max_items", "expected 1 to 50")
     if problem is not None:
         _say(app, "invalid", error=True, field=problem[0], reason=problem[1])
         return INVALID
-    with app.db.atomic():
-        app.db.table("broadcasts").upsert(
-            {
-                "id": wanted.id,
-                "cron": wanted.cron,
-                "target": wanted.target,
-                "template": wanted.template,
-                "max_items": wanted.max_items,
-                "enabled": 1,
-                "origin": "cli",
-                "created_at": to_db(app.clock.now()),
-            },
-            pk="id",
-        )
     asyncio.run(store_jobs(app))
     _say(app, "added", broadcast=wanted, replaced=old is not None, next_run=_next_run(app, wanted))
     return OK
@@ -96,11 +79,9 @@ def _remove(app: Services, args: argparse.Namespace) -> int:
     if broadcast is None:
         _say(app, "not_found", error=True, id=args.id, known=[b.id for b in list_broadcasts(app)])
         return NOT_FOUND
-    if broadcast.origin == "config":
+    if not remove_broadcast(app, broadcast):
         _say(app, "config_owned", error=True, id=broadcast.id)
         return NOT_FOUND
-    with app.db.atomic():
-        app.db.execute("delete from broadcasts where id = ?", [broadcast.id])
     asyncio.run(store_jobs(app))
     _say(app, "removed", id=broadcast.id, job=broadcast_job_id(broadcast.id))
     return OK

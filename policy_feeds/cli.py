@@ -14,13 +14,11 @@ from datetime import tzinfo
 from bot.feature import command_options, with_services
 from bot.services import Services
 from policy_feeds.ingest import IngestReport, ingest_all
+from policy_feeds.manual import add_manual
 from policy_feeds.model import Item, Policy, Status, clean_text, parse_date, split_tags
 from policy_feeds.store import PolicyStore
-from policy_feeds.tagging import Tagger
 
 __all__ = ["format_policy", "format_report", "register"]
-
-MANUAL = "manual"
 
 
 def _write(text: str) -> None:
@@ -65,12 +63,7 @@ def _add(app: Services, args: argparse.Namespace) -> int:
     if not item.title:
         sys.stderr.write("policy add: --title is empty\n")
         return 2
-    tagged = Tagger(app.config.policies.tag_rules).tag(item)
-    store = PolicyStore(app.db)
-    with app.db.atomic():
-        stored = store.upsert(tagged, MANUAL, app.clock.now())
-    policy = store.get(stored.policy_id)
-    assert policy is not None
+    stored, policy = add_manual(app, item)
     _write(f"{stored.outcome}: {format_policy(policy, app.config.tz)}")
     return 0
 

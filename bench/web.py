@@ -1,0 +1,211 @@
+"""Web console under load: the ledger and a case page with 1,000,000 cases stored.
+
+    .venv/bin/python bench/web.py [--cases 1000000] [--clients 20] [--seconds 20]
+
+Builds the database with set-based SQL (one INSERT … SELECT over a recursive CTE for the
+cases, another for one timeline event each), serves the console in its own thread and
+event loop on 127.0.0.1 (as `chamberbot run` does), logs in `--clients` accounts and has
+each client request, in turn, the ledger's first page, a filtered ledger page (status and
+department, page 3) and a random case's page, for a bounded time. Prints requests/s and
+p50/p99 latency per page and overall (target: p99 ≤ 200 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import cast
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.clock import FrozenClock  # noqa: E402
+from bot.config import parse_config  # noqa: E402
+from bot.services import Services  # noqa: E402
+from web.server import bind, serve  # noqa: E402
+from web.store import Accounts, WebRole  # noqa: E402
+
+START = datetime.fromisoformat("2026-11-16T09:00:00+08:00")
+PASSWORD = "bench-password"
+STATUSES = "('new','accepted','in_progress','resolved','closed','withdrawn')"
+
+
+def _app(path: Path) -> Services:
+    config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
+    return Services(config, db_path=path, clock=FrozenClock(START))
+
+
+def build(path: Path, cases: int, clients: int) -> None:
+    app = _app(path)
+    db = app.db
+    with db.atomic():
+        db.execute(
+            """
+            with recursive n(i) as (select 0 union all select i + 1 from n where i + 1 < ?)
+            insert into cases (number, year, seq, reporter_id, reporter_name, enterprise,
+              conversation_id, conversation_is_group, description, category, aspect,
+              department, assignee_id, assignee_name, status, escalation, reopen_count,
+              created_at, updated_at, response_due_at, due_at, level2_due_at)
+            select printf('%d-%06d', 2000 + i / 40000, i % 40000 + 1), 2000 + i / 40000,
+              i % 40000 + 1, 'wxid_m' || (i % 5000), '会员' || (i % 5000),
+              '企业' || (i % 5000), 'room_members', 1,
+              '第' || i || '号诉求：银行抽贷，资金周转困难', '市场环境', '融资信贷',
+              case i % 3 when 0 then '经济处' when 1 then '法律处' else '政研室' end,
+              'wxid_wang', '王科长',
+              json_extract('["new","accepted","in_progress","resolved","closed","withdrawn"]',
+                '$[' || (i % 6) || ']'),
+              i % 3, 0,
+              '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00',
+              '2026-01-02T00:00:00+00:00', '2026-12-31T00:00:00+00:00',
+              '2027-01-10T00:00:00+00:00'
+            from n
+            """,
+            [cases],
+        )
+        db.execute(
+            "insert into case_events (case_id, kind, actor_id, actor_name, at, text, data)"
+            " select id, 'opened', reporter_id, reporter_name, created_at, description, '{}'"
+            " from cases"
+        )
+        db.execute(
+            "insert into conversations (id, is_group, topic, kind, tags, first_seen, updated_at)"
+            " values ('room_members', 1, '会员一群', 'member', '[]', '', '')"
+        )
+    accounts = Accounts(db)
+    accounts.add("u0", "wxid_wang", WebRole.STAFF, PASSWORD, START)
+    with db.atomic():  # the same hash for the others: argon2 is slow on purpose
+        db.execute(
+            "with recursive n(i) as (select 1 union all select i + 1 from n where i + 1 < ?)"
+            " insert into web_users (username, contact_id, role, password_hash, failed_logins,"
+            " created_at) select 'u' || i, contact_id, role, password_hash, 0, created_at"
+            " from n, web_users where username = 'u0'",
+            [clients],
+        )
+    db.execute("analyze")
+    db.close()
+
+
+def serve_in_thread(path: Path, ready: threading.Event, holder: dict[str, object]) -> None:
+    async def main() -> None:
+        app = _app(path)
+        sock = bind("127.0.0.1:0")
+        holder["port"] = sock.getsockname()[1]
+        stop = asyncio.Event()
+        holder["stop"] = (asyncio.get_running_loop(), stop)
+        ready.set()
+        await serve(app, stop, sock)
+        app.db.close()
+
+    asyncio.run(main())
+
+
+async def client(
+    base: str,
+    name: str,
+    numbers: list[str],
+    go: asyncio.Event,
+    window: dict[str, float],
+    out: dict[str, list[float]],
+) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        page = await http.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        login = {"csrf": csrf.group(1), "username": name, "password": PASSWORD, "next": "/"}
+        done = await http.post("/login", data=login)
+        assert done.status_code == 303, done.status_code
+        window["logged_in"] += 1
+        await go.wait()
+        until = window["until"]
+        rng = random.Random(name)
+        kinds = ["ledger", "ledger_filtered", "case"]
+        i = 0
+        while time.perf_counter() < until:
+            kind = kinds[i % 3]
+            i += 1
+            url = {
+                "ledger": "/cases",
+                "ledger_filtered": "/cases?status=in_progress&department=政研室&page=3",
+                "case": f"/cases/{rng.choice(numbers)}",
+            }[kind]
+            t0 = time.perf_counter()
+            response = await http.get(url)
+            out[kind].append(time.perf_counter() - t0)
+            assert response.status_code == 200, (url, response.status_code)
+
+
+def _figures(label: str, times: list[float], seconds: float) -> str:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        f"{label:<16} {len(times) / seconds:8.1f} req/s"
+        f"   p50 {statistics.median(ordered) * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        t0 = time.perf_counter()
+        build(path, args.cases, args.clients)
+        print(f"built {args.cases:,} cases in {time.perf_counter() - t0:.1f} s")
+        ready = threading.Event()
+        holder: dict[str, object] = {}
+        thread = threading.Thread(target=serve_in_thread, args=(path, ready, holder))
+        thread.start()
+        ready.wait()
+        base = f"http://127.0.0.1:{holder['port']}"
+        numbers = [
+            f"{2000 + i // 40000}-{i % 40000 + 1:06d}"
+            for i in random.Random(1).sample(range(args.cases), 2000)
+        ]
+        out: dict[str, list[float]] = {"ledger": [], "ledger_filtered": [], "case": []}
+
+        async def run() -> float:
+            go = asyncio.Event()
+            window = {"logged_in": 0.0, "until": 0.0}
+            tasks = [
+                asyncio.create_task(client(base, f"u{i}", numbers, go, window, out))
+                for i in range(args.clients)
+            ]
+            while window["logged_in"] < args.clients:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            start = time.perf_counter()
+            window["until"] = start + args.seconds
+            go.set()
+            await asyncio.gather(*tasks)
+            return time.perf_counter() - start
+
+        try:
+            elapsed = asyncio.run(run())
+        finally:
+            loop, stop = cast(tuple[asyncio.AbstractEventLoop, asyncio.Event], holder["stop"])
+            loop.call_soon_threadsafe(stop.set)
+            thread.join()
+        print(
+            f"{args.clients} logged-in clients on loopback for {elapsed:.1f} s (after logging in)"
+        )
+        for kind, times in out.items():
+            print(_figures(kind, times, elapsed))
+        print(_figures("all", [t for ts in out.values() for t in ts], elapsed))
+
+
+if __name__ == "__main__":
+    main()

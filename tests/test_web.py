@@ -1,0 +1,270 @@
+"""The web console in a real browser (Debian's Chromium through Playwright).
+
+Each test runs the console in-process on 127.0.0.1 (a free port) over the `bot` fixture's
+App: the same SQLite file, templates, outbox and frozen clock as the chat. What a member
+group receives is asserted after draining the outbox through the test transport.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from playwright.async_api import Dialog, expect
+
+from bot.cases import Case
+from policy_feeds.manual import add_manual
+from policy_feeds.model import Item
+from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot
+from tests.events_helpers import make_event, seed_groups
+from tests.web_harness import PASSWORD, delivered, login, web_console
+
+
+async def opened_in_chat(bot: ChatBot, text: str, room: str = MEMBERS_ROOM) -> Case:
+    """A member reports a problem in a group; the case the bot opened."""
+    bot.app.people.remember("wxid_zhang", name="张总", enterprise="张氏机械")
+    reply = bot.text(f"诉求 {text}", room=room)
+    number = re.search(r"\d{4}-\d{4}", reply)
+    assert number, reply
+    delivered(bot, room)  # the intake replies are out of the way
+    return bot.app.cases.where("number = ?", [number.group()])[0]
+
+
+async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(bot: ChatBot) -> None:
+    case = await opened_in_chat(bot, "银行突然抽贷，资金周转困难")
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "wang")
+        await expect(page.get_by_role("link", name="工作台", exact=True)).to_be_visible()
+        await expect(page.locator("#today")).to_contain_text(case.number)
+        await web.shot("dashboard")
+        await page.get_by_role("link", name="诉求台账").click()
+        await page.get_by_role("link", name=case.number).first.click()
+        await expect(page.locator("h2")).to_contain_text(case.number)
+        await web.shot("case")
+
+        await page.locator("form.answer textarea").fill("已联系开户行，下周一前给出续贷方案。")
+        await page.get_by_role("button", name="回复企业").click()
+        await expect(page.locator(".flash.good")).to_contain_text(case.number)
+        group = delivered(bot, MEMBERS_ROOM)
+        assert len(group) == 1
+        assert "王科长答复如下" in group[0]
+        assert "已联系开户行，下周一前给出续贷方案。" in group[0]
+        await expect(page.locator(".timeline")).to_contain_text("答复企业 · 王科长")
+
+        await page.locator("form.resolve textarea").fill("续贷已办妥")
+        await page.get_by_role("button", name="办结并请企业评价").click()
+        await expect(page.locator("h2 .status")).to_have_text("已办结待评价")
+        group = delivered(bot, MEMBERS_ROOM)
+        assert len(group) == 1
+        assert "已办结：续贷已办妥" in group[0]
+        assert "满意 / 基本满意 / 不满意" in group[0]
+    events = [e.actor_name for e in bot.app.cases.timeline(case)]
+    assert events == ["张总", "王科长", "王科长"]
+
+
+async def test_an_empty_answer_is_refused_and_changes_nothing(bot: ChatBot) -> None:
+    case = await opened_in_chat(bot, "工程款被拖欠半年")
+    async with web_console(bot.app) as web:
+        await login(web.page, "wang")
+        await web.page.goto(f"/cases/{case.number}")
+        await web.page.locator("form.answer textarea").evaluate("t => t.required = false")
+        await web.page.get_by_role("button", name="回复企业").click()
+        await expect(web.page.locator(".flash.bad")).to_contain_text("请填写「回复企业」的内容")
+    assert len(bot.app.cases.timeline(case)) == 1
+    assert delivered(bot, MEMBERS_ROOM) == []
+
+
+async def test_the_ledger_filters_and_exports_the_filtered_view(bot: ChatBot) -> None:
+    loan = await opened_in_chat(bot, "银行抽贷，融资困难")
+    contract = await opened_in_chat(bot, "合同纠纷，对方违约", room=OTHER_ROOM)
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "wang")
+        await page.goto("/cases")
+        await expect(page.locator("#rows")).to_contain_text(contract.number)
+        await page.get_by_label("分类").select_option("法治环境")
+        await expect(page.locator("#rows")).not_to_contain_text(loan.number)
+        await expect(page.locator("#rows")).to_contain_text(contract.number)
+        await web.shot("ledger")
+        async with page.expect_download() as info:
+            await page.locator("#export").click()
+        download = await info.value
+        data = await (await page.request.get(download.url)).body()
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    rows = [list(r) for r in book["工作台账"].iter_rows(values_only=True)]
+    assert rows[0][:3] == ["编号", "登记日期", "企业"]
+    assert len(rows) == 2
+    assert rows[1][0] == contract.number
+    assert rows[1][4] == "会员二群"
+    assert rows[1][6] == "法治环境"
+    assert rows[1][10] == "待受理"
+
+
+async def test_a_broadcast_is_added_edited_and_previewed(bot: ChatBot) -> None:
+    bot.say("大家好")  # the bot has seen the member group
+    add_manual(bot.app, Item(title="小微企业融资担保降费通知", url="https://example.org/p/1"))
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "chen")
+        await page.goto("/broadcasts")
+        await page.get_by_label("编号").fill("friday")
+        await page.get_by_label("时间").fill("0 16 * * 5")
+        await page.get_by_role("button", name="保存").click()
+        await expect(page.locator(".flash.good")).to_contain_text("推送「friday」已保存")
+        await page.locator("#b-friday").get_by_role("button", name="修改").click()
+        await page.get_by_label("最多条数").fill("3")
+        await page.get_by_role("button", name="保存").click()
+        await expect(page.locator("#b-friday")).to_contain_text("0 16 * * 5")
+        await page.locator("#b-friday").get_by_role("button", name="预览").click()
+        await expect(page.locator("#preview")).to_contain_text("小微企业融资担保降费通知")
+        await expect(page.locator("#preview")).to_contain_text("会员一群")
+        await web.shot("broadcasts")
+        await page.get_by_label("时间").fill("every monday")
+        await page.get_by_label("编号").fill("bad")
+        await page.get_by_role("button", name="保存").click()
+        await expect(page.locator(".flash.bad")).to_contain_text("时间（cron）")
+    row = bot.app.db.execute("select max_items, cron from broadcasts where id = 'friday'")
+    assert tuple(row.fetchone()) == (3, "0 16 * * 5")
+    assert (
+        bot.app.db.execute("select count(*) from broadcasts where id = 'bad'").fetchone()[0] == 0
+    )
+    assert delivered(bot, MEMBERS_ROOM) == []  # a preview sends nothing
+
+
+async def test_wrong_passwords_lock_the_account_for_fifteen_minutes(bot: ChatBot) -> None:
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "wang", "wrong")
+        await expect(page.get_by_role("alert")).to_contain_text("账号或密码不正确")
+        await web.shot("login")
+        for _ in range(4):
+            await login(page, "wang", "wrong")
+        await expect(page.get_by_role("alert")).to_contain_text("账号已锁定，请 15 分钟后再试")
+        await login(page, "wang")  # the right password, but locked
+        await expect(page.get_by_role("alert")).to_contain_text("账号已锁定")
+        bot.advance(minutes=14)
+        await login(page, "wang")
+        await expect(page.get_by_role("alert")).to_contain_text("请 1 分钟后再试")
+        bot.advance(minutes=1, seconds=1)
+        await login(page, "wang")
+        await expect(page.get_by_role("link", name="诉求台账")).to_be_visible()
+
+
+async def test_no_page_without_login_and_no_post_without_csrf(bot: ChatBot) -> None:
+    case = await opened_in_chat(bot, "审批窗口办证太慢")
+    async with web_console(bot.app) as web:
+        page = web.page
+        await page.goto("/cases")
+        await expect(page).to_have_url(re.compile(r"/login\?next=/cases$"))
+        await page.get_by_label("登录名").fill("wang")
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录").click()  # back where it wanted to go
+        await expect(page.locator("h2")).to_have_text("诉求台账")
+        answer = f"/cases/{case.number}/answer"
+        refused = await page.request.post(answer, form={"text": "伪造的答复"})
+        assert refused.status == 403
+        assert "缺少安全令牌" in await refused.text()
+        forged = await page.request.post(answer, form={"text": "伪造的答复", "csrf": "x" * 32})
+        assert forged.status == 403
+    assert len(bot.app.cases.timeline(case)) == 1
+    assert delivered(bot, MEMBERS_ROOM) == []
+
+
+async def test_staff_cannot_open_admin_pages(bot: ChatBot) -> None:
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "wang")
+        await expect(page.get_by_role("link", name="账号", exact=True)).to_have_count(0)
+        response = await page.goto("/accounts")
+        assert response is not None
+        assert response.status == 403
+        await expect(page.locator("main")).to_contain_text("仅限管理员")
+        await page.get_by_role("button", name="退出").click()
+        await expect(page).to_have_url(re.compile(r"/login$"))
+        await login(page, "chen")
+        await page.goto("/accounts")
+        await expect(page.locator("table")).to_contain_text("王科长")
+        await web.shot("accounts")
+
+
+async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot) -> None:
+    text = "<script>alert(1)</script> {{ 7*7 }} <b>加粗</b>"
+    case = await opened_in_chat(bot, text)
+    dialogs: list[str] = []
+    async with web_console(bot.app) as web:
+        page = web.page
+
+        def seen(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+
+        page.on("dialog", seen)
+        await login(page, "wang")
+        for path in ("/", "/cases", f"/cases/{case.number}"):
+            await page.goto(path)
+            await expect(page.locator("main")).to_contain_text("{{ 7*7 }}")
+        await expect(page.locator(".description")).to_have_text(text)
+        assert await page.locator("main b").count() == 0
+        assert "49" not in await page.locator(".description").inner_text()
+    assert dialogs == []
+
+
+async def test_policies_groups_and_a_phone_layout(bot: ChatBot) -> None:
+    bot.say("大家好")
+    async with web_console(bot.app, mobile=True) as web:
+        page = web.page
+        await login(page, "chen")
+        await web.shot("dashboard-phone")
+        await page.goto("/policies")
+        await page.get_by_text("添加政策").click()
+        await page.get_by_label("标题").fill("短")
+        await page.get_by_role("button", name="保存").click()
+        await expect(page.locator(".flash.bad")).to_contain_text("至少 6 个字")
+        await page.get_by_text("添加政策").click()
+        await page.get_by_label("标题").fill("关于进一步支持小微企业融资贴息的通知")
+        await page.get_by_label("发文机关").fill("财政部")
+        await page.get_by_role("button", name="保存").click()
+        await expect(page.locator(".flash.good")).to_contain_text("已添加")
+        await page.get_by_role("button", name="立即抓取").click()
+        await expect(page.locator(".flash.good").first).to_contain_text("folder")
+        await page.get_by_placeholder("关键词").fill("贴息")
+        await page.get_by_role("button", name="搜索").click()
+        await expect(page.locator("table").first).to_contain_text("财政部")
+        await web.shot("policies")
+        await page.goto("/groups")
+        await page.get_by_label("会员一群 的标签").fill("融资 制造业")
+        await page.get_by_role("button", name="保存").click()
+        await expect(page.locator(".flash.good")).to_contain_text("融资、制造业")
+        await web.shot("groups")
+    row = bot.app.db.execute("select tags from conversations where id = ?", [MEMBERS_ROOM])
+    assert row.fetchone()[0] == '["融资", "制造业"]'
+    assert PASSWORD  # the harness's password is what the accounts use
+    assert timedelta(minutes=15)
+
+
+async def test_an_event_is_announced_on_the_web_and_reaches_the_group(bot: ChatBot) -> None:
+    seed_groups(bot)
+    event = make_event(bot.app, announced=False, capacity=30)
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "wang")
+        await page.get_by_role("link", name="活动", exact=True).click()
+        await page.get_by_role("link", name="数字化转型大讲堂").click()
+        await page.get_by_role("button", name="发布到群").click()
+        await expect(page.locator(".flash.good")).to_contain_text("已发布到 2 个群")
+        group = delivered(bot, MEMBERS_ROOM)
+        assert len(group) == 1
+        assert "【活动预告】讲座｜数字化转型大讲堂" in group[0]
+        bot.app.people.remember("wxid_li", name="李总", enterprise="李记贸易", phone="13900001111")
+        bot.say(f"报名 {event.id}", sender="wxid_li")
+        await page.reload()
+        await expect(page.locator("table")).to_contain_text("李记贸易")
+        await web.shot("event")
+        async with page.expect_download() as info:
+            await page.get_by_role("button", name="导出 Excel").click()
+        data = await (await page.request.get((await info.value).url)).body()
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    sheet = book.worksheets[0]
+    assert any("李记贸易" in [str(c) for c in row] for row in sheet.iter_rows(values_only=True))

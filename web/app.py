@@ -1,0 +1,46 @@
+"""The console as one Starlette application over the bot's Services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from bot.services import Services
+from web.console import Console
+from web.pages import auth, cases, events, policies, schedule
+from web.settings import web_settings
+from web.store import session_secret
+
+__all__ = ["STATIC", "create_app"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(app: Services) -> Starlette:
+    console = Console(app)
+    routes: list[BaseRoute] = [
+        *auth.routes(console),
+        *cases.routes(console),
+        *policies.routes(console),
+        *schedule.routes(console),
+        *events.routes(console),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=session_secret(app.db),
+            session_cookie="chamberbot_session",
+            max_age=web_settings(app).session_hours * 3600,
+            same_site="lax",
+            https_only=False,  # TLS ends at nginx; see README
+        )
+    ]
+    web = Starlette(routes=routes, middleware=middleware)
+    web.state.console = console
+    return web

@@ -1,0 +1,102 @@
+"""活动: events with their counts; one event's registrations, waiting list and check-ins;
+announce and cancel (the same functions as `chamberbot event`); CSV/XLSX export and a
+printable sign-in sheet."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from handlers.events.export import write_export
+from handlers.events.notices import announce, cancel_event, service
+from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Event
+from web.console import Console
+from web.store import User
+
+__all__ = ["routes"]
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def routes(console: Console) -> list[Route]:
+    app = console.app
+
+    def find(request: Request) -> Event | None:
+        raw = str(request.path_params["id"])
+        return service(app).store.find(int(raw)) if raw.isdigit() else None
+
+    def counts(event: Event) -> dict[str, int]:
+        regs = service(app).store.registrations(event.id)
+        return {
+            "registered": sum(r.status == REGISTERED for r in regs),
+            "waiting": sum(r.status == WAITING for r in regs),
+            "checked_in": sum(bool(r.checked_in_at) for r in regs),
+        }
+
+    async def index(request: Request, user: User) -> Response:
+        rows = [{"event": e, **counts(e)} for e in service(app).store.where()]
+        return console.render(request, "events.html", rows=rows)
+
+    async def detail(request: Request, user: User) -> Response:
+        event = find(request)
+        if event is None:
+            return console.refuse(request, "no_event", 404)
+        regs = service(app).store.registrations(event.id)
+        template = "event_sheet.html" if request.query_params.get("print") else "event.html"
+        return console.render(
+            request,
+            template,
+            event=event,
+            regs=regs,
+            announceable=(DRAFT, ANNOUNCED),
+            **counts(event),
+        )
+
+    async def do_announce(request: Request, user: User) -> Response:
+        event = find(request)
+        if event is None:
+            return console.refuse(request, "no_event", 404)
+        if event.status not in (DRAFT, ANNOUNCED):
+            console.flash(request, "event_not_announceable", title=event.title)
+        else:
+            event, queued = announce(app, event, app.clock.now())
+            console.flash(request, "event_announced", groups=len(queued), new=sum(queued.values()))
+        return console.redirect(request, f"/events/{event.id}")
+
+    async def do_cancel(request: Request, user: User) -> Response:
+        event = find(request)
+        if event is None:
+            return console.refuse(request, "no_event", 404)
+        event, told = cancel_event(app, event, app.clock.now())
+        console.flash(request, "event_cancelled", title=event.title, told=told)
+        return console.redirect(request, f"/events/{event.id}")
+
+    async def export(request: Request, user: User) -> Response:
+        event = find(request)
+        fmt = str(request.path_params["fmt"])
+        if event is None or fmt not in _MEDIA:
+            return console.refuse(request, "no_event", 404)
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / f"event-{event.id}.{fmt}"
+            write_export(app, event, path, fmt, staff=True, now=app.clock.now())
+            data = path.read_bytes()
+        return Response(
+            data,
+            media_type=_MEDIA[fmt],
+            headers={"Content-Disposition": f'attachment; filename="event-{event.id}.{fmt}"'},
+        )
+
+    return [
+        Route("/events", console.page(index)),
+        Route("/events/{id}", console.page(detail)),
+        Route("/events/{id}/announce", console.page(do_announce), methods=["POST"]),
+        Route("/events/{id}/cancel", console.page(do_cancel), methods=["POST"]),
+        Route("/events/{id}/export.{fmt}", console.page(export)),
+    ]
