@@ -102,14 +102,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add = actions.add_parser("add", parents=[common], help="add an account for a staff member")
     add.add_argument("name", help="login name")
     add.add_argument("--contact", required=True, help="the staff member's WeChat contact id")
-    add.add_argument("--role", choices=[r.value for r in WebRole], default="staff")
+    add.add_argument(
+        "--role",
+        choices=[r.value for r in WebRole],
+        default="staff",
+        help="staff (default) or admin (may manage accounts)",
+    )
     passwd = actions.add_parser("passwd", parents=[common], help="set a new password")
-    passwd.add_argument("name")
+    passwd.add_argument("name", help="login name")
     for parser in (add, passwd):
         parser.add_argument(
             "--password-stdin", action="store_true", help="read the password from stdin"
         )
     remove = actions.add_parser("remove", parents=[common], help="remove an account")
-    remove.add_argument("name")
+    remove.add_argument("name", help="login name")
     actions.add_parser("list", parents=[common], help="every account")
     user.set_defaults(**with_services(_user))
