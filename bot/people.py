@@ -39,12 +39,6 @@ class People:
             return Role.STAFF
         return Role.MEMBER
 
-    def role_of_contact(self, contact_id: str) -> Role:
-        """A contact's role outside any conversation (the web console, the CLI)."""
-        if contact_id in self._admins:
-            return Role.ADMIN
-        return Role.STAFF if contact_id in self.staff else Role.MEMBER
-
     def is_staff_room(self, conversation_id: str) -> bool:
         return conversation_id in self._staff_rooms
 

@@ -89,15 +89,6 @@ class Places:
         self._known[conversation_id] = topic or (row[0] if row else None)
         return row is None
 
-    def known(self, conversation_id: str) -> bool:
-        if conversation_id in self._known:
-            return True
-        return bool(
-            self.db.execute(
-                "select 1 from conversations where id = ?", [conversation_id]
-            ).fetchone()
-        )
-
     def topic(self, conversation_id: str) -> str | None:
         row = self.db.execute(
             "select topic from conversations where id = ?", [conversation_id]

@@ -8,7 +8,7 @@ gets it as `ctx.case`, the text after the number as `ctx.rest`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -233,7 +233,3 @@ class Context:
         self.services.sessions.ask(
             self.msg.conversation_id, self.msg.sender_id, state, self.now, **data
         )
-
-
-def flatten(groups: Iterable[Iterable[Outgoing]]) -> list[Outgoing]:
-    return [out for group in groups for out in group]

@@ -16,7 +16,7 @@ from bot.cases.model import Actor, Case, EventKind
 from bot.cases.rules import RESPONDS, check, next_status
 from bot.cases.store import CaseStore
 from bot.config import Config
-from bot.db import from_db, to_db
+from bot.db import to_db
 from bot.messages import Outgoing
 from bot.normalize import normalize, parse_case_ref
 from bot.notices import Notices
@@ -167,6 +167,3 @@ class CaseCore:
     def departments(self) -> list[str]:
         config = self.config
         return list(dict.fromkeys([*config.departments, config.cases.default_department]))
-
-    def overdue_days(self, case: Case, now: datetime) -> int:
-        return max(0, (now - from_db(case.due_at)).days)

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from bot.messages import DEFAULT_CHANNEL, Capabilities, Outgoing
 from bot.outbox import Outbox
-from bot.transport import Names, OnMessage, TransportError, mention_prefix
+from bot.transport import Names, OnMessage, mention_prefix
 
 __all__ = ["TestTransport"]
 
@@ -25,8 +25,6 @@ class TestTransport:
     channel: str = DEFAULT_CHANNEL
     capabilities: Capabilities = field(default_factory=Capabilities)
     received: list[Outgoing] = field(default_factory=list)
-    #: conversation ids whose sends fail (`permanent` or not), to test failure paths
-    failing: dict[str, bool] = field(default_factory=dict)
     on_message: OnMessage | None = None
 
     async def start(self, on_message: OnMessage) -> None:
@@ -39,9 +37,6 @@ class TestTransport:
         self.on_message = None
 
     def record(self, out: Outgoing) -> Outgoing:
-        if out.conversation_id in self.failing:
-            permanent = self.failing[out.conversation_id]
-            raise TransportError("test: refused", permanent=permanent)
         text = mention_prefix(out, self.names) + out.text
         shown = Outgoing(out.conversation_id, text, out.mention_ids, out.channel)
         self.received.append(shown)
@@ -51,14 +46,9 @@ class TestTransport:
         """Send every due row of this channel queued after `after_id`, in order."""
         sent: list[Outgoing] = []
         for item in outbox.due(outbox.clock.now(), self.channel, after_id):
-            if not outbox.claim(item.id):
-                continue
-            try:
+            if outbox.claim(item.id):
                 sent.append(self.record(item.out))
-            except TransportError as exc:
-                outbox.mark_failed(item.id, str(exc))
-                continue
-            outbox.mark_sent(item.id)
+                outbox.mark_sent(item.id)
         return sent
 
     def pop(self) -> list[Outgoing]:
