@@ -6,7 +6,9 @@ Prints messages per second of in-process intake (normalise → route → case + 
 outbox rows, WAL, synchronous=NORMAL, one transaction per message), the rate of bare
 sqlite3 inserts of the same rows with the same settings (timed in alternating batches of
 a tenth each, so a shared machine's load falls on both alike), their ratio, and the cost
-per message with 1,000 and with 100,000 cases already in the database.
+per message with 1,000 and with 100,000 cases already in the database. The bare inserts
+write the very rows the bot writes (copied from a message it handled: every case column,
+the rendered replies), with open_db's connection settings.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.db import to_db  # noqa: E402
+from bot.db import PRAGMAS, to_db  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
 from bot.services import Services  # noqa: E402
@@ -116,56 +118,51 @@ class BotRun:
 
 
 class BareRun:
-    """The same rows (inbound, contact, case, event, 2 outbox) through plain sqlite3."""
+    """The very rows the bot writes for a message (inbound, case, event, its two replies),
+    copied from a sample message the bot handled, inserted through plain sqlite3 with the
+    connection settings of `open_db`."""
 
     def __init__(self, folder: Path) -> None:
+        sample = BotRun(folder / "sample", 0, 1)
+        sample.batch(1)
+        db = sample.app.db
+        self.rows = {
+            table: [dict(row) for row in db.table(table).rows]
+            for table in ("inbound", "cases", "case_events", "outbox")
+        }
+        sample.close()
         app, _ = _app(folder, 0)  # same schema, same indexes
         app.db.close()
         self.conn = sqlite3.connect(folder / "bench.db", isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
+        for pragma in PRAGMAS:
             self.conn.execute(f"PRAGMA {pragma}")
+        self.sql = {table: _insert(table, rows[0]) for table, rows in self.rows.items()}
         self.done = 0
 
     def batch(self, size: int) -> float:
-        conn, now = self.conn, to_db(START)
+        conn, sql, rows = self.conn, self.sql, self.rows
+        (inbound,), (case,), (event,) = rows["inbound"], rows["cases"], rows["case_events"]
         began = time.perf_counter()
         for i in range(self.done, self.done + size):
             conn.execute("BEGIN")
-            conn.execute(
-                "insert or ignore into inbound (message_id, channel, conversation_id,"
-                " sender_id, received_at, status) values (?, 'wechat', ?, ?, ?, 'handled')",
-                (f"b{i}", "room_members", f"m{i}", now),
-            )
-            conn.execute(
-                "insert or replace into contacts (id, name, updated_at) values (?, ?, ?)",
-                (f"m{i}", "会员", now),
-            )
-            cur = conn.execute(
-                "insert into cases (number, year, seq, reporter_id, reporter_name,"
-                " conversation_id, conversation_is_group, description, category, department,"
-                " status, escalation, reopen_count, created_at, updated_at, response_due_at,"
-                " due_at, level2_due_at) values (?, 2026, ?, ?, '会员', 'room_members', 1, ?,"
-                " '市场环境', '经济处', 'new', 0, 0, ?, ?, ?, ?, ?)",
-                (f"2026-{i + 1:04d}", i + 1, f"m{i}", TEXT, now, now, now, now, now),
-            )
-            conn.execute(
-                "insert into case_events (case_id, kind, actor_id, actor_name, at,"
-                " text, data) values (?, 'opened', ?, '会员', ?, ?, '{}')",
-                (cur.lastrowid, f"m{i}", now, TEXT),
-            )
-            for conv in ("room_members", "room_staff"):
-                conn.execute(
-                    "insert into outbox (conversation_id, text, mention_ids,"
-                    " created_at, not_before, status, attempts) values"
-                    " (?, ?, '[]', ?, ?, 'pending', 0)",
-                    (conv, TEXT, now, now),
-                )
+            conn.execute(sql["inbound"], {**inbound, "message_id": f"b{i}"})
+            number = {"number": f"2026-{i + 1:04d}", "seq": i + 1, "reporter_id": f"m{i}"}
+            cur = conn.execute(sql["cases"], {**case, **number})
+            conn.execute(sql["case_events"], {**event, "case_id": cur.lastrowid})
+            for out in rows["outbox"]:
+                conn.execute(sql["outbox"], out)
             conn.execute("COMMIT")
         self.done += size
         return time.perf_counter() - began
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _insert(table: str, row: dict[str, object]) -> str:
+    columns = [c for c in row if c != "id"]
+    marks = ", ".join(f":{c}" for c in columns)
+    return f"insert into {table} ({', '.join(columns)}) values ({marks})"
 
 
 def ratio(n: int, rounds: int = 10) -> tuple[float, float]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +12,16 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["MIGRATIONS", "OPEN_SQL", "from_db", "open_db", "to_db", "to_json", "transaction"]
+__all__ = [
+    "MIGRATIONS",
+    "OPEN_SQL",
+    "PRAGMAS",
+    "from_db",
+    "open_db",
+    "to_db",
+    "to_json",
+    "transaction",
+]
 
 MIGRATIONS = Migrations("chamberbot")
 
@@ -38,16 +46,46 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@contextmanager
-def transaction(db: Database) -> Iterator[Database]:
+#: Every connection's settings: WAL with synchronous=NORMAL (durable across a crash of the
+#: process, one transaction per message), 16 MB of cache (the hot index pages of a million
+#: cases), foreign keys enforced.
+PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "busy_timeout=5000",
+    "cache_size=-16000",
+    "foreign_keys=ON",
+)
+
+
+class transaction:
     """One transaction for a multi-row write: the caller's, if one is open (an error then
-    rolls back with the caller's transaction), else a new one. No savepoint on the hot path.
+    rolls back with the caller's transaction), else BEGIN … COMMIT (ROLLBACK on an error).
+    Plain statements on the connection: no savepoint on the hot path.
     """
-    if db.conn.in_transaction:
-        yield db
-        return
-    with db.atomic():
-        yield db
+
+    __slots__ = ("conn", "owner")
+
+    def __init__(self, db: Database) -> None:
+        self.conn = db.conn
+        self.owner = False
+
+    def __enter__(self) -> None:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN")
+            self.owner = True
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if not self.owner:
+            return
+        if kind is None:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
 
 def open_db(path: Path | str, features: Sequence[Migrations] = ()) -> Database:
@@ -56,11 +94,8 @@ def open_db(path: Path | str, features: Sequence[Migrations] = ()) -> Database:
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.execute("PRAGMA cache_size=-16000")  # 16 MB: the hot index pages of a million cases
-    db.execute("PRAGMA foreign_keys=ON")
+    for pragma in PRAGMAS:
+        db.execute(f"PRAGMA {pragma}")
     MIGRATIONS.apply(db)
     for migrations in features:
         migrations.apply(db)

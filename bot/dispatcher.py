@@ -4,15 +4,16 @@ The same transaction marks the message's row of the inbound journal (bot/journal
 handled, so a journalled message is handled exactly once across kills and restarts.
 
 A handler leaves early by raising `Refusal`; the dispatcher says its template. A handler
-that fails rolls back its writes; the asker gets an apology and the staff rooms are told,
-in a transaction of their own, so the notice survives the rollback.
+that fails rolls the whole transaction back; a second one records the message (status
+error) and queues the asker's apology, and a third tells the staff rooms, so the notice
+survives whatever failed. One transaction per message, no savepoint on the hot path.
 """
 
 from __future__ import annotations
 
 import logging
 
-from bot.db import to_db
+from bot.db import to_db, transaction
 from bot.journal import mark_handled
 from bot.messages import Incoming, Outgoing, Role
 from bot.normalize import split_case_ref, strip_address
@@ -32,40 +33,49 @@ class Dispatcher:
     def handle(self, msg: Incoming) -> list[Outgoing]:
         """Handle one inbound message exactly once; returns the replies it queued."""
         s = self.services
-        failed = False
-        with s.db.atomic():
-            inserted = s.db.execute(
-                "insert or ignore into inbound (message_id, channel, conversation_id, sender_id,"
-                " received_at, status) values (?, ?, ?, ?, ?, 'handled')",
-                [
-                    msg.message_id,
-                    msg.channel,
-                    msg.conversation_id,
-                    msg.sender_id,
-                    to_db(s.clock.now()),
-                ],
-            ).rowcount
-            mark_handled(s.db, msg)
-            if not inserted:
-                log.info("duplicate message %s ignored", msg.message_id)
+        try:
+            with transaction(s.db):
+                if not self._record(msg, "handled"):
+                    log.info("duplicate message %s ignored", msg.message_id)
+                    return []
+                s.places.remember(msg)
+                s.people.remember(msg.sender_id, name=msg.sender_name)
+                outs = self._route(msg)
+                s.outbox.enqueue(outs)
+            return outs
+        except Exception:
+            log.exception("handler failed on message %s", msg.message_id)
+        # Rolled back, handler and all: the memos may be ahead of the tables.
+        s.people.forget()
+        s.places.forget()
+        s.sessions.forget()
+        with transaction(s.db):
+            if not self._record(msg, "error"):
                 return []
             s.places.remember(msg)
             s.people.remember(msg.sender_id, name=msg.sender_name)
-            try:
-                with s.db.atomic():
-                    outs = self._route(msg)
-            except Exception:
-                log.exception("handler failed on message %s", msg.message_id)
-                s.people.forget()  # rolled back: the memo of contacts may be ahead of the table
-                s.db.execute(
-                    "update inbound set status = 'error' where message_id = ?", [msg.message_id]
-                )
-                outs = [self._context(msg, "").say("error")] if self._addressed(msg) else []
-                failed = True
+            outs = [self._context(msg, "").say("error")] if self._addressed(msg) else []
             s.outbox.enqueue(outs)
-        if failed:
-            self._tell_staff_of_failure(msg)
+        self._tell_staff_of_failure(msg)
         return outs
+
+    def _record(self, msg: Incoming, status: str) -> bool:
+        """The message's id in `inbound` (and its journal row handled); False if seen."""
+        s = self.services
+        inserted = s.db.conn.execute(
+            "insert or ignore into inbound (message_id, channel, conversation_id, sender_id,"
+            " received_at, status) values (?, ?, ?, ?, ?, ?)",
+            (
+                msg.message_id,
+                msg.channel,
+                msg.conversation_id,
+                msg.sender_id,
+                to_db(s.clock.now()),
+                status,
+            ),
+        ).rowcount
+        mark_handled(s.db, msg)  # a journalled duplicate is done too
+        return bool(inserted)
 
     def _tell_staff_of_failure(self, msg: Incoming) -> None:
         """error.j2 promises 已通知工作人员: keep the promise."""

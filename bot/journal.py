@@ -48,6 +48,7 @@ def _encode(msg: Incoming) -> str:
 def _decode(text: str) -> Incoming:
     data = json.loads(text)
     data["time"] = datetime.fromisoformat(data["time"])
+    data["journalled"] = True
     return Incoming(**data)
 
 
@@ -111,7 +112,9 @@ class Journal:
 
 
 def mark_handled(db: Database, msg: Incoming) -> None:
-    """In the handler's transaction: the journalled message is done (no row: no-op)."""
+    """In the handler's transaction: the journalled message is done."""
+    if not msg.journalled:
+        return
     db.execute(
         "update journal set status = ? where channel = ? and message_id = ?",
         [HANDLED, msg.channel, msg.message_id],

@@ -47,6 +47,8 @@ class Incoming:
     room_topic: str | None = None
     mentions_bot: bool = False
     channel: str = DEFAULT_CHANNEL
+    # read back from the inbound journal (bot/journal.py): handling marks its row
+    journalled: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ class Outbox:
                 out.channel,
                 out.conversation_id,
                 text,
-                to_json(list(out.mention_ids)),
+                to_json(list(out.mention_ids)) if out.mention_ids else "[]",
                 now,
                 to_db(not_before) if not_before else now,
                 PENDING,

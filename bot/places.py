@@ -47,6 +47,10 @@ class Places:
         self._staff_rooms = frozenset(config.staff_rooms)
         self._known: dict[str, str | None] = {}  # stored conversations and their topics
 
+    def forget(self) -> None:
+        """Drop the memo of stored conversations: after a rollback it may not be true."""
+        self._known.clear()
+
     def remember(self, msg: Incoming) -> None:
         """The conversation of a message: stored once, its topic kept current."""
         if self._store(msg.channel, msg.conversation_id, msg.is_group, msg.room_topic):

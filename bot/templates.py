@@ -13,7 +13,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+)
 from jinja2.ext import Extension
 
 __all__ = ["Templates", "clip"]
@@ -67,6 +74,7 @@ class Templates:
             extensions=[KeepLineEnds],  # templates do not change under a running bot
         )
         self.tz = tz
+        self._compiled: dict[str, Template] = {}
         self.env.filters["when"] = self._when
         self.env.filters["day"] = self._day
         self.env.filters["clip"] = clip
@@ -93,7 +101,10 @@ class Templates:
         return f"{w.year}年{w.month}月{w.day}日"
 
     def render(self, name: str, **context: Any) -> str:
-        return self.env.get_template(f"{name}.j2").render(**context).strip()
+        template = self._compiled.get(name)
+        if template is None:  # templates do not change under a running bot
+            template = self._compiled[name] = self.env.get_template(f"{name}.j2")
+        return template.render(**context).strip()
 
     def names(self) -> list[str]:
         return sorted(n.removesuffix(".j2") for n in self.env.list_templates(extensions=["j2"]))

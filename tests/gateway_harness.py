@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -195,6 +196,7 @@ def write_config(folder: Path, endpoint: str | None, token: str | None, **extra:
                 "retry_max_seconds": 1, "max_attempts": 20},
         quiet_hours={"start": "00:00", "end": "00:00"},  # start == end: no quiet hours
         wechat={k: v for k, v in (("endpoint", endpoint), ("token", token)) if v},
+        web={"listen": f"127.0.0.1:{free_port()}"},  # never the default port other runs hold
     )  # fmt: skip
     # These tests run on the real date and are not about holidays: this year and the next
     # are "known" (Monday-Friday) so no missing-calendar notice joins the staff room.
@@ -206,6 +208,12 @@ def write_config(folder: Path, endpoint: str | None, token: str | None, **extra:
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def chamberbot() -> list[str]:

@@ -76,8 +76,8 @@ class CaseStore:
         if limit is not None:
             sql += f" limit {int(limit)}"
         cursor = self.db.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [Case.from_row(dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
+        names = tuple(c[0] for c in cursor.description)
+        return [Case.from_tuple(names, r) for r in cursor.fetchall()]
 
     def count(self, where: str, params: list[Any]) -> int:
         return int(
@@ -196,4 +196,4 @@ def _first(cursor: Any) -> Case | None:
     row = cursor.fetchone()
     if row is None:
         return None
-    return Case.from_row(dict(zip([c[0] for c in cursor.description], row, strict=True)))
+    return Case.from_tuple(tuple(c[0] for c in cursor.description), row)

@@ -17,6 +17,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.journal import RAW, Entry, Journal
 from bot.messages import Incoming
@@ -124,7 +125,9 @@ class Inbox:
         found = dict(zip((e.message_id for e in raw), results, strict=True))
         self.journal.resolved(list(found.items()))
         return [
-            Entry(e.seq, e.message_id, e.status, found[e.message_id]) if e.status == RAW else e
+            Entry(e.seq, e.message_id, e.status, _journalled(found[e.message_id]))
+            if e.status == RAW
+            else e
             for e in entries
         ]
 
@@ -138,3 +141,8 @@ class Inbox:
             f" p50 {ordered[len(ordered) // 2]:.1f} ms, p99 {p99:.1f} ms,"
             f" max {ordered[-1]:.1f} ms"
         )
+
+
+def _journalled(msg: Incoming | None) -> Incoming | None:
+    """A message of a journal row: handling it marks the row (as one read back does)."""
+    return replace(msg, journalled=True) if msg else None
