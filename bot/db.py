@@ -42,8 +42,11 @@ def from_db(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # dumps() would build one per call
+
+
 def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return _ENCODE(value)
 
 
 #: Every connection's settings: WAL with synchronous=NORMAL (durable across a crash of the

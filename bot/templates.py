@@ -104,7 +104,13 @@ class Templates:
         template = self._compiled.get(name)
         if template is None:  # templates do not change under a running bot
             template = self._compiled[name] = self.env.get_template(f"{name}.j2")
-        return template.render(**context).strip()
+        # Template.render would copy the globals into a fresh dict through a ChainMap on
+        # every call; one merged dict in a shared context is the same, at half the cost.
+        ctx = template.new_context({**self.env.globals, **context}, shared=True)
+        try:
+            return "".join(template.root_render_func(ctx)).strip()
+        except Exception:
+            self.env.handle_exception()  # Jinja's traceback, pointing into the template
 
     def names(self) -> list[str]:
         return sorted(n.removesuffix(".j2") for n in self.env.list_templates(extensions=["j2"]))
