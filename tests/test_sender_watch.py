@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -87,7 +87,7 @@ async def _run_until(sender: Sender, done: Callable[[], bool]) -> None:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, clock: FrozenClock, app: Services) -> Services:
+def cli(tmp_path: Path, clock: FrozenClock, app: Services) -> Iterator[Services]:
     other = make_services(demo_config(), tmp_path / "bot.db", clock)
     yield other
     other.close()
