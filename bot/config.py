@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -80,14 +80,37 @@ class WeChat(_Strict):
     token: str | None = None
 
 
+_WORKING_HOURS = re.compile(r"(\d{1,2}):([0-5]\d)-(\d{1,2}):([0-5]\d)")
+
+
 class Cases(_Strict):
     first_response_hours: float = Field(24, gt=0)
+    #: a first-response deadline outside these hours, or on a day off, moves to the next
+    #: working day's start (bot/workdays.py WorkCalendar.working_time)
+    working_hours: str = "09:00-18:00"
     remind_before_hours: float = Field(24, ge=0)
     level2_after_days: int = Field(5, ge=1)
     auto_close_days: int = Field(7, ge=1)
     default_category: str = "其他"
     default_department: str = "秘书处"
     default_limit_days: int = Field(10, ge=1)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours_span(cls, value: str) -> str:
+        found = _WORKING_HOURS.fullmatch(value.replace(" ", ""))
+        if not found or max(int(found[1]), int(found[3])) > 23:
+            raise ValueError("expected HH:MM-HH:MM, e.g. 09:00-18:00")
+        start_h, start_m, end_h, end_m = map(int, found.groups())
+        if (start_h, start_m) >= (end_h, end_m):
+            raise ValueError("the working day must end after it starts, e.g. 09:00-18:00")
+        return f"{start_h:02d}:{start_m:02d}-{end_h:02d}:{end_m:02d}"
+
+    @property
+    def working_span(self) -> tuple[time, time]:
+        """`working_hours` as (start, end) local times."""
+        start, end = self.working_hours.split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
 
 
 class Privacy(_Strict):

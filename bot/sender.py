@@ -19,6 +19,23 @@ Rules, all measured on the injected clock:
   transport returns. A send whose fate is unknown (no answer, or a row a previous run
   left claimed) is marked `unknown` and reported through `on_unknown` (else `on_failed`),
   never re-sent.
+- Other processes: what another process queues (`chamberbot broadcast run`, `policy
+  fetch` notices …) is seen within `poll_seconds` (1 s), idle or busy: every wait — for
+  an enqueue, a pacing slot, a retry, the end of the quiet hours — goes in steps of at
+  most `poll_seconds`, after each of which the sender reads SQLite's `PRAGMA
+  data_version` (it changes only when another connection commits) and plans again when
+  it changed. A row found that way goes first among the rows that may go at that moment,
+  and without the jitter: the wait for the poll, a random part of a second after the
+  commit, stands in for it. So it goes out within `poll_seconds` plus a pass when the
+  sender was waiting, within the send in progress (≤ its jitter) plus a pass when it
+  was sending: < 2 s with the default pacing — unless pacing holds it.
+- Priority between conversations is otherwise queue order (outbox id) of their first
+  rows, and pacing decides when: a row for a conversation that is free goes while
+  another conversation waits for its gap or retry (100 paced messages queued for one
+  group do not hold a message to another); behind the global rate limit
+  (`global_per_minute`, e.g. a digest to 100 groups) a later row waits its turn like
+  every other, first come first served, and within a conversation it is always queue
+  order.
 """
 
 from __future__ import annotations
@@ -67,6 +84,7 @@ class Sender:
         self.outbox = outbox
         self.poll_seconds = poll_seconds
         self._data_version: int | None = None
+        self._known_id = 0  # the outbox's last id when the sender last looked
         self.transport = transport
         self.channel = transport.channel  # one sender per channel, each with its pacing
         self.pacing = pacing
@@ -96,14 +114,13 @@ class Sender:
     async def run(self, idle_seconds: float = 60.0) -> None:
         """Send for ever, paced; between passes wait for the next slot or an enqueue.
 
-        `idle_seconds` caps a wait. Rows another process queues (a `chamberbot broadcast
-        run`, `policy fetch` notices …) are seen by an idle sender within `poll_seconds`:
-        every second it reads SQLite's `PRAGMA data_version`, which changes only when
-        another connection commits, and looks at the outbox again when it did.
+        `idle_seconds` caps a wait. Every wait watches for other processes' commits (see
+        the module docstring), so a row `chamberbot broadcast run` queues is planned within
+        `poll_seconds`, whether the sender was idle or pacing a backlog.
         """
         while True:
             self.outbox.wakeup.clear()
-            wait, idle = idle_seconds, False
+            wait = idle_seconds
             try:
                 _, next_at = await self._drain(paced=True)
             except Exception:
@@ -113,12 +130,7 @@ class Sender:
                 if next_at is not None:
                     ahead = (next_at - self.clock.now()).total_seconds()
                     wait = min(idle_seconds, max(ahead, _MIN_WAIT))
-                else:
-                    idle = True
-            if idle:
-                await self._wait_or_commit(wait)
-            else:
-                await self._wait(wait)
+            await self._wait_watching(wait)
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -130,26 +142,43 @@ class Sender:
                 self._resume()
             sent = 0
             while True:
-                item, next_at = self._plan(self.clock.now(), paced)
+                # Read before the outbox is: a commit after this is news to the next wait.
+                polled = self._other_commit()
+                known, self._known_id = self._known_id, self.outbox.last_id()
+                fresh_after = known if polled else None
+                item, next_at = self._plan(self.clock.now(), paced, fresh_after)
                 if item is None:
                     return sent, next_at
-                if paced and self.pacing.jitter_seconds > 0:
+                # A row another process queued has waited for the poll: no jitter on top.
+                fresh = fresh_after is not None and item.id > fresh_after
+                if paced and not fresh and self.pacing.jitter_seconds > 0:
                     await self.sleep(self.rng.uniform(0, self.pacing.jitter_seconds))
                 sent += await self._send(item)
 
-    def _plan(self, now: datetime, paced: bool) -> tuple[Queued | None, datetime | None]:
-        """The row to send now, else None and the earliest time one may go (None: idle)."""
+    def _plan(
+        self, now: datetime, paced: bool, fresh_after: int | None = None
+    ) -> tuple[Queued | None, datetime | None]:
+        """The row to send now, else None and the earliest time one may go (None: idle).
+
+        The oldest row that may go; with `fresh_after` (another process committed since
+        the last look), a row with a later id — queued since then — if one may go."""
         heads = self.outbox.heads(now, self.channel)
         blocked = paced and self._rate_slot(now) > now
         earliest: datetime | None = None
+        oldest: Queued | None = None
         for item in heads:
             at = item.not_before
             last = self._last.get(item.out.conversation_id)
             if paced and last is not None:
                 at = max(at, last + timedelta(seconds=self.pacing.min_gap_seconds))
             if at <= now and not blocked:
-                return item, None
+                if fresh_after is None or item.id > fresh_after:
+                    return item, None
+                oldest = oldest or item
+                continue
             earliest = at if earliest is None else min(earliest, at)
+        if oldest is not None:
+            return oldest, None
         scheduled = self.outbox.next_scheduled(now, self.channel)
         if scheduled is not None and (earliest is None or scheduled < earliest):
             earliest = scheduled
@@ -241,27 +270,29 @@ class Sender:
             log.warning("outbox row %s was cut off mid-send; not sending it again", item.id)
             self._unknown(item, INTERRUPTED)
 
+    def _data_version_now(self) -> int:
+        return int(self.outbox.db.execute("PRAGMA data_version").fetchone()[0])
+
     def _other_commit(self) -> bool:
         """Whether another connection committed since the last look (data_version)."""
-        row = self.outbox.db.execute("PRAGMA data_version").fetchone()
-        version = int(row[0])
+        version = self._data_version_now()
         changed = self._data_version is not None and version != self._data_version
         self._data_version = version
         return changed
 
-    async def _wait_or_commit(self, seconds: float) -> None:
-        """An idle wait, in steps of poll_seconds, ending early when another process wrote.
+    async def _wait_watching(self, seconds: float) -> None:
+        """Wait `seconds`, in steps of at most poll_seconds, ending early on an enqueue in
+        this process or a commit by another.
 
-        Only an idle sender polls (nothing queued at all, the usual state): a wait for a
-        known next row (pacing, a retry, the end of quiet hours) is waited in one go, at
-        most idle_seconds, and a row another process queues meanwhile waits with it."""
-        self._other_commit()
+        It compares with the data_version `_drain` read just before it last looked at the
+        outbox (a commit during the pass is caught at the first step) and leaves the new
+        one for `_drain` to read: the rows committed meanwhile then go first."""
         left = seconds
-        while left > 0:
+        while left > 1e-6:  # (float steps: no sliver of a second left over)
             step = min(left, self.poll_seconds)
             await self._wait(step)
             left -= step
-            if self.outbox.wakeup.is_set() or self._other_commit():
+            if self.outbox.wakeup.is_set() or self._data_version_now() != self._data_version:
                 return
 
     async def _wait(self, seconds: float) -> None:

@@ -70,6 +70,7 @@ class Services:
             config.tz,
             override,
             [f.templates for f in self.features if f.templates],
+            clock=self.clock,
             bot_name=config.bot_name,
             kw=self.router.keyword,
         )

@@ -2,13 +2,26 @@
 
 A chamber overrides any template by putting a file of the same name in the folder
 named by `templates_dir`.
+
+Dates and times users read have one house style, from two filters (no template formats a
+date itself; tests/test_templates.py greps for it):
+
+    {{ x | date }}       12月3日(周四)          2027年1月4日(周一)     in another year
+    {{ x | datetime }}   12月3日(周四) 09:00    2027年1月4日(周一) 09:00
+
+The year is written when it is not the current year (of the injected clock), or not
+`year=` when given (a listing of one year says the year once: `date(year=plan.year)`).
+`datetime(same_day=other)` writes only `09:00` when x falls on `other`'s day (an event's
+end, a check-in). Values: aware datetimes, dates, or stored ISO stamps; empty → "—".
+`when` and `day` are the older filters, kept while handlers/reports and web templates
+still use them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,9 +36,24 @@ from jinja2 import (
 )
 from jinja2.ext import Extension
 
+from bot.clock import Clock, SystemClock
+
 __all__ = ["Templates", "clip"]
 
 _WEEKDAYS = "一二三四五六日"
+
+Moment = datetime | date | str | None
+
+
+@lru_cache(maxsize=8192)
+def _parsed(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+def _day_text(day: date, year: int) -> str:
+    """`12月3日(周四)`, with `2027年` first when `day` is not in `year`."""
+    text = f"{day.month}月{day.day}日(周{_WEEKDAYS[day.weekday()]})"
+    return text if day.year == year else f"{day.year}年{text}"
 
 
 def clip(text: str, length: int) -> str:
@@ -56,6 +84,8 @@ class Templates:
         tz: tzinfo,
         override_dir: Path | None = None,
         feature_dirs: Sequence[Path] = (),
+        *,
+        clock: Clock | None = None,
         **globals_: Any,
     ) -> None:
         loaders: list[Any] = []
@@ -75,6 +105,9 @@ class Templates:
         )
         self.tz = tz
         self._compiled: dict[str, Template] = {}
+        self.clock: Clock = clock or SystemClock(tz)
+        self.env.filters["date"] = self._date
+        self.env.filters["datetime"] = self._datetime
         self.env.filters["when"] = self._when
         self.env.filters["day"] = self._day
         self.env.filters["clip"] = clip
@@ -83,6 +116,34 @@ class Templates:
     def _local(self, value: datetime | str) -> datetime:
         when = datetime.fromisoformat(value) if isinstance(value, str) else value
         return when.astimezone(self.tz)
+
+    def _moment(self, value: datetime | date | str) -> datetime | date:
+        """A date as it is; a datetime (or stamp) in the chamber's time zone."""
+        when = _parsed(value) if isinstance(value, str) else value
+        if not isinstance(when, datetime):
+            return when
+        return when.astimezone(self.tz) if when.tzinfo else when.replace(tzinfo=self.tz)
+
+    def _date(self, value: Moment, year: int | None = None) -> str:
+        """The house style for a day: `12月3日(周四)` / `2027年1月4日(周一)`."""
+        if not value:
+            return "—"
+        when = self._moment(value)
+        day = when.date() if isinstance(when, datetime) else when
+        return _day_text(day, year or self.clock.now().year)
+
+    def _datetime(self, value: Moment, same_day: Moment = None, year: int | None = None) -> str:
+        """The house style for a moment: `12月3日(周四) 09:00` / `2027年1月4日(周一) 09:00`,
+        or only `09:00` when it falls on `same_day`'s date."""
+        if not value:
+            return "—"
+        when = self._moment(value)
+        if not isinstance(when, datetime):
+            return self._date(when, year)
+        clock = f"{when:%H:%M}"
+        if same_day and self._date(same_day, year) == self._date(when, year):
+            return clock
+        return f"{self._date(when, year)} {clock}"
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one Templates per process, values are stamps
     def _when(self, value: datetime | str | None) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
 
@@ -187,6 +187,21 @@ class WorkCalendar:
             self._told.add(unknown)
             log.info("no holiday schedule for %s: deadlines counted Monday-Friday", unknown)
         return start + timedelta(days=ordinal - start.date().toordinal()), frozenset(fallback)
+
+    def working_time(self, moment: datetime, start: time, end: time) -> datetime:
+        """`moment` if it falls in working time (a working day, `start`–`end` local time,
+        both ends included), else the next working time's start: the same day's `start`
+        before it, else the next working day's. `moment` is in the chamber's time zone."""
+        day = moment.date()
+        if self.is_workday(day):
+            if start <= moment.time() <= end:
+                return moment
+            if moment.time() < start:
+                return datetime.combine(day, start, moment.tzinfo)
+        day += timedelta(days=1)
+        while not self.is_workday(day):  # ends: a year without calendar counts Mon–Fri
+            day += timedelta(days=1)
+        return datetime.combine(day, start, moment.tzinfo)
 
     def deadlines(self, start: datetime, limit_days: int, level2_days: int) -> Deadlines:
         """A case's resolution deadline and the level-2 deadline that follows it."""

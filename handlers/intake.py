@@ -13,7 +13,10 @@ description unless privacy.echo_description_in_group); the staff rooms get every
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.cases import Actor
+from bot.db import from_db
 from bot.feature import Feature
 from bot.messages import Outgoing
 from bot.normalize import SEPARATORS
@@ -69,8 +72,11 @@ def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
         origin=(msg.room_topic or msg.conversation_id) if msg.is_group else None,
     )
     echo = not msg.is_group or ctx.config.privacy.echo_description_in_group
+    limit = timedelta(hours=ctx.config.cases.first_response_hours)
+    case = outcome.case
+    moved = from_db(case.response_due_at) != from_db(case.created_at) + limit
     hours = f"{ctx.config.cases.first_response_hours:g}"
-    ack = ctx.say("intake_opened", case=outcome.case, echo=echo, hours=hours)
+    ack = ctx.say("intake_opened", case=case, echo=echo, hours=hours, moved=moved)
     return [ack, *outcome.notices]
 
 

@@ -13,12 +13,12 @@ from datetime import tzinfo
 
 from bot.feature import command_options, with_services
 from bot.services import Services
-from policy_feeds.ingest import IngestReport, ingest_all
+from policy_feeds.ingest import SourceReport, build_sources, ingest_all
 from policy_feeds.manual import add_manual
 from policy_feeds.model import Item, Policy, Status, clean_text, parse_date, split_tags
 from policy_feeds.store import PolicyStore
 
-__all__ = ["format_policy", "format_report", "register"]
+__all__ = ["format_policy", "register"]
 
 
 def _write(text: str) -> None:
@@ -33,18 +33,6 @@ def format_policy(policy: Policy, tz: tzinfo) -> str:
     if policy.tags:
         line += "  " + " ".join(f"#{t}" for t in policy.tags)
     return line + (f"\n    {policy.url}" if policy.url else "")
-
-
-def format_report(report: IngestReport) -> list[str]:
-    width = max((len(s.source) for s in report.sources), default=0)
-    lines: list[str] = []
-    for s in report.sources:
-        counts = f"{s.added} new, {s.updated} updated, {s.unchanged} unchanged"
-        text = f"{s.source:<{width}}  {s.kind:<6}  {s.status:<12}  {counts}"
-        lines.append(text + (f"  ({s.message})" if s.message else ""))
-        lines += [f"{'':<{width}}  skipped {p}" for p in s.problems]
-    lines.append(f"total: {report.added} new, {report.updated} updated")
-    return lines
 
 
 def _add(app: Services, args: argparse.Namespace) -> int:
@@ -91,11 +79,26 @@ _FAILED = frozenset({Status.ERROR, Status.GONE, Status.WARNING, Status.DISABLED}
 
 
 def _fetch(app: Services, args: argparse.Namespace) -> int:
-    """Exit 1 when there were sources and not one of them could be read."""
-    report = ingest_all(app, base_dir=app.base_dir)
-    for line in format_report(report):
-        _write(line)
-    if report.sources and all(s.status in _FAILED for s in report.sources):
+    """A line per source as soon as it is stored (template policy_fetch_cli), then the
+    total. Exit 1 when there were sources and not one of them could be read."""
+    sources = build_sources(app.config.policies, app.config.tz, app.base_dir)
+    if not sources:
+        _write(app.templates.render("policy_fetch_cli", kind="none"))
+        return 0
+    width = max(len(s.id) for s in sources)
+    over_http = {s.id: s.url.startswith(("http://", "https://")) for s in sources}
+
+    def show(source: SourceReport) -> None:
+        http = over_http[source.source]
+        _write(
+            app.templates.render(
+                "policy_fetch_cli", kind="source", r=source, width=width, http=http
+            )
+        )
+
+    report = ingest_all(app, sources=sources, progress=show)
+    _write(app.templates.render("policy_fetch_cli", kind="total", report=report))
+    if all(s.status in _FAILED for s in report.sources):
         sys.stderr.write("policy fetch: every policy source failed\n")
         return 1
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -36,6 +36,7 @@ __all__ = [
     "IngestReport",
     "SourceReport",
     "build_sources",
+    "fetch_in_order",
     "ingest_all",
     "ingest_async",
     "ingest_job",
@@ -59,6 +60,8 @@ class SourceReport:
     message: str = ""
     problems: tuple[str, ...] = ()
     notices: list[Outgoing] = field(default_factory=list)  # already queued in the outbox
+    reason: str = ""  # the source's own answer (message adds what ingest did about it)
+    moved_to: str | None = None  # a permanent redirect: the URL stored from now on
 
 
 @dataclass
@@ -131,14 +134,21 @@ def _fetch(source: Source, state: FeedState) -> FetchResult:
 
 
 Job = tuple[Source, FeedState]
+Progress = Callable[[SourceReport], None]
+
+
+def fetch_in_order(jobs: Sequence[Job]) -> Iterator[FetchResult]:
+    """Fetch in parallel (I/O only: no database here, safe in worker threads), yielding the
+    results in the order of `jobs`, each as soon as it and the ones before it are done."""
+    if len(jobs) <= 1:
+        yield from (_fetch(s, st) for s, st in jobs)
+        return
+    with ThreadPoolExecutor(min(MAX_WORKERS, len(jobs)), "policy-fetch") as pool:
+        yield from pool.map(lambda job: _fetch(*job), jobs)
 
 
 def fetch_sources(jobs: Sequence[Job]) -> list[FetchResult]:
-    """Fetch in parallel (I/O only: no database here, safe in worker threads)."""
-    if len(jobs) <= 1:
-        return [_fetch(s, st) for s, st in jobs]
-    with ThreadPoolExecutor(min(MAX_WORKERS, len(jobs)), "policy-fetch") as pool:
-        return list(pool.map(lambda job: _fetch(*job), jobs))
+    return list(fetch_in_order(jobs))
 
 
 def _log(report: SourceReport, url: str) -> None:
@@ -160,7 +170,13 @@ def store_result(
 ) -> SourceReport:
     """Write one source's fetch result and notices in one transaction."""
     report = SourceReport(
-        source.id, source.kind, result.status, message=result.message, problems=result.problems
+        source.id,
+        source.kind,
+        result.status,
+        message=result.message,
+        problems=result.problems,
+        reason=result.message,
+        moved_to=result.moved_to,
     )
     url = result.moved_to or state.url
     changes: dict[str, Any] = {"url": url, "last_checked_at": to_db(now)}
@@ -207,7 +223,7 @@ def _prepare(
             state, status, last_error = _feed_state(app, source)
             if status == DISABLED:
                 skipped[source.id] = SourceReport(
-                    source.id, source.kind, Status.DISABLED, message=last_error
+                    source.id, source.kind, Status.DISABLED, message=last_error, reason=last_error
                 )
             else:
                 jobs.append((source, state))
@@ -229,16 +245,36 @@ def _finish(
 
 
 def ingest_all(
-    app: Services, *, sources: Sequence[Source] | None = None, base_dir: Path | None = None
+    app: Services,
+    *,
+    sources: Sequence[Source] | None = None,
+    base_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> IngestReport:
-    """Fetch every source once and store what came back; returns a per-source report.
+    """Fetch every source once and store what came back; returns a per-source report,
+    in the order of `sources`.
 
     sources: defaults to the configured folder and feeds (`build_sources`), with relative
     paths resolved against `base_dir` (the config file's folder; default: `app.base_dir`
     if the app has one, else the working directory).
+    progress: called with each source's report as soon as it is stored. The fetches run
+    in parallel, but are stored (and reported) in the order of `sources`, a result
+    waiting for the slower sources before it: the first source to store a policy owns it
+    (policy_feeds.store), so the curated folder keeps precedence over the feeds, and the
+    stored rows do not depend on which server answered first.
     """
     every, jobs, done = _prepare(app, sources, base_dir)
-    return _finish(app, every, jobs, fetch_sources(jobs), done)
+    tagger = Tagger(app.config.policies.tag_rules)
+    fetched = zip(jobs, fetch_in_order(jobs), strict=True)
+    for source in every:
+        if source.id not in done:  # not disabled: the next fetch in order is this one's
+            (_, state), result = next(fetched)
+            done[source.id] = store_result(app, source, state, result, tagger, app.clock.now())
+        if progress:
+            progress(done[source.id])
+    for _ in fetched:  # nothing left; ends the generator, which shuts its thread pool down
+        pass
+    return IngestReport([done[s.id] for s in every])
 
 
 async def ingest_async(

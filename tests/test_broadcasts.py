@@ -182,9 +182,9 @@ def test_digest_text_from_the_real_template(app: Services) -> None:
     run_broadcast(app, "weekly", START)
 
     assert digests(app, MEMBERS_ROOM) == [
-        "【政策速递】2026年11月16日\n"
+        "【政策速递】11月16日(周一)\n"
         "1. 中小企业融资贷款贴息办法\n"
-        "浙江省财政厅｜2026年11月5日\n"
+        "浙江省财政厅｜11月5日(周四)\n"
         "对符合条件的企业给予贴息。\n"
         "https://gov.example/p/5\n"
         "\n"
@@ -262,7 +262,7 @@ def test_a_long_digest_is_split_between_items(tmp_path: Path, clock: FrozenClock
         assert f"https://gov.example/p/{day}" in holder  # and whole there
     numbered = [line.split(".")[0] for m in messages for line in m.splitlines() if "批" in line]
     assert numbered == ["1", "2", "3", "4", "5"]
-    assert messages[0].startswith(f"【政策速递】2026年11月16日（1/{len(messages)}）")
+    assert messages[0].startswith(f"【政策速递】11月16日(周一)（1/{len(messages)}）")
     assert messages[-1].endswith("发送「政策 关键词」查找更多政策。")
     app.db.close()
 

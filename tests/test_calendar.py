@@ -140,14 +140,14 @@ def test_a_deadline_across_an_unknown_new_year_is_recounted_when_the_year_arrive
     assert from_db(case.due_at) == datetime(2027, 1, 7, 10, 0, tzinfo=TZ)
     assert from_db(case.level2_due_at) == datetime(2027, 1, 14, 10, 0, tzinfo=TZ)
     (event,) = [e for e in app.cases.timeline(case) if e.kind == "deadlines_recomputed"]
-    assert "1月6日(周三) 10:00" in event.text
-    assert "1月7日(周四) 10:00" in event.text
+    assert "2027年1月6日(周三) 10:00" in event.text  # written in 2026: with the year
+    assert "2027年1月7日(周四) 10:00" in event.text
     assert len(bot.queued(MEMBERS_ROOM)) == member_rows  # nothing to the enterprise
     assert app.db.table("fallback_deadlines").count == 0
     details = bot.text("详情 1", sender="wxid_wang", room=STAFF_ROOM)
     assert (
-        "重算时限：节假日安排已录入，办结时限由 1月6日(周三) 10:00 重新计算为 1月7日(周四) 10:00"
-        in details
+        "重算时限：节假日安排已录入，"
+        "办结时限由 2027年1月6日(周三) 10:00 重新计算为 2027年1月7日(周四) 10:00" in details
     )
 
     # Once recounted, nothing more happens.

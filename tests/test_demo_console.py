@@ -25,17 +25,18 @@ def _transcript(
 def test_advance_says_how_many_messages_quiet_hours_hold_and_until_when(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Reported at 22:30 on Monday; a day later the unanswered case is flagged to staff,
-    # in quiet hours: the notice waits for 08:00 on Wednesday.
+    # Reported at 22:30 on Monday, the first response is promised for Wednesday 09:00 (24 h
+    # on, moved to working hours); at 22:30 on Wednesday the unanswered case is flagged to
+    # staff, in quiet hours: the notice waits for 08:00 on Thursday.
     out = _transcript(
         tmp_path,
         capsys,
         "2026-11-16T22:30",
         "诉求 银行抽贷，资金周转困难",
         "张氏机械",
-        "/advance 1d",
+        "/advance 2d",
     )
-    assert "（1 条消息处于免打扰时段，将于 11月18日(周三) 08:00 发出）" in out
+    assert "（1 条消息处于免打扰时段，将于 11月19日(周四) 08:00 发出）" in out
 
 
 def test_advance_with_a_bad_duration_says_what_is_wrong(

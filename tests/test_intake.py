@@ -16,7 +16,7 @@ from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config
 
 LOAN = "银行突然抽贷，流动资金紧张，联系电话13812345678"
 PHONE = "13812345678"
-DUE = "2026年11月30日"  # ten working days after Monday 2026-11-16
+DUE = "11月30日(周一)"  # ten working days after Monday 2026-11-16
 
 
 @pytest.fixture

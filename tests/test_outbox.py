@@ -97,8 +97,17 @@ def sender(
     *,
     on_failed: Failures | None = None,
     seed: int = 1,
+    poll_seconds: float = 1.0,
 ) -> Sender:
-    return Sender(app.outbox, gateway, pacing, on_failed, sleep=sleep, rng=random.Random(seed))
+    return Sender(
+        app.outbox,
+        gateway,
+        pacing,
+        on_failed,
+        sleep=sleep,
+        rng=random.Random(seed),
+        poll_seconds=poll_seconds,
+    )
 
 
 def queue(app: Services, conversation_id: str, *texts: str) -> None:
@@ -148,8 +157,9 @@ async def test_one_message_per_gap_to_a_group_in_queue_order_others_not_held(
     assert gateway.texts(MEMBERS_ROOM) == ["一", "二", "三"]
     assert gateway.times(MEMBERS_ROOM) == [START, at(9, 0, 3), at(9, 0, 6)]
     assert gateway.times(OTHER_ROOM) == [START]
-    # It waited for exactly the next slot each time: no polling in between.
-    assert sleep.calls[:2] == [3.0, 3.0]
+    # It waited for exactly the next slot each time, in 1 s steps that watch for rows
+    # another process queues meanwhile (tests/test_sender_watch.py): no busier polling.
+    assert sleep.calls[:6] == [1.0] * 6
 
 
 async def test_global_rate_is_a_sliding_minute(app: Services, clock: FrozenClock) -> None:
@@ -237,7 +247,9 @@ async def test_a_scheduled_message_queued_at_23_goes_out_at_8_not_before(
     clock.set(at(23))
     app.outbox.enqueue([Outgoing(MEMBERS_ROOM, "政策速递")], scheduled=True)
     app.outbox.enqueue([Outgoing(STAFF_ROOM, "超时提醒")], scheduled=True)  # staff wait too
-    night = sender(app, gateway, sleep)
+    # Watching for other processes once a minute, not once a second: 9 frozen hours of
+    # 1 s steps would only make the test slow (tests/test_sender_watch.py covers those).
+    night = sender(app, gateway, sleep, poll_seconds=60)
 
     assert await night.drain_once() == 0
     await run_until(night, all_settled(app))

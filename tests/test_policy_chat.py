@@ -69,7 +69,7 @@ def test_search_lists_the_newest_matches_with_issuer_date_and_link(bot: ChatBot)
         "关于中小企业融资担保降费的通知"
     )
     assert "外贸企业出口退税办理指引" not in reply
-    assert "浙江省财政厅｜2026年11月9日" in reply
+    assert "浙江省财政厅｜11月9日(周一)" in reply
     assert "https://gov.example/9/" in reply
 
 

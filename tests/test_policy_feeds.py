@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ import pytest
 
 from bot.config import Feed
 from bot.services import Services
+from chamberbot.cli import main
 from policy_feeds import PolicyStore, Status, ingest_all
 from policy_feeds.folder import FolderSource
 from policy_feeds.jsonapi import JsonSource
@@ -462,3 +465,79 @@ def test_local_feed_file_is_not_modified_until_it_changes(app: Services, tmp_pat
     file_url = (tmp_path / "feeds" / "miit.xml").as_uri()
     other = [RssSource(Feed(id="local", url=file_url), TZ)]
     assert ingest_all(app, sources=other).by_source()["local"].unchanged == 3
+
+
+# -- `chamberbot policy fetch`: a line per source as it goes ---------------------------------
+
+
+def _fetch_config(tmp_path: Path, feeds: list[tuple[str, str]]) -> list[str]:
+    """`policy fetch` arguments for a config with these (id, url) feeds."""
+    lines = "".join(f"    - {{id: {name}, url: '{url}'}}\n" for name, url in feeds)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"policies:\n  feeds:\n{lines}", encoding="utf-8")
+    return ["policy", "fetch", "--config", str(config), "--db", str(tmp_path / "p.db")]
+
+
+def test_policy_fetch_prints_each_source_before_the_slower_ones_finish(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    server.serve("/a.xml", rss(ITEMS[:2]))
+    gate = server.slow("/slow.xml")
+    server.serve("/c.xml", rss(ITEMS[2:]))
+    feeds = [("a", "/a.xml"), ("slow", "/slow.xml"), ("c", "/c.xml")]
+    argv = _fetch_config(tmp_path, [(name, server.url(path)) for name, path in feeds])
+    fetch = subprocess.Popen(
+        [sys.executable, "-m", "chamberbot.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert fetch.stdout is not None
+        # Read while the server still holds the slow feed's answer: a's line is out already.
+        assert fetch.stdout.readline() == "a     2 条新政策\n"
+        assert fetch.poll() is None
+        gate.set()
+        # Stored (and printed) in the config's order: c waits for the slow source before it.
+        assert fetch.stdout.read().splitlines() == [
+            "slow  0 条新政策",
+            "c     1 条新政策",
+            "共 3 条新政策，0 条更新。",
+        ]
+        assert fetch.wait(timeout=20) == 0
+    finally:
+        gate.set()
+        fetch.kill()
+        fetch.wait()
+        if fetch.stdout:
+            fetch.stdout.close()
+
+
+def test_policy_fetch_says_per_source_what_happened(
+    tmp_path: Path, server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.serve("/miit.xml", rss(ITEMS), etag='"v1"')
+    server.status("/retired.xml", 410)
+    server.status("/broken.xml", 500)
+    server.serve("/page.xml", "<!DOCTYPE html><html><body>网站维护中</body></html>", "text/html")
+    feeds = [("miit", "/miit.xml"), ("retired", "/retired.xml")]
+    feeds += [("broken", "/broken.xml"), ("page", "/page.xml")]
+    argv = _fetch_config(tmp_path, [(name, server.url(path)) for name, path in feeds])
+
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "miit     3 条新政策",
+        "retired  已停用：HTTP 410 Gone，已通知秘书处（在配置中改正地址后恢复）",
+        "broken   错误：HTTP 500 Internal Server Error",
+        "page     警告：an HTML page, not a feed",
+        "共 3 条新政策，0 条更新。",
+    ]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "miit     304 未变化",
+        "retired  已停用（HTTP 410 Gone），在配置中改正地址后恢复",
+        "broken   错误：HTTP 500 Internal Server Error",
+        "page     警告：an HTML page, not a feed",
+        "共 0 条新政策，0 条更新。",
+    ]
+    assert server.paths().count("/retired.xml") == 1  # a disabled feed is not asked again

@@ -302,16 +302,17 @@ def test_cli_fetch_reads_the_bundled_demo_sources(
     db = ["--db", str(tmp_path / "demo.db")]
     assert run_cli(["policy", "fetch", *db]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "folder    folder  ok            5 new, 0 updated, 0 unchanged",
-        "miit      rss     ok            7 new, 0 updated, 1 unchanged",
-        "zhejiang  rss     ok            7 new, 0 updated, 1 unchanged",
-        "total: 19 new, 0 updated",
+        "folder    5 条新政策",
+        "miit      7 条新政策，1 条已收录",
+        "zhejiang  7 条新政策，1 条已收录",
+        "共 19 条新政策，0 条更新。",
     ]
     assert run_cli(["policy", "fetch", *db]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == [
-        "miit      rss     not modified  0 new, 0 updated, 0 unchanged",
-        "zhejiang  rss     not modified  0 new, 0 updated, 0 unchanged",
-        "total: 0 new, 0 updated",
+    assert capsys.readouterr().out.splitlines() == [
+        "folder    0 条新政策，5 条已收录",
+        "miit      未变化",  # local files: unchanged since the last fetch (no HTTP, no 304)
+        "zhejiang  未变化",
+        "共 0 条新政策，0 条更新。",
     ]
     assert run_cli(["policy", "search", "用地", "浙江", *db]) == 0
     out = capsys.readouterr().out
@@ -331,9 +332,10 @@ def test_cli_fetch_exits_1_when_every_source_failed(
 
     assert run_cli(argv) == 1
     captured = capsys.readouterr()
-    assert [line.split()[:3] for line in captured.out.splitlines()[:2]] == [
-        ["gone", "rss", "error"],
-        ["lost", "rss", "error"],
+    assert [line.split("：")[0] for line in captured.out.splitlines()] == [
+        "gone  错误",
+        "lost  错误",
+        "共 0 条新政策，0 条更新。",
     ]
     assert captured.err.endswith("\npolicy fetch: every policy source failed\n")
     assert "ERROR policy_feeds.ingest: policy source gone" in captured.err  # the log line

@@ -44,7 +44,7 @@ def test_reporter_sees_progress_by_any_form_of_the_number(bot: ChatBot, text: st
     reply = bot.text(text)
 
     assert reply.startswith("@张总")
-    for expected in ("诉求 2026-0001：待受理", "市场环境/融资信贷", "经济处", "2026年11月30日"):
+    for expected in ("诉求 2026-0001：待受理", "市场环境/融资信贷", "经济处", "11月30日(周一)"):
         assert expected in reply
     assert "抽贷" not in reply  # a group: no description
 
@@ -70,7 +70,7 @@ def test_progress_of_someone_elses_case_reveals_nothing(
     unknown = bot.text(text.replace("1", "7"), sender="wxid_li", room=room)
 
     assert reply.startswith("@李总")
-    for secret in ("待受理", "市场环境", "经济处", "抽贷", "张总", "2026年11月30日"):
+    for secret in ("待受理", "市场环境", "经济处", "抽贷", "张总", "11月30日(周一)"):
         assert secret not in reply
     assert reply == unknown.replace("7", "1")  # exactly what a number nobody has gets
 
@@ -199,11 +199,11 @@ def test_unsatisfied_reopens_with_fresh_deadline_each_time(bot: ChatBot, app: Se
     assert "已重新办理（第1次）" in reply.text
     staff = staff_texts(bot)[-1]
     assert "利率比原来高了一倍" in staff
-    assert "2026年12月7日" in staff  # ten working days from 11-23
+    assert "12月7日(周一)" in staff  # ten working days from 11-23
     progress = bot.text("进度 1")
     assert "办理中" in progress
     assert "重新办理：第1次" in progress
-    assert "2026年12月7日" in progress
+    assert "12月7日(周一)" in progress
     assert "已协调银行续贷" not in progress  # the old resolution no longer stands
     reopened = case(app, "1")
     assert (reopened.rating, reopened.rating_reason) == ("unsatisfied", "利率比原来高了一倍")

@@ -107,7 +107,7 @@ def test_todo_lists_open_cases_by_due_date(
     assert "政务环境" in gov_line
     assert "待受理" in gov_line
     assert "经济处" in gov_line
-    assert "2026年11月25日" in gov_line
+    assert "11月25日(周三)前" in gov_line
     assert "⚠" not in gov_line
 
 
