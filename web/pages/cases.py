@@ -12,6 +12,9 @@ from starlette.routing import Route
 
 from bot.cases import OPEN, Case
 from bot.db import to_db
+from handlers.reports.figures import totals
+from handlers.reports.period import month_of
+from handlers.reports.text import labels
 from web.actions import ACTIONS, run_action
 from web.console import Console
 from web.ledger import STATUSES, Filters, ledger_page, ledger_rows, ledger_xlsx
@@ -54,13 +57,23 @@ def routes(console: Console) -> list[Route]:
     async def dashboard(request: Request, user: User) -> Response:
         now = app.clock.now()
         midnight = datetime.combine(now.astimezone(app.config.tz).date(), time(), app.config.tz)
+        month = month_of(now)
+        rates = totals(app.db, month, now)
         sections = [
             ("today", *_cases(console, "created_at >= ?", [to_db(midnight)])),
             ("waiting", *_cases(console, f"{_OPEN} and first_response_at is null", [])),
             ("overdue", *_cases(console, f"{_OPEN} and due_at <= ?", [to_db(now)])),
             ("rating", *_cases(console, "status = 'resolved'", [])),
         ]
-        return console.render(request, "dashboard.html", sections=sections, now=now)
+        return console.render(
+            request,
+            "dashboard.html",
+            sections=sections,
+            now=now,
+            rates=rates,
+            month=month,
+            lab=labels(app.templates.render),
+        )
 
     async def ledger(request: Request, user: User) -> Response:
         filters = Filters.parse(request.query_params)
