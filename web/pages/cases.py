@@ -35,6 +35,10 @@ def _cases(console: Console, where: str, params: list[Any]) -> tuple[int, list[C
     return count, console.app.cases.where(where, params, "id desc", _DASHBOARD_LIMIT)
 
 
+def _category(case: Case) -> str:
+    return f"{case.category}/{case.aspect}" if case.aspect else case.category
+
+
 def _choices(console: Console) -> dict[str, Any]:
     app = console.app
     config = app.config
@@ -48,6 +52,7 @@ def _choices(console: Console) -> dict[str, Any]:
         "departments": list(dict.fromkeys([*config.departments, config.cases.default_department])),
         "staff": [(s.contact_id, s.name) for s in config.staff],
         "groups": groups,
+        "tree": [(c.name, [a.name for a in c.aspects]) for c in config.categories],
     }
 
 
@@ -147,7 +152,9 @@ def routes(console: Console) -> list[Route]:
         if action in _NEEDS_TEXT and not text:
             console.flash(request, "need_text", action=action)
             return console.redirect(request, f"/cases/{number}")
-        extra = {"assign": "assignee", "transfer": "department"}.get(action)
+        extra = {"assign": "assignee", "transfer": "department", "reclassify": "category"}.get(
+            action
+        )
         chosen = str(form.get(extra, "")).strip() if extra else ""
         if extra and not chosen:
             console.flash(request, "need_choice", action=action)
@@ -155,9 +162,22 @@ def routes(console: Console) -> list[Route]:
         if user.contact_id not in app.people.staff:
             console.flash(request, "not_staff_contact")
             return console.redirect(request, f"/cases/{number}")
-        result = run_action(app, user.contact_id, action, case, chosen, text)
+        new_deadline = bool(form.get("new_deadline"))
+        result = run_action(
+            app, user.contact_id, action, case, chosen, text, new_deadline=new_deadline
+        )
         if result.refusal:
             console.flash(request, "reply", text=result.refusal, refused=True)
+        elif action == "reclassify" and result.case and result.previous:
+            console.flash(
+                request,
+                "reclassified",
+                number=number,
+                to=_category(result.case),
+                previous=_category(result.previous),
+                new_deadline=new_deadline,
+                due=console.env.filters["when"](result.case.due_at),
+            )
         else:
             console.flash(request, "done", action=action, number=number, changed=result.changed)
         return console.redirect(request, f"/cases/{number}")
