@@ -2,8 +2,9 @@
 charts; the HTML report and the XLSX 工作台账 of the same period to download.
 
 Every figure comes from `handlers.reports.figures.compute` (the one place they are
-computed), every label and the definitions from the reports' templates, so the page,
-the chat's 统计, the HTML file and the workbook say the same thing. ECharts is the npm
+computed; here in the console's worker thread, web/offload.py, off the event loop), every
+label and the definitions from the reports' templates, so the page, the chat's 统计, the
+HTML file and the workbook say the same thing. ECharts is the npm
 build the reports feature installs (handlers/reports/vendor), served at
 `/vendor/echarts.min.js` — nothing comes from a CDN.
 """
@@ -16,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils import Database
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -107,14 +109,18 @@ def routes(console: Console) -> list[Route]:
     app = console.app
     render = app.templates.render
 
-    def report_of(choice: Choice, months: int) -> Report:
-        assert choice.period is not None
-        return compute(app.db, app.config, choice.period, app.clock.now(), series_months=months)
+    async def report_of(choice: Choice, months: int) -> Report:
+        """The figures, computed in the console's worker thread (web/offload.py)."""
+        period, now = choice.period, app.clock.now()
+        assert period is not None
+        return await console.offload.run(
+            lambda db: compute(db, app.config, period, now, series_months=months)
+        )
 
     async def index(request: Request, user: User) -> Response:
         now = app.clock.now()
         choice = choose(request.query_params, now)
-        report = report_of(choice, SERIES_MONTHS) if choice.period else None
+        report = await report_of(choice, SERIES_MONTHS) if choice.period else None
         this, last = month_of(now), previous_month(now)
         return console.render(
             request,
@@ -135,7 +141,7 @@ def routes(console: Console) -> list[Route]:
         choice = choose(request.query_params, app.clock.now())
         if choice.period is None:
             return console.refuse(request, "bad_period", 400)
-        report = report_of(choice, SERIES_MONTHS)
+        report = await report_of(choice, SERIES_MONTHS)
         try:
             text = render_html(render, app.config, report)
         except ChartsMissing:
@@ -151,11 +157,15 @@ def routes(console: Console) -> list[Route]:
         choice = choose(request.query_params, app.clock.now())
         if choice.period is None:
             return console.refuse(request, "bad_period", 400)
-        report = report_of(choice, 0)
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / "ledger.xlsx"
-            write_ledger(app.db, render, app.config, report, path)
-            data = path.read_bytes()
+        report = await report_of(choice, 0)
+
+        def workbook(db: Database) -> bytes:
+            with tempfile.TemporaryDirectory() as scratch:
+                path = Path(scratch) / "ledger.xlsx"
+                write_ledger(db, render, app.config, report, path)
+                return path.read_bytes()
+
+        data = await console.offload.run(workbook)
         return Response(
             data,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
