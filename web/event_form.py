@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.db import from_db
 from handlers.events.store import Event
-from handlers.targeting import TargetError, parse_target
+from handlers.targeting import ALL, TargetError, parse_target
 
 __all__ = ["MAX_CAPACITY", "MAX_TITLE", "EventForm", "read_form"]
 
@@ -36,7 +36,7 @@ class EventForm:
 
     @classmethod
     def blank(cls, kind: str) -> EventForm:
-        return cls({"kind": kind, "capacity": "0", "target": "全部"})
+        return cls({"kind": kind, "capacity": "0", "target": ALL})
 
     @classmethod
     def of(cls, event: Event, tz: tzinfo) -> EventForm:
@@ -53,7 +53,7 @@ class EventForm:
                 "deadline": local(deadline),
                 "place": event.place or "",
                 "capacity": str(event.capacity),
-                "target": "全部" if event.target == "all" else event.target,
+                "target": event.target,
                 "description": event.description or "",
                 "code": event.checkin_code or "",
                 "phone": "1" if event.need_phone else "",
@@ -129,6 +129,7 @@ def read_form(
         bad["place"] = "place"
     values["place"] = typed["place"]
 
+    # As 发布活动 reads the seats: "30人", "不限" (the words a secretary types).
     seats = unicodedata.normalize("NFKC", typed["capacity"]).removesuffix("人").strip()
     if seats in ("", "不限", "无限"):
         seats = "0"
@@ -138,7 +139,7 @@ def read_form(
         values["capacity"] = int(seats)
 
     try:
-        values["target"] = parse_target(typed["target"] or "全部").text
+        values["target"] = parse_target(typed["target"] or ALL).text
     except TargetError:
         bad["target"] = "target"
 

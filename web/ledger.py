@@ -28,6 +28,7 @@ from sqlite_utils import Database
 
 from bot.cases import Case
 from bot.db import OPEN_SQL, to_db
+from bot.templates import clip
 
 __all__ = [
     "ROW_COLUMNS",
@@ -126,10 +127,10 @@ class Filters:
         return (" and ".join(clauses) or "1 = 1"), params
 
 
-_TRUNCATE = 40  # as Jinja's truncate(40, true, "…"): up to 45 characters stay whole
+_DESCRIPTION = 45  # characters of the description a table shows (clipped with "…")
 ROW_COLUMNS = (
     "number, coalesce(nullif(enterprise, ''), reporter_name),"
-    f" substr(description, 1, {_TRUNCATE + 6}), category,"
+    f" substr(description, 1, {_DESCRIPTION + 1}), category,"
     " coalesce(nullif(assignee_name, ''), department), status, escalation, due_at,"
     f" {OPEN_SQL} and due_at <= ?"
 )
@@ -163,7 +164,8 @@ _KNOWN = frozenset(STATUSES)
 
 
 def _cut(text: str) -> str:
-    return text if len(text) <= _TRUNCATE + 5 else text[: _TRUNCATE - 1] + "…"
+    """As the chat's 待办 clips: never a phone number cut in two (bot.templates.clip)."""
+    return clip(text, _DESCRIPTION)
 
 
 def read_rows(

@@ -133,7 +133,8 @@ def routes(console: Console) -> list[Route]:
             cutoff=render("reports_html_cutoff", r=report) if report else "",
             notes=definitions(render, app.config).splitlines(),
             charts=_charts(report) if report else {},
-            quick=[("本月", this.key), ("上月", last.key)],
+            this_month=this.key,
+            last_month=last.key,
             echarts=ECHARTS_PATH,
         )
 
