@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
-from playwright.async_api import Dialog, expect
+from playwright.async_api import Dialog, Page, expect
 
 from bot.cases import Case
 from policy_feeds.manual import add_manual
@@ -205,6 +205,9 @@ async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot) -> None:
         for path in ("/", "/cases", f"/cases/{case.number}"):
             await page.goto(path)
             await expect(page.locator("main")).to_contain_text("{{ 7*7 }}")
+            # the tables print pre-escaped rows (web/ledger.py): the markup is text there too
+            await expect(page.locator("main")).to_contain_text("<script>alert(1)</script>")
+            assert await page.locator("main b, main script").count() == 0
         await expect(page.locator(".description")).to_have_text(text)
         assert await page.locator("main b").count() == 0
         assert "49" not in await page.locator(".description").inner_text()
@@ -268,3 +271,64 @@ async def test_an_event_is_announced_on_the_web_and_reaches_the_group(bot: ChatB
     book = load_workbook(io.BytesIO(data), read_only=True)
     sheet = book.worksheets[0]
     assert any("李记贸易" in [str(c) for c in row] for row in sheet.iter_rows(values_only=True))
+
+
+async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
+    bot: ChatBot,
+) -> None:
+    case = await opened_in_chat(bot, "银行突然抽贷，资金周转困难")
+    assert (case.category, case.aspect) == ("市场环境", "融资信贷")
+    when = bot.app.templates.env.filters["when"]
+    async with web_console(bot.app) as web:
+        page = web.page
+        await login(page, "wang")
+        await page.goto(f"/cases/{case.number}")
+        form = page.locator("form.reclassify")
+        await expect(form.get_by_label("改为分类")).to_have_value("市场环境/融资信贷")
+        await form.get_by_label("改为分类").select_option("法治环境/合同纠纷")
+        await form.get_by_label("办结期限按新分类的时限重新计算").check()
+        await web.shot("case-reclassify", "form.reclassify")
+        await form.get_by_role("button", name="改类").click()
+        moved = bot.app.cases.get(case.id)
+        assert (moved.category, moved.aspect) == ("法治环境", "合同纠纷")
+        assert moved.due_at > case.due_at  # 15 days instead of 10
+        await expect(page.locator(".flash.good")).to_have_text(
+            f"诉求 {case.number} 已改为「法治环境/合同纠纷」（原为「市场环境/融资信贷」）。"
+            f"办结期限按新分类重新计算：{when(moved.due_at)} 前。"
+        )
+        await expect(page.locator("dl.fields")).to_contain_text("法治环境 / 合同纠纷")
+        last = page.locator(".timeline li").last
+        await expect(last).to_contain_text("改分类 · 王科长")
+        await expect(last).to_contain_text(
+            "市场环境/融资信贷 → 法治环境/合同纠纷（办结期限已重算）"
+        )
+        await web.shot("case-reclassified")
+
+        await page.locator("form.reclassify").get_by_label("改为分类").select_option("政务环境")
+        await page.locator("form.reclassify").get_by_role("button", name="改类").click()
+        await expect(page.locator(".flash.good")).to_contain_text(
+            f"办结期限不变：{when(moved.due_at)} 前"
+        )
+        kept = bot.app.cases.get(case.id)
+        assert (kept.category, kept.aspect, kept.due_at) == ("政务环境", "", moved.due_at)
+
+        forged = await page.request.post(
+            f"/cases/{case.number}/reclassify",
+            form={"category": "不存在/没有", "csrf": await csrf_of(page)},
+        )
+        assert forged.ok  # followed the redirect back to the case page, with the refusal
+        assert "没有「不存在」这个分类" in await forged.text()
+    after = bot.app.cases.get(case.id)
+    assert (after.category, after.aspect) == ("政务环境", "")
+    events = bot.app.cases.timeline(case)
+    assert [(e.kind, e.actor_name) for e in events[1:]] == [
+        ("reclassified", "王科长"),
+        ("reclassified", "王科长"),
+    ]
+    assert delivered(bot, MEMBERS_ROOM) == []  # a category is the secretariat's business
+
+
+async def csrf_of(page: Page) -> str:
+    token = await page.locator("meta[name=csrf-token]").get_attribute("content")
+    assert token
+    return token

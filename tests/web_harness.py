@@ -43,10 +43,14 @@ class WebRun:
     url: str
     shots: list[Path] = field(default_factory=list)
 
-    async def shot(self, name: str) -> None:
+    async def shot(self, name: str, selector: str | None = None, *, full: bool = True) -> None:
+        """The whole page (or one element, or only the viewport) as tests/screenshots/NAME.png."""
         SHOTS.mkdir(exist_ok=True)
         path = SHOTS / f"{name}.png"
-        await self.page.screenshot(path=str(path), full_page=True)
+        if selector:
+            await self.page.locator(selector).screenshot(path=str(path))
+        else:
+            await self.page.screenshot(path=str(path), full_page=full)
         self.shots.append(path)
 
 

@@ -17,7 +17,7 @@ from bot.services import Services
 
 __all__ = ["ACTIONS", "ActionResult", "run_action"]
 
-ACTIONS = ("claim", "assign", "transfer", "answer", "resolve", "escalate", "note")
+ACTIONS = ("claim", "assign", "transfer", "answer", "resolve", "escalate", "note", "reclassify")
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,24 @@ class ActionResult:
     refusal: str = ""  # the polite refusal, as chat says it
     changed: bool = True
     queued: list[Outgoing] = field(default_factory=list)
+    case: Case | None = None  # the case after the intent
+    previous: Case | None = None
 
 
 def run_action(
-    services: Services, contact_id: str, action: str, case: Case, choice: str, text: str
+    services: Services,
+    contact_id: str,
+    action: str,
+    case: Case,
+    choice: str,
+    text: str,
+    *,
+    new_deadline: bool = False,
 ) -> ActionResult:
-    """Run one intent (`answer`, `resolve` …) on `case` as staff member `contact_id`."""
+    """Run one intent (`answer`, `resolve` …) on `case` as staff member `contact_id`.
+
+    `choice` is the assignee, the department, or `分类[/方面]` for `reclassify` (whose due
+    date follows the new category's limit only with `new_deadline`)."""
     cases = services.cases
     actor = Actor(contact_id, services.people.staff_name(contact_id))
     now = services.clock.now()
@@ -48,10 +60,20 @@ def run_action(
                 outcome = cases.resolve(case, actor, text, now)
             elif action == "escalate":
                 outcome = cases.escalate(case, actor, text, now)
+            elif action == "reclassify":
+                category, _, aspect = choice.partition("/")
+                outcome = cases.reclassify(
+                    case, actor, category, aspect, now, new_deadline=new_deadline
+                )
             else:
                 outcome = cases.note(case, actor, text, now)
             services.outbox.enqueue(outcome.notices)
     except Refusal as refusal:
         text = services.templates.render(refusal.template, **refusal.context)
         return ActionResult(refusal=text, changed=False)
-    return ActionResult(changed=outcome.changed, queued=outcome.notices)
+    return ActionResult(
+        changed=outcome.changed,
+        queued=outcome.notices,
+        case=outcome.case,
+        previous=outcome.previous,
+    )

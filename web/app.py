@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.services import Services
 from web.console import Console
-from web.pages import auth, cases, events, policies, schedule
+from web.pages import auth, cases, events, policies, schedule, stats
 from web.settings import web_settings
 from web.store import session_secret
 
@@ -29,6 +29,7 @@ def create_app(app: Services) -> Starlette:
         *policies.routes(console),
         *schedule.routes(console),
         *events.routes(console),
+        *stats.routes(console),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

@@ -8,10 +8,12 @@ a login, admin pages for admins only, and no POST without the session's CSRF tok
 
 from __future__ import annotations
 
+import html
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
@@ -20,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.services import Services
+from web.ledger import Words
+from web.offload import Offload
 from web.store import Accounts, User
 
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "Console", "Endpoint", "Page"]
@@ -28,6 +32,7 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 
 Page = Callable[[Request, User], Awaitable[Response]]
+_UNKNOWN = object()
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -35,6 +40,7 @@ class Console:
     def __init__(self, app: Services) -> None:
         self.app = app
         self.accounts = Accounts(app.db)
+        self.offload = Offload(app)
         self.env = Environment(
             # The console's own pages, and the chat's labels for stored codes (one wording).
             loader=ChoiceLoader([PackageLoader("web", "templates"), PackageLoader("bot")]),
@@ -45,10 +51,12 @@ class Console:
             auto_reload=False,
         )
         self.env.filters["when"] = app.templates.env.filters["when"]  # the chat's wording
-        self.env.filters["day"] = self._day
         self.env.globals["bot_name"] = app.config.bot_name
         self._labels = self.env.get_template("_labels.j2").module
         self._label_cache: dict[tuple[str, object], str] = {}
+        self.day = lru_cache(maxsize=4096)(self._day)  # tables show the same days many times
+        self.env.filters["day"] = self.day
+        self.words = Words(status=self._status_html, day=self.day)
 
     # -- formatting ------------------------------------------------------------------------
 
@@ -65,6 +73,11 @@ class Console:
         if key not in self._label_cache:
             self._label_cache[key] = str(getattr(self._labels, kind)(code)).strip()
         return self._label_cache[key]
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one Console per app, a handful of statuses
+    def _status_html(self, code: str) -> str:
+        """A status label as HTML text, for the tables' pre-escaped rows (web/ledger.py)."""
+        return html.escape(self.label("status", code))
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -85,8 +98,14 @@ class Console:
         return bool(expected and given and secrets.compare_digest(str(expected), given))
 
     def user(self, request: Request) -> User | None:
+        """The logged-in account, looked up once per request (a removed one is gone at once)."""
+        cached = getattr(request.state, "user", _UNKNOWN)
+        if cached is not _UNKNOWN:
+            return cast(User | None, cached)
         user_id = request.session.get("user_id")
-        return self.accounts.get(int(user_id)) if user_id else None
+        found = self.accounts.get(int(user_id)) if user_id else None
+        request.state.user = found
+        return found
 
     @staticmethod
     def flash(request: Request, code: str, **params: Any) -> None:

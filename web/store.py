@@ -131,8 +131,11 @@ class Accounts:
         return rows[0] if rows else None
 
     def get(self, user_id: int) -> User | None:
-        rows = list(self.db.table("web_users").rows_where("id = ?", [user_id], limit=1))
-        return self._user(rows[0]) if rows else None
+        """The account of a session (every request): one indexed lookup, plain SQL."""
+        row = self.db.execute(
+            "select id, username, contact_id, role from web_users where id = ?", [user_id]
+        ).fetchone()
+        return User(int(row[0]), str(row[1]), str(row[2]), WebRole(str(row[3]))) if row else None
 
     def find(self, username: str) -> User | None:
         row = self._row(username)

@@ -64,10 +64,12 @@ def routes(console: Console) -> list[Route]:
         assert user is not None
         request.session.clear()  # a fresh session (and CSRF token) for the new login
         request.session["user_id"] = user.id
+        request.state.user = user
         return console.redirect(request, target)
 
     async def logout(request: Request, user: User) -> Response:
         request.session.clear()
+        request.state.user = None
         return console.redirect(request, "/login")
 
     async def users(request: Request, user: User) -> Response:

@@ -10,65 +10,114 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.cases import OPEN, Case
-from bot.db import to_db
+from bot.cases import Case
+from bot.db import OPEN_SQL, to_db
+from handlers.reports.period import month_of
+from handlers.reports.text import labels
 from web.actions import ACTIONS, run_action
 from web.console import Console
-from web.ledger import STATUSES, Filters, ledger_page, ledger_rows, ledger_xlsx
+from web.ledger import STATUSES, Filters, Row, ledger_page, ledger_rows, ledger_xlsx, read_rows
 from web.settings import place_name, web_settings
 from web.store import User
 
 __all__ = ["routes"]
 
 _DASHBOARD_LIMIT = 10
-_OPEN = f"status in ({', '.join(repr(str(s)) for s in OPEN)})"
+# The 工作台 counts up to this many cases per card and shows "1000+" beyond: an exact
+# count would read every matching index entry (half a million at a million cases).
+COUNT_CAP = 1000
+# Each card's cases, in the order of the index its WHERE fits (bot/db.py m011, reports).
+_SECTIONS = {
+    "today": ("created_at >= ?", "created_at desc, id desc"),
+    "waiting": (f"{OPEN_SQL} and ifnull(first_response_at, '') = ''", "response_due_at, id"),
+    "overdue": (f"{OPEN_SQL} and due_at <= ?", "due_at, id"),
+    "rating": ("status = 'resolved'", "id desc"),
+}
 # Actions whose text field must not be empty (the chat would answer with the usage line).
 _NEEDS_TEXT = {"answer", "resolve", "note"}
 
 
-def _cases(console: Console, where: str, params: list[Any]) -> tuple[int, list[Case]]:
+def _section(
+    console: Console, key: str, params: list[Any], now: datetime
+) -> tuple[str, int, bool, list[Row]]:
+    """A 工作台 card: its count (capped), whether capped, and its first cases."""
+    where, order = _SECTIONS[key]
     db = console.app.db
-    count = int(db.execute(f"select count(*) from cases where {where}", params).fetchone()[0])
-    return count, console.app.cases.where(where, params, "id desc", _DASHBOARD_LIMIT)
+    count = int(
+        db.execute(
+            f"select count(*) from (select 1 from cases where {where} order by {order} limit ?)",
+            [*params, COUNT_CAP + 1],
+        ).fetchone()[0]
+    )
+    rows = read_rows(db, where, params, order, _DASHBOARD_LIMIT, 0, now, console.words)
+    return key, min(count, COUNT_CAP), count > COUNT_CAP, rows
 
 
-def _choices(console: Console) -> dict[str, Any]:
-    app = console.app
-    config = app.config
-    groups = app.db.execute(
+def _category(case: Case) -> str:
+    return f"{case.category}/{case.aspect}" if case.aspect else case.category
+
+
+def _groups(console: Console) -> list[Any]:
+    return console.app.db.execute(
         "select id, coalesce(topic, id) from conversations where is_group = 1 and kind = 'member'"
         " order by topic"
     ).fetchall()
+
+
+def _fixed_choices(console: Console) -> dict[str, Any]:
+    """The options of the ledger's filters and the case page's forms that come from the
+    config (made once; the member groups are read per request)."""
+    config = console.app.config
     return {
-        "statuses": STATUSES,
+        "statuses": [(s, console.label("status", s)) for s in STATUSES],
+        "escalations": [(str(n), console.label("escalation", n)) for n in (0, 1, 2)],
         "categories": [c.name for c in config.categories] + [config.cases.default_category],
         "departments": list(dict.fromkeys([*config.departments, config.cases.default_department])),
         "staff": [(s.contact_id, s.name) for s in config.staff],
-        "groups": groups,
+        "tree": [(c.name, [a.name for a in c.aspects]) for c in config.categories],
     }
 
 
 def routes(console: Console) -> list[Route]:
     app = console.app
+    fixed = _fixed_choices(console)
+
+    def choices() -> dict[str, Any]:
+        return {**fixed, "groups": _groups(console)}
 
     async def dashboard(request: Request, user: User) -> Response:
         now = app.clock.now()
         midnight = datetime.combine(now.astimezone(app.config.tz).date(), time(), app.config.tz)
         sections = [
-            ("today", *_cases(console, "created_at >= ?", [to_db(midnight)])),
-            ("waiting", *_cases(console, f"{_OPEN} and first_response_at is null", [])),
-            ("overdue", *_cases(console, f"{_OPEN} and due_at <= ?", [to_db(now)])),
-            ("rating", *_cases(console, "status = 'resolved'", [])),
+            _section(console, "today", [to_db(midnight)], now),
+            _section(console, "waiting", [], now),
+            _section(console, "overdue", [to_db(now)], now),
+            _section(console, "rating", [], now),
         ]
-        return console.render(request, "dashboard.html", sections=sections, now=now)
+        return console.render(request, "dashboard.html", sections=sections, month=month_of(now))
+
+    async def rates(request: Request, user: User) -> Response:
+        """This month's three rates: a fragment the 工作台 loads (computed off the loop)."""
+        month = month_of(app.clock.now())
+        found = await console.offload.rates(month)
+        return console.render(
+            request, "_rates.html", rates=found, month=month, lab=labels(app.templates.render)
+        )
 
     async def ledger(request: Request, user: User) -> Response:
         filters = Filters.parse(request.query_params)
         now = app.clock.now()
-        rows, more = ledger_page(app.db, filters, now, web_settings(app).page_size)
+        size = web_settings(app).page_size
+        rows, more = ledger_page(app.db, filters, now, size, console.words)
         template = "ledger_rows.html" if request.headers.get("hx-request") else "ledger.html"
         return console.render(
-            request, template, filters=filters, rows=rows, more=more, now=now, **_choices(console)
+            request,
+            template,
+            filters=filters,
+            links=filters.links(),
+            rows=rows,
+            more=more,
+            **choices(),
         )
 
     async def export(request: Request, user: User) -> Response:
@@ -120,7 +169,7 @@ def routes(console: Console) -> list[Route]:
             timeline=app.cases.timeline(case),
             place=place_name(app, case.conversation_id),
             now=app.clock.now(),
-            **_choices(console),
+            **choices(),
         )
 
     async def act(request: Request, user: User) -> Response:
@@ -134,7 +183,9 @@ def routes(console: Console) -> list[Route]:
         if action in _NEEDS_TEXT and not text:
             console.flash(request, "need_text", action=action)
             return console.redirect(request, f"/cases/{number}")
-        extra = {"assign": "assignee", "transfer": "department"}.get(action)
+        extra = {"assign": "assignee", "transfer": "department", "reclassify": "category"}.get(
+            action
+        )
         chosen = str(form.get(extra, "")).strip() if extra else ""
         if extra and not chosen:
             console.flash(request, "need_choice", action=action)
@@ -142,15 +193,29 @@ def routes(console: Console) -> list[Route]:
         if user.contact_id not in app.people.staff:
             console.flash(request, "not_staff_contact")
             return console.redirect(request, f"/cases/{number}")
-        result = run_action(app, user.contact_id, action, case, chosen, text)
+        new_deadline = bool(form.get("new_deadline"))
+        result = run_action(
+            app, user.contact_id, action, case, chosen, text, new_deadline=new_deadline
+        )
         if result.refusal:
             console.flash(request, "reply", text=result.refusal, refused=True)
+        elif action == "reclassify" and result.case and result.previous:
+            console.flash(
+                request,
+                "reclassified",
+                number=number,
+                to=_category(result.case),
+                previous=_category(result.previous),
+                new_deadline=new_deadline,
+                due=console.env.filters["when"](result.case.due_at),
+            )
         else:
             console.flash(request, "done", action=action, number=number, changed=result.changed)
         return console.redirect(request, f"/cases/{number}")
 
     return [
         Route("/", console.page(dashboard)),
+        Route("/rates", console.page(rates)),
         Route("/cases", console.page(ledger)),
         Route("/cases.xlsx", console.page(export)),
         Route("/cases/{number}", console.page(detail)),

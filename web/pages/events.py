@@ -1,6 +1,10 @@
 """活动: events with their counts; one event's registrations, waiting list and check-ins;
-announce and cancel (the same functions as `chamberbot event`); CSV/XLSX export and a
-printable sign-in sheet."""
+create and edit, announce and cancel (the same service functions as chat's 发布活动 and
+`chamberbot event`); CSV/XLSX export and a printable sign-in sheet.
+
+The form is checked by the rules chat and the CLI apply (web/event_form.py); a form with
+any bad field is shown again with a Chinese message at each field, and nothing is written.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from handlers.events.export import write_export
-from handlers.events.notices import announce, cancel_event, service
-from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Event
+from handlers.events.notices import announce, cancel_event, promoted_notices, service
+from handlers.events.settings import settings
+from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Event, write_lock
 from web.console import Console
+from web.event_form import EventForm, read_form
 from web.store import User
 
 __all__ = ["routes"]
@@ -59,6 +65,63 @@ def routes(console: Console) -> list[Route]:
             **counts(event),
         )
 
+    def show_form(
+        request: Request, form: EventForm, event: Event | None, status_code: int = 200
+    ) -> Response:
+        return console.render(
+            request,
+            "event_form.html",
+            status_code=status_code,
+            form=form,
+            event=event,
+            kinds=settings(app.config).kinds,
+        )
+
+    async def new(request: Request, user: User) -> Response:
+        return show_form(request, EventForm.blank(settings(app.config).kinds[0]), None)
+
+    async def create(request: Request, user: User) -> Response:
+        now = app.clock.now()
+        form, values = read_form(await request.form(), None, settings(app.config).kinds, now)
+        if form.problems:
+            return show_form(request, form, None, 400)
+        event = service(app).create(values, now)
+        groups = 0
+        if form.announce:
+            event, queued = announce(app, event, now)
+            groups = len(queued)
+        console.flash(
+            request, "event_created", id=event.id, title=event.title, announced=form.announce,
+            groups=groups,
+        )  # fmt: skip
+        return console.redirect(request, f"/events/{event.id}")
+
+    async def edit_form(request: Request, user: User) -> Response:
+        event = find(request)
+        if event is None:
+            return console.refuse(request, "no_event", 404)
+        if event.status not in (DRAFT, ANNOUNCED):
+            console.flash(request, "event_not_editable", title=event.title)
+            return console.redirect(request, f"/events/{event.id}")
+        return show_form(request, EventForm.of(event, app.config.tz), event)
+
+    async def edit(request: Request, user: User) -> Response:
+        event = find(request)
+        if event is None:
+            return console.refuse(request, "no_event", 404)
+        if event.status not in (DRAFT, ANNOUNCED):
+            console.flash(request, "event_not_editable", title=event.title)
+            return console.redirect(request, f"/events/{event.id}")
+        now = app.clock.now()
+        form, values = read_form(await request.form(), event, settings(app.config).kinds, now)
+        if form.problems:
+            return show_form(request, form, event, 400)
+        with write_lock(app.db):
+            event, promoted = service(app).edit(event, now, **values)
+            app.outbox.enqueue(promoted_notices(app, event, promoted))
+        console.flash(request, "event_saved", title=event.title, promoted=len(promoted))
+        return console.redirect(request, f"/events/{event.id}")
+
     async def do_announce(request: Request, user: User) -> Response:
         event = find(request)
         if event is None:
@@ -95,7 +158,11 @@ def routes(console: Console) -> list[Route]:
 
     return [
         Route("/events", console.page(index)),
+        Route("/events/new", console.page(new)),
+        Route("/events/new", console.page(create), methods=["POST"]),
         Route("/events/{id}", console.page(detail)),
+        Route("/events/{id}/edit", console.page(edit_form)),
+        Route("/events/{id}/edit", console.page(edit), methods=["POST"]),
         Route("/events/{id}/announce", console.page(do_announce), methods=["POST"]),
         Route("/events/{id}/cancel", console.page(do_cancel), methods=["POST"]),
         Route("/events/{id}/export.{fmt}", console.page(export)),
