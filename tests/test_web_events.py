@@ -66,7 +66,7 @@ async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) ->
         await expect(page.locator(".flash.good")).to_contain_text(
             "已保存活动 1「数字化转型沙龙」，已发布到 2 个群"
         )
-        when = "沙龙 · 11月20日(周五) 14:00 – 11月20日(周五) 16:00"
+        when = "沙龙 · 11月20日(周五) 14:00 – 16:00"
         await expect(page.locator("hgroup")).to_contain_text(when)
         await expect(page.locator("dl.fields")).to_contain_text("1（已报名 0")
         sent = bot.deliver()

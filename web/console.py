@@ -50,7 +50,7 @@ class Console:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self.env.filters["when"] = app.templates.env.filters["when"]  # the chat's wording
+        self.env.filters["datetime"] = app.templates.env.filters["datetime"]  # the chat's wording
         self.env.globals["bot_name"] = app.config.bot_name
         self._labels = self.env.get_template("_labels.j2").module
         self._label_cache: dict[tuple[str, object], str] = {}

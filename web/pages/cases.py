@@ -207,7 +207,7 @@ def routes(console: Console) -> list[Route]:
                 to=_category(result.case),
                 previous=_category(result.previous),
                 new_deadline=new_deadline,
-                due=console.env.filters["when"](result.case.due_at),
+                due=console.env.filters["datetime"](result.case.due_at),
             )
         else:
             console.flash(request, "done", action=action, number=number, changed=result.changed)
