@@ -52,12 +52,17 @@ class CaseCore:
         return self.store.get(case_id)
 
     def where(
-        self, where: str, params: list[Any], order_by: str = "id", limit: int | None = None
+        self,
+        where: str,
+        params: list[Any],
+        order_by: str = "id",
+        limit: int | None = None,
+        index: str | None = None,
     ) -> list[Case]:
-        return self.store.where(where, params, order_by, limit)
+        return self.store.where(where, params, order_by, limit, index)
 
-    def count(self, where: str, params: list[Any]) -> int:
-        return self.store.count(where, params)
+    def count(self, where: str, params: list[Any], index: str | None = None) -> int:
+        return self.store.count(where, params, index)
 
     def open_count(self, assignee_id: str | None = None) -> int:
         return self.store.open_count(assignee_id)
