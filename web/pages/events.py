@@ -96,22 +96,26 @@ def routes(console: Console) -> list[Route]:
         )  # fmt: skip
         return console.redirect(request, f"/events/{event.id}")
 
-    async def edit_form(request: Request, user: User) -> Response:
+    def editable(request: Request) -> Event | Response:
+        """The event of the URL if it may still be edited, else the page that says why."""
         event = find(request)
         if event is None:
             return console.refuse(request, "no_event", 404)
         if event.status not in (DRAFT, ANNOUNCED):
             console.flash(request, "event_not_editable", title=event.title)
             return console.redirect(request, f"/events/{event.id}")
+        return event
+
+    async def edit_form(request: Request, user: User) -> Response:
+        event = editable(request)
+        if isinstance(event, Response):
+            return event
         return show_form(request, EventForm.of(event, app.config.tz), event)
 
     async def edit(request: Request, user: User) -> Response:
-        event = find(request)
-        if event is None:
-            return console.refuse(request, "no_event", 404)
-        if event.status not in (DRAFT, ANNOUNCED):
-            console.flash(request, "event_not_editable", title=event.title)
-            return console.redirect(request, f"/events/{event.id}")
+        event = editable(request)
+        if isinstance(event, Response):
+            return event
         now = app.clock.now()
         form, values = read_form(await request.form(), event, settings(app.config).kinds, now)
         if form.problems:
