@@ -115,7 +115,11 @@ def recompute(services: Services, now: datetime) -> int:
             plan = calendar.deadlines(from_db(start_at), int(limit_days), int(level2_days))
             track(db, case.id, plan)
             due, level2 = to_db(plan.due), to_db(plan.level2)
-            if (due, level2) == (case.due_at, case.level2_due_at):
+            changes = {"due_at": due, "level2_due_at": level2}
+            if not case.first_response_at:  # the promise of a first response moves too
+                changes["response_due_at"] = to_db(services.cases.response_due(plan.start))
+            changes = {k: v for k, v in changes.items() if v != getattr(case, k)}
+            if not changes:
                 continue
             text = services.templates.render("calendar_recomputed", old=case.due_at, new=due)
             services.cases.change(
@@ -124,9 +128,8 @@ def recompute(services: Services, now: datetime) -> int:
                 SYSTEM,
                 now,
                 text,
-                {"due_at": [case.due_at, due], "level2_due_at": [case.level2_due_at, level2]},
-                due_at=due,
-                level2_due_at=level2,
+                {k: [getattr(case, k), v] for k, v in changes.items()},
+                **changes,
             )
         changed += 1
         log.info("case %s: deadline recomputed, %s -> %s", case.number, case.due_at, due)

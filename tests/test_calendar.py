@@ -155,6 +155,33 @@ def test_a_deadline_across_an_unknown_new_year_is_recounted_when_the_year_arrive
     app.close()
 
 
+def test_an_unanswered_case_s_first_response_promise_moves_when_the_year_arrives(
+    tmp_path: Path,
+) -> None:
+    """Opened 2026-12-31 15:00: 24 h later is 2027-01-01 15:00, a Friday on the Mon–Fri
+    fallback, but 元旦 on the 2027 schedule: the promise moves to Monday 09:00."""
+    clock = FrozenClock(datetime(2026, 12, 31, 15, 0, tzinfo=TZ))
+    holidays = tmp_path / "holidays.yaml"
+    holidays.write_text("# 2027 还没公布\n", encoding="utf-8")
+    app = _app(tmp_path, clock, file="holidays.yaml")
+    bot = ChatBot(app, clock)
+    bot.say(PERMIT)
+    (case,) = app.cases.where("1", [])
+    assert from_db(case.response_due_at) == datetime(2027, 1, 1, 15, 0, tzinfo=TZ)
+    member_rows = len(bot.queued(MEMBERS_ROOM))
+
+    clock.advance(timedelta(hours=1))
+    shutil.copy(SAMPLE, holidays)
+    check_calendar(app, clock.now())
+
+    case = app.cases.get(case.id)
+    assert from_db(case.response_due_at) == datetime(2027, 1, 4, 9, 0, tzinfo=TZ)
+    (event,) = [e for e in app.cases.timeline(case) if e.kind == "deadlines_recomputed"]
+    assert event.data["response_due_at"][1] == case.response_due_at
+    assert len(bot.queued(MEMBERS_ROOM)) == member_rows  # nothing to the enterprise
+    app.close()
+
+
 def test_a_bot_restarted_with_the_new_year_in_its_file_recounts_at_start(
     tmp_path: Path,
 ) -> None:
