@@ -21,6 +21,8 @@ the scopes the figures count in, as flags (so that a figure is one `sum()`):
     rp / ry              first-response deadline in the period / since 1 January, and not
                          withdrawn before it
     dp / dy              due date in the period / since 1 January, not withdrawn before it
+                         (y, ry, dy only when the period starts after 1 January: else the
+                         year to date is the period, see `year_scope`)
 
 and, for the medians, whole Unix seconds (as SQLite's date functions read the stored
 text): `created_s`, `first_s` (the first response, if before the cut-off) and `resolved_s`
@@ -41,7 +43,7 @@ from itertools import count
 
 from sqlite_utils import Database
 
-__all__ = ["FACTS", "Window", "facts_table"]
+__all__ = ["FACTS", "Window", "facts_table", "year_scope"]
 
 FACTS = "report_facts"
 _ids = count()
@@ -81,6 +83,10 @@ def _deadline(column: str, since: str) -> str:
 
 _WITHDRAWN = "(c.status = 'withdrawn' and c.closed_at < :cut)"
 _CLOSED = "(c.status = 'closed' and c.closed_at < :cut)"
+_YEAR = f"""
+  c.created_at >= :ys and c.created_at < :end as y,
+  {_deadline("response_due_at", ":ys")} as ry,
+  {_deadline("due_at", ":ys")} as dy,"""
 _LAST_RESOLVED, _LAST_REOPENED = _last("resolved"), _last("reopened")
 _DUE_RESOLVED = _last("resolved", " and e.at <= c.due_at")
 _DUE_REOPENED = _last("reopened", " and e.at <= c.due_at")
@@ -96,11 +102,8 @@ select c.id, c.category, coalesce(c.aspect, '') as aspect, c.department,
   coalesce(max(case when e.kind = 'escalated' and e.at < :cut
     then cast(json_extract(e.data, '$.level') as integer) end), 0) as level,
   c.created_at >= :start and c.created_at < :end as p,
-  c.created_at >= :ys and c.created_at < :end as y,
   {_deadline("response_due_at", ":start")} as rp,
-  {_deadline("response_due_at", ":ys")} as ry,
-  {_deadline("due_at", ":start")} as dp,
-  {_deadline("due_at", ":ys")} as dy,
+  {_deadline("due_at", ":start")} as dp,{{year}}
   {_WITHDRAWN} as withdrawn,
   {_CLOSED} as closed,
   {_RESOLVED} as resolved,
@@ -129,13 +132,18 @@ group by c.id
 """
 
 
+def year_scope(window: Window) -> str:
+    """The flag of the year-to-date scope: `y`, or `p` when the period starts on 1 January
+    (the year's flags are then the period's, and the table leaves them out)."""
+    return "p" if window.year_start == window.start else "y"
+
+
 @contextmanager
 def facts_table(db: Database, window: Window) -> Iterator[str]:
     """Build the facts of `window` in a temp table; yields its name, drops it after."""
     name = f"{FACTS}_{next(_ids)}"
-    db.execute(
-        _BUILD.format(name=name), {**window.params, "since": min(window.start, window.year_start)}
-    )
+    sql = _BUILD.format(name=name, year=_YEAR if year_scope(window) == "y" else "")
+    db.execute(sql, {**window.params, "since": min(window.start, window.year_start)})
     try:
         yield name
     finally:

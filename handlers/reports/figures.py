@@ -27,7 +27,7 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.db import from_db, to_db
 from handlers.reports.extras import EventFigures, PolicyFigures, event_figures, policy_figures
-from handlers.reports.facts import Window, facts_table
+from handlers.reports.facts import Window, facts_table, year_scope
 from handlers.reports.period import Period
 from handlers.reports.settings import report_settings
 from handlers.reports.similar import CommonIssue, common_issue_cases, group_common_issues
@@ -132,12 +132,14 @@ _TOTALS = """count(*) filter (where {s}), count(*) filter (where {s} and withdra
   count(*) filter (where d{s} and on_time), count(*) filter (where d{s})"""
 
 
-def _scopes(db: Database, facts: str, scopes: tuple[str, ...]) -> list[Totals]:
-    """The totals of the cases opened (or due) in each scope ("p" the period, "y" the year
-    to date), from one scan of the facts."""
+def _scopes(db: Database, facts: str, year: str = "p") -> tuple[Totals, Totals]:
+    """The totals of the period and of the year to date (the scope `year`, see
+    facts.year_scope), from one scan of the facts."""
+    scopes = ("p",) if year == "p" else ("p", year)
     columns = ", ".join(_TOTALS.format(s=s) for s in scopes)
     row = _sums(db.execute(f"select {columns} from {facts}").fetchone())
-    return [_totals(row[i : i + 12]) for i in range(0, len(row), 12)]
+    found = [_totals(row[i : i + 12]) for i in range(0, len(row), 12)]
+    return found[0], found[-1]
 
 
 def _totals(row: list[int]) -> Totals:
@@ -251,7 +253,7 @@ def totals(db: Database, period: Period, cutoff: datetime) -> Totals:
     window = _window(period, cutoff)
     window.year_start = window.start
     with facts_table(db, window) as facts:
-        return _scopes(db, facts, ("p",))[0]
+        return _scopes(db, facts)[0]
 
 
 def compute(
@@ -268,7 +270,7 @@ def compute(
         common = pool.submit(group_common_issues, cases, settings)
         with facts_table(db, window) as facts:
             hours, days = _medians(db, facts, period, cutoff)
-            this, year = _scopes(db, facts, ("p", "y"))
+            this, year = _scopes(db, facts, year_scope(window))
             by = _breakdowns(db, facts)
             overdue = _overdue(db, facts, cutoff)
         report = Report(
