@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import count
 from typing import Any
 
 from sqlite_utils import Database
@@ -27,7 +28,7 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.db import from_db, to_db
 from handlers.reports.extras import EventFigures, PolicyFigures, event_figures, policy_figures
-from handlers.reports.facts import Window, facts_table, year_scope
+from handlers.reports.facts import RATINGS, Window, facts_table, year_scope
 from handlers.reports.period import Period
 from handlers.reports.settings import report_settings
 from handlers.reports.similar import CommonIssue, common_issue_cases, group_common_issues
@@ -36,6 +37,7 @@ from handlers.reports.workhours import days_table, median, offset_seconds, worki
 __all__ = ["ROUTES", "Breakdown", "Overdue", "Rate", "Report", "Totals", "compute", "totals"]
 
 ROUTES = {0: "直接办理", 1: "部门督办", 2: "上报领导"}
+_ids = count()
 RATED = ("satisfied", "basic", "unsatisfied")
 
 
@@ -125,9 +127,9 @@ _TOTALS = """count(*) filter (where {s}), count(*) filter (where {s} and withdra
   count(*) filter (where {s} and resolved and not withdrawn),
   count(*) filter (where {s} and closed),
   count(*) filter (where {s} and ever_resolved and not withdrawn),
-  count(*) filter (where {s} and rating = 'satisfied'),
-  count(*) filter (where {s} and rating = 'basic'),
-  count(*) filter (where {s} and rating = 'unsatisfied'),
+  count(*) filter (where {s} and rating = {satisfied}),
+  count(*) filter (where {s} and rating = {basic}),
+  count(*) filter (where {s} and rating = {unsatisfied}),
   count(*) filter (where r{s} and responded_on_time), count(*) filter (where r{s}),
   count(*) filter (where d{s} and on_time), count(*) filter (where d{s})"""
 
@@ -136,7 +138,7 @@ def _scopes(db: Database, facts: str, year: str = "p") -> tuple[Totals, Totals]:
     """The totals of the period and of the year to date (the scope `year`, see
     facts.year_scope), from one scan of the facts."""
     scopes = ("p",) if year == "p" else ("p", year)
-    columns = ", ".join(_TOTALS.format(s=s) for s in scopes)
+    columns = ", ".join(_TOTALS.format(s=s, **RATINGS) for s in scopes)
     row = _sums(db.execute(f"select {columns} from {facts}").fetchone())
     found = [_totals(row[i : i + 12]) for i in range(0, len(row), 12)]
     return found[0], found[-1]
@@ -161,7 +163,7 @@ def _totals(row: list[int]) -> Totals:
     )
 
 
-# The breakdowns' keys, over the cells of one grouped pass (NULL as SQLite has it: None).
+# The breakdowns' keys, over the cells of one pass (NULL as SQLite has it: None).
 _KEYS: dict[str, Callable[[tuple[Any, ...]], Any]] = {
     "category": lambda g: g[0],
     "aspect": lambda g: None if g[0] is None else g[0] + ("/" + g[1] if g[1] else ""),
@@ -170,22 +172,63 @@ _KEYS: dict[str, Callable[[tuple[Any, ...]], Any]] = {
     "group": lambda g: g[4],
 }
 
+# The cells: received / resolved / closed per (category, aspect, department, route, group
+# conversation), summed by an upsert into a small keyed table — one pass, no sort of the
+# facts as GROUP BY would do. x'' stands in for NULL (a unique key does not match NULLs);
+# no text equals it.
+_CELLS = """
+create temp table {cells} (category, aspect, department, level, conv, n, resolved, closed,
+  primary key (category, aspect, department, level, conv)) without rowid
+"""
+_FILL = """
+insert into {cells}
+select ifnull(category, x''), aspect, ifnull(department, x''), min(level, 2), ifnull(conv, x''),
+  1, ifnull(resolved, 0), ifnull(closed, 0)
+from {facts} where p and not withdrawn
+on conflict (category, aspect, department, level, conv) do update
+  set n = n + 1, resolved = resolved + excluded.resolved, closed = closed + excluded.closed
+"""
+
+
+def _cells(db: Database, facts: str) -> list[tuple[Any, ...]]:
+    """(category, aspect, department, route, group name, received, resolved, closed)."""
+    cells = f"report_cells_{next(_ids)}"
+    db.execute(_CELLS.format(cells=cells))
+    try:
+        db.execute(_FILL.format(cells=cells, facts=facts))
+        rows = db.execute(f"select * from temp.{cells}").fetchall()
+    finally:
+        db.execute(f"drop table temp.{cells}")
+    rows = [tuple(None if v == b"" else v for v in row) for row in rows]
+    convs = sorted({row[4] for row in rows if row[4] is not None})
+    topics = dict(
+        db.execute(
+            f"select id, topic from conversations where id in ({', '.join('?' * len(convs))})",
+            convs,
+        ).fetchall()
+    )
+    return [(*row[:4], _group(row[4], topics), *row[5:]) for row in rows]
+
+
+def _group(conv: str | None, topics: dict[str, str | None]) -> str:
+    """A group by its name (its id if it has none); private chats as 私聊."""
+    if conv is None:
+        return "私聊"
+    topic = topics.get(conv)
+    return conv if topic is None else topic
+
 
 def _breakdowns(db: Database, facts: str) -> dict[str, list[Breakdown]]:
     """Received / resolved / closed by each key of `_KEYS`, the cases received in the
     period; each list ordered by received (most first), then by name (SQLite's order)."""
-    cells = db.execute(
-        f"select category, aspect, department, min(level, 2), coalesce(grp, '私聊'),"
-        f" count(*), sum(resolved), sum(closed) from {facts} where p and not withdrawn"
-        f" group by 1, 2, 3, 4, 5"
-    ).fetchall()
+    cells = _cells(db, facts)
     out: dict[str, list[Breakdown]] = {}
     for name, key in _KEYS.items():
         sums: dict[Any, list[int]] = {}
         for cell in cells:
             acc = sums.setdefault(key(cell), [0, 0, 0])
             for i, v in enumerate(cell[5:]):
-                acc[i] += v or 0
+                acc[i] += v
         ranked = sorted(sums.items(), key=lambda kv: (-kv[1][0], kv[0] is not None, kv[0]))
         out[name] = [Breakdown(str(k), n, r, c) for k, (n, r, c) in ranked]
     return out
