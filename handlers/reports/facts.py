@@ -12,12 +12,13 @@ still open past due at the cut-off — with what the timeline says about each at
     on_time              办结 at the due date (the same rule, with the due date as cut-off)
     responded_on_time    first staff response no later than `response_due_at`
     level                escalation level reached before the cut-off (0, 1, 2)
+    conv                 the group conversation it came from (NULL from a private chat)
     rating               the last rating given before the cut-off (a reopened case counts
                          by its last one) as its code in RATINGS (0 for 未评价 or anything
                          else, NULL when never rated): the code of the rated event with the
                          highest id, taken as max(id * 4 + code) % 4 in the same pass
 
-the scopes the figures count in, as flags (so that a figure is one `sum()`):
+the scopes the figures count in, as flags (so that a figure is one `count(*) filter`):
 
     p / y                opened in the period / since 1 January (up to the period's end)
     rp / ry              first-response deadline in the period / since 1 January, and not
