@@ -3,6 +3,7 @@
 - `clean_all` (one pass over all descriptions) is `clean` of each.
 - `working_hours_sql` (integer day keys, Unix seconds) is the working-hours formula over
   SQLite's `julianday()` of the local text times, as the report first computed it.
+- 共性问题 read through a second connection (a file) or the report's own (in memory).
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from bot.workdays import is_workday
+from handlers.reports import compute
 from handlers.reports.similar import clean, clean_all
 from handlers.reports.workhours import day_number, working_hours_sql
+from tests.conftest import ChatBot
+from tests.test_reports import DEC, build, december
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "common_issues.tsv"
 
@@ -93,3 +99,22 @@ def test_working_hours_sql_is_the_julianday_formula_bit_for_bit() -> None:
     assert [v for (v,) in new] == [v for (v,) in old]  # exact float equality
     assert any(0 < v < 24 for (v,) in new)
     assert any(v == 0 for (v,) in new)
+
+
+def test_a_database_in_memory_gives_the_same_report(bot: ChatBot) -> None:
+    """共性问题 reads through a connection of its own when the database is a file; in
+    memory it reads through the report's (the only one that sees the data)."""
+    build(bot)
+    december(bot)
+    bot.clock.set(bot.clock.now() + timedelta(hours=1))
+    app = bot.app
+    in_memory = sqlite3.connect(":memory:")
+    app.db.conn.backup(in_memory)
+    try:
+        on_file = compute(app.db, app.config, DEC, bot.clock.now())
+        again = compute(Database(in_memory), app.config, DEC, bot.clock.now())
+    finally:
+        in_memory.close()
+    assert repr(again) == repr(on_file)
+    assert on_file.totals.opened == 2
+    assert on_file.common  # the street lights, from three enterprises

@@ -16,11 +16,13 @@ The definitions (README "Reports", and the footnote of every report):
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -30,8 +32,13 @@ from bot.db import from_db, to_db
 from handlers.reports.extras import EventFigures, PolicyFigures, event_figures, policy_figures
 from handlers.reports.facts import RATINGS, Window, facts_table, year_scope
 from handlers.reports.period import Period
-from handlers.reports.settings import report_settings
-from handlers.reports.similar import CommonIssue, common_issue_cases, group_common_issues
+from handlers.reports.settings import ReportSettings, report_settings
+from handlers.reports.similar import (
+    CommonIssue,
+    common_issue_cases,
+    common_issues,
+    group_common_issues,
+)
 from handlers.reports.workhours import days_table, median, offset_seconds, working_hours_sql
 
 __all__ = ["ROUTES", "Breakdown", "Overdue", "Rate", "Report", "Totals", "compute", "totals"]
@@ -117,12 +124,8 @@ def _window(period: Period, cutoff: datetime) -> Window:
     return Window(to_db(period.start), to_db(end), to_db(period.year_start()), to_db(cutoff))
 
 
-def _sums(row: tuple[Any, ...]) -> list[int]:
-    return [0 if v is None else v for v in row]
-
-
-# The totals of both scopes in one pass over report_facts: {s} is p / y (opened in the
-# period / since 1 January), r{s} and d{s} the first-response and due-date scopes.
+# The totals of a scope over report_facts: {s} is p / y (opened in the period / since
+# 1 January), r{s} and d{s} its first-response and due-date scopes (see facts.py).
 _TOTALS = """count(*) filter (where {s}), count(*) filter (where {s} and withdrawn),
   count(*) filter (where {s} and resolved and not withdrawn),
   count(*) filter (where {s} and closed),
@@ -139,7 +142,7 @@ def _scopes(db: Database, facts: str, year: str = "p") -> tuple[Totals, Totals]:
     facts.year_scope), from one scan of the facts."""
     scopes = ("p",) if year == "p" else ("p", year)
     columns = ", ".join(_TOTALS.format(s=s, **RATINGS) for s in scopes)
-    row = _sums(db.execute(f"select {columns} from {facts}").fetchone())
+    row = list(db.execute(f"select {columns} from {facts}").fetchone())
     found = [_totals(row[i : i + 12]) for i in range(0, len(row), 12)]
     return found[0], found[-1]
 
@@ -299,6 +302,14 @@ def totals(db: Database, period: Period, cutoff: datetime) -> Totals:
         return _scopes(db, facts)[0]
 
 
+def _common_issues(path: Path, settings: ReportSettings, cutoff: datetime) -> list[CommonIssue]:
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        return common_issues(Database(conn), settings, cutoff)
+    finally:
+        conn.close()
+
+
 def compute(
     db: Database, config: Config, period: Period, now: datetime, *, series_months: int = 0
 ) -> Report:
@@ -308,9 +319,13 @@ def compute(
     settings = report_settings(config)
     # 共性问题 is Python and RapidFuzz over the descriptions: it runs in a thread of its own
     # while SQLite (which lets go of the GIL while it works) builds and reads the facts.
+    path = db.conn.execute("pragma database_list").fetchone()[2]
     with ThreadPoolExecutor(1, thread_name_prefix="report-common") as pool:
-        cases = common_issue_cases(db, settings, cutoff)
-        common = pool.submit(group_common_issues, cases, settings)
+        if path:  # the thread reads the descriptions through a connection of its own
+            common = pool.submit(_common_issues, Path(path), settings, cutoff)
+        else:
+            cases = common_issue_cases(db, settings, cutoff)
+            common = pool.submit(group_common_issues, cases, settings)
         with facts_table(db, window) as facts:
             hours, days = _medians(db, facts, period, cutoff)
             this, year = _scopes(db, facts, year_scope(window))
