@@ -16,8 +16,13 @@ The definitions (README "Reports", and the footnote of every report):
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import count
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -25,31 +30,22 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.db import from_db, to_db
 from handlers.reports.extras import EventFigures, PolicyFigures, event_figures, policy_figures
-from handlers.reports.facts import Window, facts_table
+from handlers.reports.facts import RATINGS, Window, facts_table, year_scope
 from handlers.reports.period import Period
-from handlers.reports.settings import report_settings
-from handlers.reports.similar import CommonIssue, common_issues
-from handlers.reports.workhours import (
-    days_table,
-    local,
-    median_sql,
-    offset_minutes,
-    working_hours_sql,
+from handlers.reports.settings import ReportSettings, report_settings
+from handlers.reports.similar import (
+    CommonIssue,
+    common_issue_cases,
+    common_issues,
+    group_common_issues,
 )
+from handlers.reports.workhours import days_table, median, offset_seconds, working_hours_sql
 
 __all__ = ["ROUTES", "Breakdown", "Overdue", "Rate", "Report", "Totals", "compute", "totals"]
 
 ROUTES = {0: "直接办理", 1: "部门督办", 2: "上报领导"}
+_ids = count()
 RATED = ("satisfied", "basic", "unsatisfied")
-
-# Scopes over report_facts; {s} is :start (the period) or :ys (since 1 January).
-_OPENED = "created_at >= {s} and created_at < :end"
-_RESPONSE = (
-    "response_due_at >= {s} and response_due_at < :end"
-    " and not (status = 'withdrawn' and closed_at <= response_due_at)"
-)
-_DUE = "due_at >= {s} and due_at < :end and not (status = 'withdrawn' and closed_at <= due_at)"
-_PERIOD = _OPENED.format(s=":start")
 
 
 @dataclass(frozen=True)
@@ -128,27 +124,32 @@ def _window(period: Period, cutoff: datetime) -> Window:
     return Window(to_db(period.start), to_db(end), to_db(period.year_start()), to_db(cutoff))
 
 
-def _one(db: Database, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
-    row = db.execute(sql, params).fetchone()
-    return tuple(0 if v is None else v for v in row)
+# The totals of a scope over report_facts: {s} is p / y (opened in the period / since
+# 1 January), r{s} and d{s} its first-response and due-date scopes (see facts.py).
+_TOTALS = """count(*) filter (where {s}), count(*) filter (where {s} and withdrawn),
+  count(*) filter (where {s} and resolved and not withdrawn),
+  count(*) filter (where {s} and closed),
+  count(*) filter (where {s} and ever_resolved and not withdrawn),
+  count(*) filter (where {s} and rating = {satisfied}),
+  count(*) filter (where {s} and rating = {basic}),
+  count(*) filter (where {s} and rating = {unsatisfied}),
+  count(*) filter (where r{s} and responded_on_time), count(*) filter (where r{s}),
+  count(*) filter (where d{s} and on_time), count(*) filter (where d{s})"""
 
 
-def _totals(db: Database, facts: str, start: str, params: dict[str, Any]) -> Totals:
-    """The totals of the cases opened (or due) from `start` (":start" or ":ys")."""
-    scope, resp, due_scope = (x.format(s=start) for x in (_OPENED, _RESPONSE, _DUE))
-    opened, withdrawn, resolved, closed, ever, sat, basic, unsat = _one(
-        db,
-        f"select count(*), sum(withdrawn), sum(resolved and not withdrawn), sum(closed),"
-        f" sum(ever_resolved and not withdrawn), sum(rating = 'satisfied'),"
-        f" sum(rating = 'basic'), sum(rating = 'unsatisfied') from {facts} where {scope}",
-        params,
-    )
-    responded, due_resp = _one(
-        db, f"select sum(responded_on_time), count(*) from {facts} where {resp}", params
-    )
-    on_time, due = _one(
-        db, f"select sum(on_time), count(*) from {facts} where {due_scope}", params
-    )
+def _scopes(db: Database, facts: str, year: str = "p") -> tuple[Totals, Totals]:
+    """The totals of the period and of the year to date (the scope `year`, see
+    facts.year_scope), from one scan of the facts."""
+    scopes = ("p",) if year == "p" else ("p", year)
+    columns = ", ".join(_TOTALS.format(s=s, **RATINGS) for s in scopes)
+    row = list(db.execute(f"select {columns} from {facts}").fetchone())
+    found = [_totals(row[i : i + 12]) for i in range(0, len(row), 12)]
+    return found[0], found[-1]
+
+
+def _totals(row: list[int]) -> Totals:
+    opened, withdrawn, resolved, closed, ever, sat, basic, unsat = row[:8]
+    responded, due_resp, on_time, due = row[8:]
     received = opened - withdrawn
     rated = sat + basic + unsat
     return Totals(
@@ -165,18 +166,80 @@ def _totals(db: Database, facts: str, start: str, params: dict[str, Any]) -> Tot
     )
 
 
-def _breakdown(db: Database, facts: str, key: str, params: dict[str, Any]) -> list[Breakdown]:
-    rows = db.execute(
-        f"select {key} as k, count(*), sum(resolved), sum(closed) from {facts}"
-        f" where {_PERIOD} and not withdrawn group by k order by count(*) desc, k",
-        params,
-    ).fetchall()
-    return [Breakdown(str(k), n, r or 0, c or 0) for k, n, r, c in rows]
+# The breakdowns' keys, over the cells of one pass (NULL as SQLite has it: None).
+_KEYS: dict[str, Callable[[tuple[Any, ...]], Any]] = {
+    "category": lambda g: g[0],
+    "aspect": lambda g: None if g[0] is None else g[0] + ("/" + g[1] if g[1] else ""),
+    "department": lambda g: g[2],
+    "route": lambda g: g[3],
+    "group": lambda g: g[4],
+}
+
+# The cells: received / resolved / closed per (category, aspect, department, route, group
+# conversation), summed by an upsert into a small keyed table — one pass, no sort of the
+# facts as GROUP BY would do. x'' stands in for NULL (a unique key does not match NULLs);
+# no text equals it.
+_CELLS = """
+create temp table {cells} (category, aspect, department, level, conv, n, resolved, closed,
+  primary key (category, aspect, department, level, conv)) without rowid
+"""
+_FILL = """
+insert into {cells}
+select ifnull(category, x''), aspect, ifnull(department, x''), min(level, 2), ifnull(conv, x''),
+  1, ifnull(resolved, 0), ifnull(closed, 0)
+from {facts} where p and not withdrawn
+on conflict (category, aspect, department, level, conv) do update
+  set n = n + 1, resolved = resolved + excluded.resolved, closed = closed + excluded.closed
+"""
 
 
-def _routes(db: Database, facts: str, params: dict[str, Any]) -> list[Breakdown]:
+def _cells(db: Database, facts: str) -> list[tuple[Any, ...]]:
+    """(category, aspect, department, route, group name, received, resolved, closed)."""
+    cells = f"report_cells_{next(_ids)}"
+    db.execute(_CELLS.format(cells=cells))
+    try:
+        db.execute(_FILL.format(cells=cells, facts=facts))
+        rows = db.execute(f"select * from temp.{cells}").fetchall()
+    finally:
+        db.execute(f"drop table temp.{cells}")
+    rows = [tuple(None if v == b"" else v for v in row) for row in rows]
+    convs = sorted({row[4] for row in rows if row[4] is not None})
+    topics = dict(
+        db.execute(
+            f"select id, topic from conversations where id in ({', '.join('?' * len(convs))})",
+            convs,
+        ).fetchall()
+    )
+    return [(*row[:4], _group(row[4], topics), *row[5:]) for row in rows]
+
+
+def _group(conv: str | None, topics: dict[str, str | None]) -> str:
+    """A group by its name (its id if it has none); private chats as 私聊."""
+    if conv is None:
+        return "私聊"
+    topic = topics.get(conv)
+    return conv if topic is None else topic
+
+
+def _breakdowns(db: Database, facts: str) -> dict[str, list[Breakdown]]:
+    """Received / resolved / closed by each key of `_KEYS`, the cases received in the
+    period; each list ordered by received (most first), then by name (SQLite's order)."""
+    cells = _cells(db, facts)
+    out: dict[str, list[Breakdown]] = {}
+    for name, key in _KEYS.items():
+        sums: dict[Any, list[int]] = {}
+        for cell in cells:
+            acc = sums.setdefault(key(cell), [0, 0, 0])
+            for i, v in enumerate(cell[5:]):
+                acc[i] += v
+        ranked = sorted(sums.items(), key=lambda kv: (-kv[1][0], kv[0] is not None, kv[0]))
+        out[name] = [Breakdown(str(k), n, r, c) for k, (n, r, c) in ranked]
+    return out
+
+
+def _routes(rows: list[Breakdown]) -> list[Breakdown]:
     """直接办理 / 部门督办 / 上报领导: by the escalation level the case reached."""
-    found = {b.name: b for b in _breakdown(db, facts, "min(level, 2)", params)}
+    found = {b.name: b for b in rows}
     out: list[Breakdown] = []
     for level, name in ROUTES.items():
         row = found.get(str(level))
@@ -188,12 +251,12 @@ def _routes(db: Database, facts: str, params: dict[str, Any]) -> list[Breakdown]
     return out
 
 
-def _overdue(db: Database, facts: str, cutoff: datetime, params: dict[str, Any]) -> list[Overdue]:
+def _overdue(db: Database, facts: str, cutoff: datetime) -> list[Overdue]:
     rows = db.execute(
-        f"select number, enterprise, category, department, assignee_name, due_at, level"
-        f" from {facts} where not withdrawn and not closed and not resolved and due_at < :cut"
-        f" order by due_at, id",
-        params,
+        f"select c.number, coalesce(nullif(c.enterprise, ''), c.reporter_name, c.reporter_id),"
+        f" f.category, f.department, c.assignee_name, c.due_at, f.level"
+        f" from {facts} f join cases c on c.id = f.id"
+        f" where f.overdue order by c.due_at, f.id"
     ).fetchall()
     return [
         Overdue(n, e, c, d, a, (cutoff - from_db(due)) // timedelta(days=1), lv)
@@ -201,50 +264,50 @@ def _overdue(db: Database, facts: str, cutoff: datetime, params: dict[str, Any])
     ]
 
 
-def _median_hours(
-    db: Database, facts: str, days: str, until: str, where: str, params: dict[str, Any]
-) -> float | None:
-    """The median working hours from opening to `until` over the facts rows `where`."""
-    off = offset_minutes(params["_local"])
-    start, end = local("f.created_at", off), local(f"f.{until}", off)
-    hours = working_hours_sql(start, end, "x", "y")
-    values = (
-        f"select {hours} as v from {facts} f"
-        f" join {days} x on x.d = date({start}) join {days} y on y.d = date({end})"
-        f" where {where}"
-    )
-    sql_params = {k: v for k, v in params.items() if not k.startswith("_")}
-    found = db.execute(median_sql(values), sql_params).fetchone()[0]
-    return None if found is None else float(found)
-
-
 def _medians(
-    db: Database, facts: str, period: Period, cutoff: datetime, params: dict[str, Any]
+    db: Database, facts: str, period: Period, cutoff: datetime
 ) -> tuple[float | None, float | None]:
-    """First response in working hours, resolution (to the last 办结) in working days."""
+    """First response in working hours, resolution (to the last 办结) in working days, of
+    the cases opened in the period: both in one pass over the facts."""
     first = (period.start - timedelta(days=1)).date()
+    off = offset_seconds(period.start)
+    opened, responded, resolved = (
+        f"(f.{c} + {off})" for c in ("created_s", "first_s", "resolved_s")
+    )
+    response = working_hours_sql(opened, responded, "x", "y")
+    resolution = working_hours_sql(opened, resolved, "x", "z")
     with days_table(db, first, cutoff.date()) as days:
-        local_params = {**params, "_local": period.start}
-        hours = _median_hours(
-            db, facts, days, "first_response_at",
-            f"{_PERIOD.replace('created_at', 'f.created_at')} and f.first_response_at < :cut",
-            local_params,
-        )  # fmt: skip
-        resolved = _median_hours(
-            db, facts, days, "last_resolved",
-            f"{_PERIOD.replace('created_at', 'f.created_at')} and f.resolved"
-            " and f.last_resolved is not null",
-            local_params,
-        )  # fmt: skip
-    days_ = None if resolved is None else round(resolved / 24, 1)
-    return (None if hours is None else round(hours, 1), days_)
+        rows = db.execute(
+            f"select case when y.n is not null then {response} end,"
+            f" case when z.n is not null then {resolution} end"
+            f" from {facts} f join {days} x on x.n = {opened} / 86400"
+            f" left join {days} y on y.n = {responded} / 86400"
+            f" left join {days} z on z.n = {resolved} / 86400"
+            f" where f.p and (f.first_s is not null or f.resolved_s is not null)"
+        ).fetchall()
+    hours = median([h for h, _ in rows if h is not None])
+    days_ = median([d for _, d in rows if d is not None])
+    return (
+        None if hours is None else round(hours, 1),
+        None if days_ is None else round(days_ / 24, 1),
+    )
 
 
 def totals(db: Database, period: Period, cutoff: datetime) -> Totals:
-    """The period's totals alone (for the monthly series of the HTML report)."""
+    """The period's totals alone (for the monthly series of the HTML report): the facts
+    leave out the earlier cases of the year, which only the year-to-date figures read."""
     window = _window(period, cutoff)
+    window.year_start = window.start
     with facts_table(db, window) as facts:
-        return _totals(db, facts, ":start", window.params)
+        return _scopes(db, facts)[0]
+
+
+def _common_issues(path: Path, settings: ReportSettings, cutoff: datetime) -> list[CommonIssue]:
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        return common_issues(Database(conn), settings, cutoff)
+    finally:
+        conn.close()
 
 
 def compute(
@@ -253,26 +316,35 @@ def compute(
     """All figures of `period`, as they stood at the cut-off (its end, or now if earlier)."""
     cutoff = min(period.end, now)
     window = _window(period, cutoff)
-    params = window.params
     settings = report_settings(config)
-    with facts_table(db, window) as facts:
-        hours, days = _medians(db, facts, period, cutoff, params)
+    # 共性问题 is Python and RapidFuzz over the descriptions: it runs in a thread of its own
+    # while SQLite (which lets go of the GIL while it works) builds and reads the facts.
+    path = db.conn.execute("pragma database_list").fetchone()[2]
+    with ThreadPoolExecutor(1, thread_name_prefix="report-common") as pool:
+        if path:  # the thread reads the descriptions through a connection of its own
+            common = pool.submit(_common_issues, Path(path), settings, cutoff)
+        else:
+            cases = common_issue_cases(db, settings, cutoff)
+            common = pool.submit(group_common_issues, cases, settings)
+        with facts_table(db, window) as facts:
+            hours, days = _medians(db, facts, period, cutoff)
+            this, year = _scopes(db, facts, year_scope(window))
+            by = _breakdowns(db, facts)
+            overdue = _overdue(db, facts, cutoff)
         report = Report(
             period=period,
             cutoff=cutoff,
-            totals=_totals(db, facts, ":start", params),
-            year=_totals(db, facts, ":ys", params),
+            totals=this,
+            year=year,
             median_response_hours=hours,
             median_resolution_days=days,
-            by_category=_breakdown(db, facts, "category", params),
-            by_aspect=_breakdown(
-                db, facts, "category || coalesce('/' || nullif(aspect, ''), '')", params
-            ),
-            by_department=_breakdown(db, facts, "department", params),
-            by_route=_routes(db, facts, params),
-            by_group=_breakdown(db, facts, "coalesce(grp, '私聊')", params),
-            overdue=_overdue(db, facts, cutoff, params),
-            common=common_issues(db, settings, cutoff),
+            by_category=by["category"],
+            by_aspect=by["aspect"],
+            by_department=by["department"],
+            by_route=_routes(by["route"]),
+            by_group=by["group"],
+            overdue=overdue,
+            common=common.result(),
             policies=policy_figures(db, window),
             events=event_figures(db, window),
         )

@@ -2,8 +2,10 @@
 figures), 台账 (one row per case opened in the period) and 办理记录 (every timeline event).
 
 Times are real date cells in the chamber's time zone (Excel has no time zones; openpyxl's
-default date format, no per-cell style, which keeps 10 k rows fast), the header row is
-frozen and filtered, columns have fixed widths. Phone numbers are written here in
+default date format, no per-cell style), the header row is frozen and filtered, columns
+have fixed widths. Nearly all the time goes to openpyxl's writing of each cell (about
+10-25 µs a cell, see bench/reports.py, which measures that floor too); the rows are built
+here from plain tuples, with the labels looked up once. Phone numbers are written here in
 full: the ledger is for the secretariat only.
 """
 
@@ -25,7 +27,7 @@ from bot.db import from_db, to_db
 from handlers.reports.figures import Report
 from handlers.reports.text import Render, definitions, labels
 
-__all__ = ["LEDGER_COLUMNS", "write_ledger"]
+__all__ = ["LEDGER_COLUMNS", "ledger_rows", "write_ledger"]
 
 # Column key → width; the headers are col.<key> in reports_labels.j2.
 LEDGER_COLUMNS: dict[str, int] = {
@@ -39,8 +41,13 @@ TIMELINE_COLUMNS: dict[str, int] = {"number": 11, "at": 17, "kind": 12, "actor":
 _HEAD_FONT = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 
+_OPEN = ("new", "accepted", "in_progress")
 _CASES = """
-select c.*, v.topic, p.phone from cases c
+select c.id, c.number, c.created_at, c.enterprise, c.reporter_name, p.phone, v.topic,
+  c.conversation_is_group, c.category, c.aspect, c.department, c.assignee_name, c.status,
+  c.escalation, c.first_response_at, c.due_at, c.resolved_at, c.rating, c.reopen_count,
+  c.description
+from cases c
 left join conversations v on v.id = c.conversation_id
 left join contacts p on p.id = c.reporter_id
 where c.created_at >= ? and c.created_at < ? order by c.year, c.seq
@@ -131,70 +138,75 @@ def _summary(wb: Workbook, report: Report, lab: dict[str, str], notes: str) -> N
 
 def write_ledger(db: Database, render: Render, config: Any, report: Report, path: Path) -> int:
     """Write the workbook; returns the number of cases in 台账."""
-    tz = config.tz
     lab = labels(render)
     wb = Workbook(write_only=True)
     _summary(wb, report, lab, definitions(render, config))
-    period = report.period
-    rows = _rows(db, to_db(period.start), to_db(period.end))
-    events = _events(db, [r["id"] for r in rows], lab)
-    cut = to_db(report.cutoff)
+    cases, timeline = ledger_rows(db, lab, report, config.tz)
     ws = _sheet(wb, lab["sheet.ledger"], [lab[f"col.{k}"] for k in LEDGER_COLUMNS],
                 list(LEDGER_COLUMNS.values()))  # fmt: skip
-    for r in rows:
-        mine = events.get(r["id"], [])
-        answers = [e["text"] for e in mine if e["kind"] == "answered"]
-        summaries = [e["text"] for e in mine if e["kind"] == "resolved"]
-        is_open = r["status"] in ("new", "accepted", "in_progress")
-        values = [
-            r["number"], _local(r["created_at"], tz), r["enterprise"], r["reporter_name"],
-            r["phone"], r["topic"] if r["conversation_is_group"] else lab["private"],
-            r["category"], r["aspect"], r["department"], r["assignee_name"],
-            lab.get(f"status.{r['status']}", r["status"]),
-            lab[f"level.{min(r['escalation'] or 0, 2)}"],
-            _local(r["first_response_at"], tz), _local(r["due_at"], tz),
-            _local(r["resolved_at"], tz), lab.get(f"rating.{r['rating']}"),
-            r["reopen_count"] or 0,
-            lab["yes"] if is_open and r["due_at"] and r["due_at"] < cut else lab["no"],
-            r["description"], answers[-1] if answers else None,
-            summaries[-1] if summaries else None,
-        ]  # fmt: skip
-        ws.append(values)
-    _filter(ws, f"A1:{get_column_letter(len(LEDGER_COLUMNS))}{len(rows) + 1}")
+    for row in cases:
+        ws.append(row)
+    _filter(ws, f"A1:{get_column_letter(len(LEDGER_COLUMNS))}{len(cases) + 1}")
     tl = _sheet(wb, lab["sheet.timeline"], [lab[f"ev.{k}"] for k in TIMELINE_COLUMNS],
                 list(TIMELINE_COLUMNS.values()))  # fmt: skip
-    count = 0
-    for r in rows:
-        for e in events.get(r["id"], []):
-            tl.append([r["number"], _local(e["at"], tz), e["label"],
-                        e["actor_name"], e["text"]])  # fmt: skip
-            count += 1
-    _filter(tl, f"A1:{get_column_letter(len(TIMELINE_COLUMNS))}{count + 1}")
+    for row in timeline:
+        tl.append(row)
+    _filter(tl, f"A1:{get_column_letter(len(TIMELINE_COLUMNS))}{len(timeline) + 1}")
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
-    return len(rows)
+    return len(cases)
 
 
-def _rows(db: Database, start: str, end: str) -> list[Any]:
-    cursor = db.execute(_CASES, [start, end])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def ledger_rows(
+    db: Database, lab: dict[str, str], report: Report, tz: tzinfo
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The cell values of 台账 (one row per case opened in the period) and 办理记录 (every
+    event of those cases), in order, as openpyxl takes them."""
+    period = report.period
+    rows = db.execute(_CASES, [to_db(period.start), to_db(period.end)]).fetchall()
+    events = _events(db, [r[0] for r in rows])
+    cut = to_db(report.cutoff)
+    status = {k[7:]: v for k, v in lab.items() if k.startswith("status.")}
+    rating = {k[7:]: v for k, v in lab.items() if k.startswith("rating.")}
+    kinds = {k[5:]: v for k, v in lab.items() if k.startswith("kind.")}
+    level = {i: lab[f"level.{i}"] for i in range(3)}
+    yes, no, private = lab["yes"], lab["no"], lab["private"]
+    cases: list[list[Any]] = []
+    timeline: list[list[Any]] = []
+    for (case_id, number, created_at, enterprise, reporter, phone, topic, is_group, category,
+         aspect, department, assignee, state, escalation, first_at, due_at, resolved_at, rated,
+         reopened, description) in rows:  # fmt: skip
+        answer = summary = None
+        for kind, at, actor, text in events.get(case_id, ()):
+            if kind == "answered":
+                answer = text
+            elif kind == "resolved":
+                summary = text
+            timeline.append([number, _local(at, tz), kinds.get(kind, kind), actor, text])
+        overdue = state in _OPEN and due_at and due_at < cut
+        cases.append([
+            number, _local(created_at, tz), enterprise, reporter, phone,
+            topic if is_group else private, category, aspect, department, assignee,
+            status.get(state, state), level[min(escalation or 0, 2)],
+            _local(first_at, tz), _local(due_at, tz), _local(resolved_at, tz),
+            rating.get(rated), reopened or 0,
+            yes if overdue else no, description, answer, summary,
+        ])  # fmt: skip
+    return cases, timeline
 
 
-def _events(
-    db: Database, case_ids: list[int], lab: dict[str, str]
-) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+def _events(db: Database, case_ids: list[int]) -> dict[int, list[tuple[str, str, str, str]]]:
+    """Each case's timeline in order: (kind, at, actor name, text)."""
+    out: dict[int, list[tuple[str, str, str, str]]] = defaultdict(list)
     if not case_ids:
         return out
     rows = db.execute(
-        "select case_id, kind, actor_name, at, text from case_events"
+        "select case_id, kind, at, actor_name, text from case_events"
         " where case_id between ? and ? order by case_id, id",
         [min(case_ids), max(case_ids)],
     ).fetchall()
     wanted = set(case_ids)
-    for case_id, kind, actor, at, text in rows:
+    for case_id, *event in rows:
         if case_id in wanted:
-            out[case_id].append({"kind": kind, "label": lab.get(f"kind.{kind}", kind),
-                                 "actor_name": actor, "at": at, "text": text})  # fmt: skip
+            out[case_id].append(tuple(event))
     return out

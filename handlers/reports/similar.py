@@ -15,10 +15,13 @@ left out), a common issue is either
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
+import opencc
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
@@ -26,10 +29,26 @@ from bot.db import to_db
 from bot.normalize import mask_phones, normalize
 from handlers.reports.settings import ReportSettings
 
-__all__ = ["CommonIssue", "clean", "cluster", "common_issues", "months_before"]
+__all__ = [
+    "CommonIssue",
+    "clean",
+    "clean_all",
+    "cluster",
+    "common_issue_cases",
+    "common_issues",
+    "group_common_issues",
+    "months_before",
+]
 
 _NOISE = re.compile(r"[\W\d_]+")
 _LABEL_CHARS = 30
+# For `clean_all`: the noise but not the line breaks between texts, and the characters
+# NFKC turns into one ASCII character each, whatever surrounds them (full-width ASCII, the
+# ideographic space): replaced first, most Chinese text is then already in NFKC, which
+# unicodedata checks quickly instead of rebuilding the text.
+_NOISE_NOT_LF = re.compile(r"(?:[^\w\n]|[\d_])+")
+_WIDE = re.compile("[\uff01-\uff5e\u3000]")
+_NARROW = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 
 
 @dataclass(frozen=True)
@@ -45,14 +64,36 @@ def clean(text: str) -> str:
     return _NOISE.sub("", normalize(text))
 
 
+@cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")  # bot.normalize's converter, for whole batches
+
+
+def clean_all(texts: list[str]) -> list[str]:
+    """`clean` of each text (the same strings), in a few passes over all of them joined by
+    line breaks (their own become carriage returns: both are noise, never composed with
+    another character by NFKC, and in no conversion rule of OpenCC)."""
+    if not texts:
+        return []
+    joined = "\n".join(t.replace("\n", "\r") for t in texts)
+    joined = _WIDE.sub(lambda m: _NARROW[m[0]], joined)
+    if not unicodedata.is_normalized("NFKC", joined):
+        joined = "\n".join(unicodedata.normalize("NFKC", t) for t in joined.split("\n"))
+    simplified = str(_t2s().convert(joined)).lower()
+    return _NOISE_NOT_LF.sub("", simplified).split("\n")
+
+
 def cluster(texts: list[str], threshold: int) -> list[list[int]]:
     """Groups (indexes into `texts`, at least two each) of near-duplicate texts.
 
-    Leader clustering: each distinct cleaned text joins the first group whose leader (its
-    first text) it matches at `threshold` or more, else it leads a new group. The cost is
-    texts × groups comparisons (C++ inside RapidFuzz), not texts².
+    Leader clustering: each distinct cleaned text joins the group whose leader (its first
+    text) it matches best at `threshold` or more (the first such on a tie), else it leads a
+    new group. The cost is texts × groups comparisons (C++ inside RapidFuzz), not texts².
     """
-    cleaned = [clean(t) for t in texts]
+    return _cluster(clean_all(texts), threshold)
+
+
+def _cluster(cleaned: list[str], threshold: int) -> list[list[int]]:
     leaders: list[str] = []
     group_of: dict[str, int] = {}
     for text in dict.fromkeys(cleaned):
@@ -86,29 +127,45 @@ def _label(description: str) -> str:
 
 
 def common_issues(db: Database, settings: ReportSettings, cutoff: datetime) -> list[CommonIssue]:
+    return group_common_issues(common_issue_cases(db, settings, cutoff), settings)
+
+
+def common_issue_cases(
+    db: Database, settings: ReportSettings, cutoff: datetime
+) -> list[tuple[str, str, str, str, str]]:
+    """The cases 共性问题 looks at: (number, enterprise, category, aspect, description)."""
     since = months_before(cutoff, settings.common_issue_months)
-    rows = db.execute(
+    return db.execute(
         "select number, coalesce(nullif(enterprise, ''), reporter_id), category,"
         " coalesce(aspect, ''), description from cases"
         " where created_at >= ? and created_at < ?"
         " and not (status = 'withdrawn' and closed_at < ?) order by id",
         [to_db(since), to_db(cutoff), to_db(cutoff)],
     ).fetchall()
+
+
+def group_common_issues(
+    rows: list[tuple[str, str, str, str, str]], settings: ReportSettings
+) -> list[CommonIssue]:
+    """共性问题 among `rows` (no database: the report runs this beside its SQL)."""
     need = settings.common_issue_enterprises
     found: list[CommonIssue] = []
     by_aspect: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    by_category: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for number, enterprise, category, aspect, description in rows:
+    by_category: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
+    cleaned = clean_all([row[4] for row in rows])
+    for (number, enterprise, category, aspect, description), text in zip(
+        rows, cleaned, strict=True
+    ):
         if aspect:
             by_aspect[(category, aspect)].append((number, enterprise))
-        by_category[category].append((number, enterprise, description))
+        by_category[category].append((number, enterprise, description, text))
     for (category, aspect), items in by_aspect.items():
         enterprises = {e for _, e in items}
         if len(enterprises) >= need:
             numbers = tuple(n for n, _ in items)
             found.append(CommonIssue("aspect", aspect, category, len(enterprises), numbers))
     for category, cases in by_category.items():
-        for group in cluster([d for _, _, d in cases], settings.similarity):
+        for group in _cluster([c[3] for c in cases], settings.similarity):
             enterprises = {cases[i][1] for i in group}
             if len(enterprises) >= need:
                 label = _label(min((cases[i][2] for i in group), key=len))
