@@ -108,14 +108,8 @@ class Templates:
         self.clock: Clock = clock or SystemClock(tz)
         self.env.filters["date"] = self._date
         self.env.filters["datetime"] = self._datetime
-        self.env.filters["when"] = self._when
-        self.env.filters["day"] = self._day
         self.env.filters["clip"] = clip
         self.env.globals.update(globals_)
-
-    def _local(self, value: datetime | str) -> datetime:
-        when = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return when.astimezone(self.tz)
 
     def _moment(self, value: datetime | date | str) -> datetime | date:
         """A date as it is; a datetime (or stamp) in the chamber's time zone."""
@@ -144,22 +138,6 @@ class Templates:
         if same_day and self._date(same_day, year) == self._date(when, year):
             return clock
         return f"{self._date(when, year)} {clock}"
-
-    @lru_cache(maxsize=4096)  # noqa: B019 - one Templates per process, values are stamps
-    def _when(self, value: datetime | str | None) -> str:
-        """`11月21日(周六) 14:30`"""
-        if not value:
-            return "—"
-        w = self._local(value)
-        return f"{w.month}月{w.day}日(周{_WEEKDAYS[w.weekday()]}) {w:%H:%M}"
-
-    @lru_cache(maxsize=4096)  # noqa: B019 - one Templates per process, values are stamps
-    def _day(self, value: datetime | str | None) -> str:
-        """`2026年11月21日`"""
-        if not value:
-            return "—"
-        w = self._local(value)
-        return f"{w.year}年{w.month}月{w.day}日"
 
     def render(self, name: str, **context: Any) -> str:
         template = self._compiled.get(name)

@@ -278,7 +278,7 @@ async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
 ) -> None:
     case = await opened_in_chat(bot, "银行突然抽贷，资金周转困难")
     assert (case.category, case.aspect) == ("市场环境", "融资信贷")
-    when = bot.app.templates.env.filters["when"]
+    when = bot.app.templates.env.filters["datetime"]
     async with web_console(bot.app) as web:
         page = web.page
         await login(page, "wang")

@@ -44,13 +44,15 @@ def _echarts() -> str:
     return ECHARTS_JS.read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
-def _charts(report: Report) -> dict[str, Any]:
+def chart_data(report: Report) -> dict[str, Any]:
+    """The series the charts draw (this report's and the web console's 统计 page)."""
     months = [f"{p.start.year}-{p.start.month:02d}" for p, _ in report.series]
     return {
         "months": months,
         "received": [t.received for _, t in report.series],
         "closed": [t.closed.num for _, t in report.series],
         "responded": [t.responded.pct for _, t in report.series],
+        "on_time": [t.on_time.pct for _, t in report.series],
         "resolved": [t.resolved.pct for _, t in report.series],
         "satisfaction": [t.satisfaction.pct for _, t in report.series],
         "categories": [b.name for b in report.by_category],
@@ -69,6 +71,6 @@ def render_html(render: Render, config: Config, report: Report) -> str:
         title=title,
         generated=render("reports_html_cutoff", r=report),
         notes=definitions(render, config).splitlines(),
-        charts=_charts(report),
+        charts=chart_data(report),
         echarts=_echarts(),
     )

@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from handlers.reports.figures import Report, compute
-from handlers.reports.html import ECHARTS_JS, ChartsMissing, render_html
+from handlers.reports.html import ECHARTS_JS, ChartsMissing, chart_data, render_html
 from handlers.reports.ledger import write_ledger
 from handlers.reports.period import Period, month_of, parse_month, previous_month
 from handlers.reports.text import definitions, labels
@@ -83,23 +83,6 @@ def choose(params: Any, now: datetime) -> Choice:
     return Choice(period, month=month, first=first, last=last)
 
 
-def _charts(report: Report) -> dict[str, Any]:
-    """The chart data (the tables on the page show the same figures)."""
-    return {
-        "months": [f"{p.start.year}-{p.start.month:02d}" for p, _ in report.series],
-        "received": [t.received for _, t in report.series],
-        "closed": [t.closed.num for _, t in report.series],
-        "responded": [t.responded.pct for _, t in report.series],
-        "on_time": [t.on_time.pct for _, t in report.series],
-        "satisfaction": [t.satisfaction.pct for _, t in report.series],
-        "categories": [b.name for b in report.by_category],
-        "category_received": [b.received for b in report.by_category],
-        "category_resolved": [b.resolved for b in report.by_category],
-        "routes": [b.name for b in report.by_route],
-        "route_received": [b.received for b in report.by_route],
-    }
-
-
 def _file_name(report: Report, suffix: str) -> str:
     key = report.period.key.replace("..", "_")
     return f"report-{key}.{suffix}"
@@ -132,7 +115,7 @@ def routes(console: Console) -> list[Route]:
             title=render("reports_html_title", r=report) if report else "",
             cutoff=render("reports_html_cutoff", r=report) if report else "",
             notes=definitions(render, app.config).splitlines(),
-            charts=_charts(report) if report else {},
+            charts=chart_data(report) if report else {},
             this_month=this.key,
             last_month=last.key,
             echarts=ECHARTS_PATH,
