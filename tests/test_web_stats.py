@@ -85,7 +85,8 @@ async def test_the_monthly_report_with_charts_and_downloads(bot: ChatBot) -> Non
         await page.get_by_label("起始日期").fill("2026-11-16")
         await page.get_by_label("截止日期").fill("2026-11-17")
         await page.get_by_role("button", name="按时间段查看").click()
-        await expect(page.locator("h2")).to_contain_text("2026年11月16日(周一)至2026年11月17日(周二)")
+        title = "2026年11月16日(周一)至2026年11月17日(周二)"  # one date style, with the year
+        await expect(page.locator("h2")).to_contain_text(title)
         await expect(page.locator("td[data-figure=received]")).to_have_text("5")
         await page.get_by_label("截止日期").fill("2026-11-01")
         await page.get_by_role("button", name="按时间段查看").click()
