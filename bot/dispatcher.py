@@ -33,6 +33,8 @@ class Dispatcher:
     def handle(self, msg: Incoming) -> list[Outgoing]:
         """Handle one inbound message exactly once; returns the replies it queued."""
         s = self.services
+        if s.db.conn.in_transaction:  # a failure must roll back this message alone
+            raise RuntimeError("Dispatcher.handle runs in a transaction of its own")
         try:
             with transaction(s.db):
                 if not self._record(msg, "handled"):
