@@ -40,8 +40,6 @@ class Dispatcher:
                 if not self._record(msg, "handled"):
                     log.info("duplicate message %s ignored", msg.message_id)
                     return []
-                s.places.remember(msg)
-                s.people.remember(msg.sender_id, name=msg.sender_name)
                 outs = self._route(msg)
                 s.outbox.enqueue(outs)
             return outs
@@ -54,15 +52,14 @@ class Dispatcher:
         with transaction(s.db):
             if not self._record(msg, "error"):
                 return []
-            s.places.remember(msg)
-            s.people.remember(msg.sender_id, name=msg.sender_name)
             outs = [self._context(msg, "").say("error")] if self._addressed(msg) else []
             s.outbox.enqueue(outs)
         self._tell_staff_of_failure(msg)
         return outs
 
     def _record(self, msg: Incoming, status: str) -> bool:
-        """The message's id in `inbound` (and its journal row handled); False if seen."""
+        """The message's id in `inbound` (and its journal row handled), its conversation
+        and sender remembered; False if it was seen before."""
         s = self.services
         inserted = s.db.conn.execute(
             "insert or ignore into inbound (message_id, channel, conversation_id, sender_id,"
@@ -77,7 +74,11 @@ class Dispatcher:
             ),
         ).rowcount
         mark_handled(s.db, msg)  # a journalled duplicate is done too
-        return bool(inserted)
+        if not inserted:
+            return False
+        s.places.remember(msg)
+        s.people.remember(msg.sender_id, name=msg.sender_name)
+        return True
 
     def _tell_staff_of_failure(self, msg: Incoming) -> None:
         """error.j2 promises 已通知工作人员: keep the promise."""

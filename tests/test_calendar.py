@@ -16,6 +16,7 @@ import pytest
 
 from bot.calendar_file import load_calendar, parse_calendar
 from bot.calendar_watch import check_calendar, recompute, warn
+from bot.cases import Case
 from bot.clock import FrozenClock
 from bot.config import ConfigError
 from bot.db import from_db
@@ -115,16 +116,24 @@ def test_a_missing_calendar_file_stops_the_start_with_exit_2(
     assert "holidays.yaml: (file):" in capsys.readouterr().err
 
 
-def test_a_deadline_across_an_unknown_new_year_is_recounted_when_the_year_arrives(
-    tmp_path: Path,
-) -> None:
-    clock = FrozenClock(DEC_28)
+def _reported_before_2027_is_known(
+    tmp_path: Path, clock: FrozenClock
+) -> tuple[Services, ChatBot, Path, Case]:
+    """A member's case opened while the chamber's holiday file has no 2027 yet."""
     holidays = tmp_path / "holidays.yaml"
     holidays.write_text("# 2027 还没公布\n", encoding="utf-8")
     app = _app(tmp_path, clock, file="holidays.yaml")
     bot = ChatBot(app, clock)
     bot.say(PERMIT)
     (case,) = app.cases.where("1", [])
+    return app, bot, holidays, case
+
+
+def test_a_deadline_across_an_unknown_new_year_is_recounted_when_the_year_arrives(
+    tmp_path: Path,
+) -> None:
+    clock = FrozenClock(DEC_28)
+    app, bot, holidays, case = _reported_before_2027_is_known(tmp_path, clock)
 
     # Mon–Fri through 元旦: 12-29, 12-30, 12-31, 01-01, 01-04, 01-05, 01-06.
     assert from_db(case.due_at) == datetime(2027, 1, 6, 10, 0, tzinfo=TZ)
@@ -161,12 +170,7 @@ def test_an_unanswered_case_s_first_response_promise_moves_when_the_year_arrives
     """Opened 2026-12-31 15:00: 24 h later is 2027-01-01 15:00, a Friday on the Mon–Fri
     fallback, but 元旦 on the 2027 schedule: the promise moves to Monday 09:00."""
     clock = FrozenClock(datetime(2026, 12, 31, 15, 0, tzinfo=TZ))
-    holidays = tmp_path / "holidays.yaml"
-    holidays.write_text("# 2027 还没公布\n", encoding="utf-8")
-    app = _app(tmp_path, clock, file="holidays.yaml")
-    bot = ChatBot(app, clock)
-    bot.say(PERMIT)
-    (case,) = app.cases.where("1", [])
+    app, bot, holidays, case = _reported_before_2027_is_known(tmp_path, clock)
     assert from_db(case.response_due_at) == datetime(2027, 1, 1, 15, 0, tzinfo=TZ)
     member_rows = len(bot.queued(MEMBERS_ROOM))
 
