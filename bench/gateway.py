@@ -3,7 +3,7 @@
     .venv/bin/python bench/gateway.py [--warm 200] [--burst 1000]
 
 One Node test gateway (tests/gateway, mock WeChat) serves both bots in turn: first a
-trivial echo bot (the same thin client, bot.transports.wechaty, answering every message
+trivial echo bot (the same thin client, channels.wechaty, answering every message
 with its own text), then the real `chamberbot run` process (pacing off: no gap, no jitter,
 no rate limit). Both get the same traffic, private messages `帮助` (chamberbot answers
 with the menu, through dispatcher, SQLite and the durable outbox):
@@ -50,7 +50,7 @@ WARMUP = 20
 
 
 async def _echo_bot(endpoint: str, token: str) -> None:
-    from bot.transports.wechaty import WechatyTransport
+    from channels.wechaty import WechatyTransport
 
     transport = WechatyTransport(endpoint, token)
 

@@ -40,8 +40,8 @@ from bot.config import parse_config  # noqa: E402
 from bot.messages import Outgoing  # noqa: E402
 from bot.sender import Sender  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.transports.test import TestTransport  # noqa: E402
 from chamberbot.root import FEATURES, sections  # noqa: E402
+from channels.test import TestTransport  # noqa: E402
 
 BACKLOG_ROOM, CLI_ROOM = "room_members", "room_cli"
 

@@ -38,8 +38,8 @@ from bot.config import parse_config  # noqa: E402
 from bot.db import to_db  # noqa: E402
 from bot.services import Services  # noqa: E402
 from chamberbot.root import services as build_services  # noqa: E402
-from handlers.broadcast_defs import sync_broadcasts  # noqa: E402
-from handlers.broadcasts import run_broadcast  # noqa: E402
+from handlers.policies.broadcast_defs import sync_broadcasts  # noqa: E402
+from handlers.policies.broadcasts import run_broadcast  # noqa: E402
 from policy_feeds import FeedState, FetchResult, Item, PolicyStore, Status, ingest_all  # noqa: E402
 
 START = datetime.fromisoformat("2026-11-16T09:00:00+08:00")

@@ -23,15 +23,18 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from handlers.cases import CaseService
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.intake import START, TEXT, _app  # noqa: E402
-from bot.db import OPEN_SQL, to_db  # noqa: E402
+from bot.db import to_db  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
 from bot.services import Services  # noqa: E402
-from handlers.deadlines import sweep  # noqa: E402
+from handlers.cases.deadlines import sweep  # noqa: E402
+from handlers.cases.store import OPEN_SQL  # noqa: E402
 
 STAFF = ("wxid_wang", "wxid_zhao", "wxid_qian")
 REPORTERS = 20_000
@@ -188,7 +191,7 @@ def main() -> None:
             f"  ({intake_big / intake_1k:.2f} x)"
         )
         number = f"2026-{args.open // 2:04d}"
-        owner = big.app.cases.find(number, START, "", staff=True).reporter_id
+        owner = big.app.service(CaseService).find(number, START, "", staff=True).reporter_id
         rows = [
             (f"进度 {number}", owner, "room_members"),
             ("我的诉求", owner, "room_members"),

@@ -14,18 +14,21 @@ Problems are ConfigErrors naming the file and the key, like the config's.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.config import ConfigError, config_key, config_reason, read_yaml
+from bot.config import CalendarSettings, ConfigError, config_key, config_reason, read_yaml
 from bot.workdays import DayNote, WorkCalendar, YearOverride
 
-__all__ = ["calendar_path", "load_calendar", "parse_calendar"]
+__all__ = ["CalendarFile", "calendar_path", "load_calendar", "parse_calendar"]
 
 MAX_SPAN_DAYS = 31
+
+log = logging.getLogger(__name__)
 
 
 class _Entry(BaseModel):
@@ -116,3 +119,35 @@ def load_calendar(path: Path | None) -> WorkCalendar:
     if path is None:
         return WorkCalendar()
     return WorkCalendar(parse_calendar(read_yaml(path), str(path)))
+
+
+class CalendarFile:
+    """The calendar of `calendar.file` (or of the package alone), reloaded when it changes."""
+
+    def __init__(self, settings: CalendarSettings, base: Path) -> None:
+        self.path = calendar_path(settings.file, base)
+        self.calendar: WorkCalendar = load_calendar(self.path)  # ConfigError at start
+        self._stamp = self._stat()
+
+    def _stat(self) -> tuple[float, int] | None:
+        if self.path is None:
+            return None
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime, info.st_size)
+
+    def refresh(self) -> bool:
+        """Re-read the file if it changed; True when the calendar was replaced."""
+        stamp = self._stat()
+        if self.path is None or stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            self.calendar = load_calendar(self.path)
+        except ConfigError as exc:
+            log.error("calendar file not reloaded, keeping the previous one: %s", exc)
+            return False
+        log.info("calendar file %s reloaded", self.path)
+        return True

@@ -14,7 +14,6 @@ from sqlite_utils.migrations import Migrations
 
 __all__ = [
     "MIGRATIONS",
-    "OPEN_SQL",
     "PRAGMAS",
     "from_db",
     "open_db",
@@ -25,9 +24,9 @@ __all__ = [
 
 MIGRATIONS = Migrations("chamberbot")
 
-#: the open statuses as a literal SQL condition: the partial indexes of the staff queries
-#: (m011) carry it, and a query uses them only when its WHERE repeats it word for word.
-OPEN_SQL = "status in ('accepted', 'in_progress', 'new')"
+#: m011's open statuses, frozen with the migration (the live condition, which must repeat
+#: it word for word to use m011's partial indexes, is handlers/cases/store.py's OPEN_SQL)
+_M011_OPEN = "status in ('accepted', 'in_progress', 'new')"
 
 
 @lru_cache(maxsize=1024)  # a message stamps the same few instants many times
@@ -363,32 +362,34 @@ def m011_staff_query_indexes(db: Database) -> None:
     Rows already stored get their creation time (the earliest a step could be due): the
     first pass after the upgrade looks at each once and stores the exact time.
     """
-    from bot.cases.store import start_schedule  # the case service writes cases
-
     db.execute("alter table cases add column next_action_at text")
-    start_schedule(db)
+    db.execute(
+        f"update cases set next_action_at = created_at where {_M011_OPEN} or status = 'resolved'"
+    )
     db.execute(
         "create index cases_next_action on cases (next_action_at) where next_action_at is not null"
     )
     # (status, due_at) is superseded by the partial indexes below: left in place, the planner
     # took it for 待办 未分配 and 超期 and read every open row (0.1 s at a million cases)
     db.execute("drop index idx_cases_status_due_at")
-    db.execute(f"create index cases_open_due on cases (due_at) where {OPEN_SQL}")
+    db.execute(f"create index cases_open_due on cases (due_at) where {_M011_OPEN}")
     db.execute(
         "create index cases_open_unassigned on cases (due_at)"
-        f" where {OPEN_SQL} and ifnull(assignee_id, '') = ''"
+        f" where {_M011_OPEN} and ifnull(assignee_id, '') = ''"
     )
-    db.execute(f"create index cases_open_assignee on cases (assignee_id, due_at) where {OPEN_SQL}")
+    db.execute(
+        f"create index cases_open_assignee on cases (assignee_id, due_at) where {_M011_OPEN}"
+    )
     db.execute(
         "create index cases_open_unanswered on cases (response_due_at)"
-        f" where {OPEN_SQL} and ifnull(first_response_at, '') = ''"
+        f" where {_M011_OPEN} and ifnull(first_response_at, '') = ''"
     )
     # How many cases are open, per assignee ('' for none), kept by triggers: 待办's count
     # without counting 100,000 index entries.
     db.execute("create table open_cases (assignee_id text primary key, n integer not null)")
     db.execute(
         "insert into open_cases select ifnull(assignee_id, ''), count(*) from cases"
-        f" where {OPEN_SQL} group by 1"
+        f" where {_M011_OPEN} group by 1"
     )
     for event, row, step in (("insert", "new", 1), ("delete", "old", -1)):
         db.execute(_count_trigger(f"open_cases_{event}", f"after {event}", row, step))
@@ -398,7 +399,7 @@ def m011_staff_query_indexes(db: Database) -> None:
 
 
 def _count_trigger(name: str, when: str, row: str, step: int) -> str:
-    is_open = OPEN_SQL.replace("status", f"{row}.status")
+    is_open = _M011_OPEN.replace("status", f"{row}.status")
     return (
         f"create trigger {name} {when} on cases for each row when {is_open} begin"
         f" insert into open_cases values (ifnull({row}.assignee_id, ''), {step})"

@@ -12,11 +12,12 @@ survives whatever failed. One transaction per message, no savepoint on the hot p
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from bot.db import to_db, transaction
 from bot.journal import mark_handled
 from bot.messages import Incoming, Outgoing, Role
-from bot.normalize import split_case_ref, strip_address
+from bot.normalize import strip_address
 from bot.refusal import Refusal
 from bot.router import Context, Route
 from bot.services import Services
@@ -118,27 +119,17 @@ class Dispatcher:
 
     def _run(self, ctx: Context, route: Route) -> list[Outgoing]:
         try:
-            if route.case_arg is not None:
-                self._find_case(ctx, route)
-            return route.handler(ctx)
+            found: dict[str, Any] = {}
+            for check in route.filters:
+                passed = check(ctx)
+                if passed is False:
+                    raise ctx.refuse_usage(understood=ctx.args.strip()[:20])
+                if isinstance(passed, dict):
+                    found.update(passed)
+            return route.handler(ctx, **found)
         except Refusal as refusal:
             context = {"usage": ctx.usage_line(), **refusal.context}
             return [ctx.say(refusal.template, **context)]
-
-    @staticmethod
-    def _find_case(ctx: Context, route: Route) -> None:
-        """The CaseArg filter: ctx.case and ctx.rest, or the standard refusal."""
-        assert route.case_arg is not None
-        ref, rest = split_case_ref(ctx.args)
-        if ref is None:
-            if route.case_arg.optional and not ctx.args.strip():
-                return
-            raise ctx.refuse_usage(understood=ctx.args.strip()[:20])
-        if route.case_arg.need_text and not rest:
-            raise ctx.refuse_usage(understood=ctx.args.strip()[:20])
-        staff = ctx.role >= Role.STAFF
-        ctx.case = ctx.cases.find(ref, ctx.now, ctx.msg.sender_id, staff=staff)
-        ctx.rest = rest
 
     def _not_a_command(self, msg: Incoming, text: str) -> list[Outgoing]:
         """A pending prompt's answer, an expired prompt, or something we did not understand."""

@@ -92,3 +92,6 @@ class Feature:
     templates: Path | None = None
     #: a check of the whole config the feature needs (returns (key, reason) or None)
     check: Callable[[Services], tuple[str, str] | None] | None = None
+    #: the feature's one application service, built once by the services (after the
+    #: core's and the earlier features'); others find it by type: services.service(T)
+    service: Callable[[Services], object] | None = None

@@ -1,7 +1,7 @@
 """Logging for the `chamberbot` command: time, level, logger, message; optionally rotating.
 
-One line per case change (bot.cases), send and failure (bot.sender), reconnect
-(bot.transports), shutdown (bot.runtime). At INFO no line carries a phone number or a
+One line per case change (handlers.cases.service), send and failure (bot.sender), reconnect
+(channels), shutdown (bot.runtime). At INFO no line carries a phone number or a
 case description — those appear at DEBUG only, for staff who raise the level.
 """
 

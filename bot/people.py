@@ -6,6 +6,7 @@ plus anyone speaking in a staff room; admins are the config's `admins`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -15,7 +16,19 @@ from bot.config import Config, StaffMember
 from bot.db import to_db
 from bot.messages import Incoming, Role
 
-__all__ = ["People"]
+__all__ = ["SYSTEM", "Actor", "People"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a contact, or the system; `place` is where they typed."""
+
+    id: str
+    name: str
+    place: str | None = None
+
+
+SYSTEM = Actor("system", "系统")
 
 _EMPTY = {"name": None, "enterprise": None, "phone": None}
 

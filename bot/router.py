@@ -1,9 +1,10 @@
 """Keyword routes, declared by each feature together with their help text, and the
 context a handler gets.
 
-A route may declare `case_arg`: the dispatcher then finds the case named at the start of
-the arguments (or answers with the usage line, "not found", "which year?") and the handler
-gets it as `ctx.case`, the text after the number as `ctx.rest`.
+A route may declare `filters` in the manner of aiogram's: callables that take the context
+and return `True` (go on), `False` (answer with the usage line) or a dict whose items the
+handler gets as keyword arguments; a filter may also raise `Refusal` with its own answer.
+A feature supplies its own (the cases feature's `CaseArg` finds the case a command names).
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.messages import Incoming, Outgoing, Role
 from bot.normalize import normalize, split_command
+from bot.people import Actor
 from bot.refusal import Refusal
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-    from bot.cases import Actor, Case, CaseService
     from bot.clock import Clock
     from bot.config import Config
     from bot.notices import Notices
@@ -30,17 +31,13 @@ if TYPE_CHECKING:
     from bot.places import Places
     from bot.services import Services
 
-__all__ = ["CaseArg", "Context", "Handler", "Route", "Router", "RouterError"]
+__all__ = ["Context", "Filter", "Handler", "Route", "Router", "RouterError"]
 
-Handler = Callable[["Context"], list[Outgoing]]
-
-
-@dataclass(frozen=True)
-class CaseArg:
-    """The route's arguments start with a case number."""
-
-    need_text: bool = False  # text must follow the number
-    optional: bool = False  # no number at all is fine (ctx.case is None)
+#: a route's handler: the context, then whatever its filters found (as keyword arguments)
+Handler = Callable[..., list[Outgoing]]
+#: True: go on; False: the usage reply; a dict: keyword arguments for the handler
+Filter = Callable[["Context"], "bool | dict[str, Any]"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ class Route:
     role: Role = Role.MEMBER
     staff_place_only: bool = False  # only in a staff room or a private chat
     in_help: bool = True
-    case_arg: CaseArg | None = None
+    filters: tuple[Filter, ...] = ()
 
 
 class RouterError(ValueError):
@@ -129,7 +126,7 @@ class Router:
 @dataclass
 class Context:
     """What a handler gets: the message, who sent it, what follows the keyword, and the
-    services it may use (each by name: ctx.cases, ctx.people, ctx.places …)."""
+    services it may use (each by name: ctx.service(CaseService), ctx.people, ctx.places …)."""
 
     services: Services
     msg: Incoming
@@ -137,8 +134,6 @@ class Context:
     args: str
     route: Route | None = None
     prompt: dict[str, Any] = field(default_factory=dict)  # data saved by ctx.ask()
-    case: Case | None = None  # found by the route's CaseArg
-    rest: str = ""  # the text after the case number
 
     # -- the services, by name -------------------------------------------------------------
 
@@ -154,9 +149,9 @@ class Context:
     def db(self) -> Database:
         return self.services.db
 
-    @property
-    def cases(self) -> CaseService:
-        return self.services.cases
+    def service(self, kind: type[T]) -> T:
+        """A feature's service by its type (see Services.service)."""
+        return self.services.service(kind)
 
     @property
     def people(self) -> People:
@@ -194,9 +189,7 @@ class Context:
 
     @property
     def actor(self) -> Actor:
-        """The sender as the case service records them (staff by their configured name)."""
-        from bot.cases import Actor
-
+        """The sender as a service records them (staff by their configured name)."""
         sender = self.msg.sender_id
         name = self.services.people.staff_name(sender) if self.role >= Role.STAFF else None
         return Actor(sender, name or self.msg.sender_name or sender, self.msg.conversation_id)

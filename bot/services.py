@@ -1,8 +1,10 @@
 """The services a running bot is made of, built once from the config and the features.
 
-Each collaborator owns its tables: people → contacts, places → conversations, cases →
-cases and case_events, outbox → outbox, sessions → sessions. Handlers reach them through
-their context (ctx.cases, ctx.people …); jobs and commands through this object.
+Each collaborator owns its tables: people → contacts, places → conversations, outbox →
+outbox, sessions → sessions. Each feature's one service (its manifest's `service`) is built
+here once, after the core's, in the features' order, and found by its type:
+`services.service(CaseService)`. Handlers reach them through their context (ctx.people,
+ctx.service(…)); jobs and commands through this object.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
-from bot.calendar_watch import CalendarFile
-from bot.cases import CaseService
+from bot.calendar_file import CalendarFile
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.db import open_db
@@ -26,6 +28,8 @@ from bot.sessions import Sessions
 from bot.templates import Templates
 
 __all__ = ["Services"]
+
+T = TypeVar("T")
 
 
 def _prompts(features: Sequence[Feature]) -> dict[str, Handler]:
@@ -78,8 +82,6 @@ class Services:
         self.people = People(self.db, config, self.clock)
         self.places = Places(self.db, config, self.clock)
         self.notices = Notices(self.templates, self.people)
-        self.cases = CaseService(self.db, config, self.people, self.notices)
-        self.cases.calendar = self.calendar_file.calendar
         self.outbox = Outbox(
             self.db,
             self.clock,
@@ -87,6 +89,20 @@ class Services:
             mask=config.privacy.mask_phones,
             quiet=config.quiet_hours,
         )
+
+        self._services: dict[type, object] = {}
+        for feature in self.features:
+            if feature.service is not None:
+                built = feature.service(self)
+                self._services[type(built)] = built
+
+    def service(self, kind: type[T]) -> T:
+        """The one service of the feature that declared it (KeyError: no such feature)."""
+        found = self._services.get(kind)
+        if found is None:
+            raise KeyError(f"no feature provides {kind.__name__}")
+        assert isinstance(found, kind)
+        return found
 
     def close(self) -> None:
         self.db.close()

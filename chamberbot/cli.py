@@ -14,14 +14,14 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.backup import BackupError, RunLock
-from bot.calendar_cli import summary as calendar_summary
 from bot.clock import Clock, FrozenClock, OffsetClock
 from bot.config import ConfigError, id_warnings
 from bot.logs import LEVELS, setup_logging
 from bot.services import Services
 from chamberbot.ops_cli import register as register_ops
 from chamberbot.root import DEMO_CONFIG, FEATURES, build, default_db, load
+from handlers.cases.calendar_cli import summary as calendar_summary
+from handlers.operations.backup import BackupError, RunLock
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -57,7 +57,7 @@ def _with_web(runtime: Runtime, *, demo: bool) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.transports.console_demo import ConsoleDemo
+    from channels.console_demo import ConsoleDemo
 
     config = load(DEMO_CONFIG)
     clock: Clock
@@ -86,7 +86,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     """Everything `run` checks before it connects (the gateway settings when any are given)."""
-    from bot.transports.wechaty_app import ENV_ENDPOINT, ENV_TOKEN, wechat_settings
+    from channels.wechaty_app import ENV_ENDPOINT, ENV_TOKEN, wechat_settings
 
     path = Path(args.config)
     config = load(path)
@@ -109,7 +109,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _wechat(args: argparse.Namespace) -> tuple[Path, str, str]:
-    from bot.transports.wechaty_app import wechat_settings
+    from channels.wechaty_app import wechat_settings
 
     path = Path(args.config)
     return (path, *wechat_settings(load(path), str(path), os.environ))
@@ -126,8 +126,8 @@ def _run(args: argparse.Namespace) -> int:
     """
     from bot.journal import Journal
     from bot.runtime import Runtime, serve_until_signalled
-    from bot.transports.wechaty import GatewayStartError, WechatyTransport
-    from bot.transports.wechaty_app import WechatEvents
+    from channels.wechaty import GatewayStartError, WechatyTransport
+    from channels.wechaty_app import WechatEvents
 
     path, endpoint, token = _wechat(args)
     config = load(path)
@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _rooms(args: argparse.Namespace) -> int:
     """The groups the bot's WeChat account is in: id, topic, size, role in the config."""
-    from bot.transports.wechaty import GatewayStartError, list_rooms
+    from channels.wechaty import GatewayStartError, list_rooms
 
     path, endpoint, token = _wechat(args)
     config = load(path)

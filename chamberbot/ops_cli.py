@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.backup import BackupError, backup, restore
-from bot.calendar_cli import show
 from bot.calendar_file import calendar_path, load_calendar
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.feature import command_options
 from bot.templates import Templates
 from chamberbot.root import DEMO_CONFIG, default_db, load
+from handlers.cases.calendar_cli import show
+from handlers.operations.backup import BackupError, backup, restore
 
 __all__ = ["register"]
 

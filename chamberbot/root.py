@@ -12,12 +12,9 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Config, ConfigError, Sections, load_config
 from bot.feature import Feature
-from bot.operations import FEATURE as OPERATIONS
 from bot.router import RouterError
 from bot.services import Services
-from handlers import deadlines, intake, menu, policy, reporter, reports, staff
-from handlers.events import FEATURE as EVENTS
-from policy_feeds import FEATURE as POLICY_FEEDS
+from handlers import cases, events, menu, policies, reports
 from web import FEATURE as WEB
 
 __all__ = ["DEMO_CONFIG", "FEATURES", "build", "default_db", "load", "sections", "services"]
@@ -26,15 +23,10 @@ DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo" / "config.
 
 FEATURES: list[Feature] = [
     menu.FEATURE,
-    intake.FEATURE,
-    reporter.FEATURE,
-    staff.FEATURE,
-    deadlines.FEATURE,
-    policy.FEATURE,
-    POLICY_FEEDS,
-    EVENTS,
+    cases.FEATURE,
+    policies.FEATURE,
+    events.FEATURE,
     reports.FEATURE,
-    OPERATIONS,
     WEB,
 ]
 

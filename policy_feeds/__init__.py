@@ -4,14 +4,12 @@ For the broadcast side: `PolicyStore(app.db)` (`candidates`, `search`, `recent`,
 and `ingest_all(app)` / `ingest_job` to run every source once.
 """
 
-from policy_feeds.feature import FEATURE
 from policy_feeds.ingest import IngestReport, SourceReport, build_sources, ingest_all, ingest_job
 from policy_feeds.model import FeedState, FetchResult, Item, Policy, Source, Status
 from policy_feeds.store import Outcome, PolicyStore, Stored
 from policy_feeds.tagging import Tagger
 
 __all__ = [
-    "FEATURE",
     "FeedState",
     "FetchResult",
     "IngestReport",

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.cases import Actor
 from bot.clock import FrozenClock
 from bot.config import Config, parse_config
 from bot.dispatcher import Dispatcher
@@ -22,8 +21,10 @@ from bot.messages import Incoming, Outgoing
 from bot.scheduler import set_running_services
 from bot.services import Services
 from bot.transport import mention_prefix
-from bot.transports.test import TestTransport
 from chamberbot.root import FEATURES, sections
+from channels.test import TestTransport
+from handlers.cases import CaseService
+from handlers.cases.service import Actor
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo" / "config.yaml"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -55,6 +56,11 @@ def demo_config(**overrides: object) -> Config:
 def actor(contact_id: str) -> Actor:
     """Someone of the demo config as the case service records them."""
     return Actor(contact_id, PEOPLE.get(contact_id, contact_id))
+
+
+def case_service(app: Services) -> CaseService:
+    """The cases feature's service, as every adapter finds it."""
+    return app.service(CaseService)
 
 
 def make_services(config: Config, db_path: Path, clock: FrozenClock) -> Services:

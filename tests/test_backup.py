@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.backup import BackupError, RunLock, integrity, restore
 from bot.clock import FrozenClock
 from bot.dispatcher import Dispatcher
 from bot.messages import Incoming
 from chamberbot.cli import main
 from chamberbot.root import build, load
+from handlers.operations.backup import BackupError, RunLock, integrity, restore
 from tests.conftest import DEMO_CONFIG, MEMBERS_ROOM, START
 
 LIMIT = 20_000  # the writer stops at the latest here
@@ -151,7 +151,7 @@ def test_a_crashed_bot_does_not_block_a_restore(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from bot.backup import RunLock;"
+            "import sys; from pathlib import Path; from handlers.operations.backup import RunLock;"
             f"lock = RunLock(Path({str(db)!r})); lock.acquire(); print('locked', flush=True);"
             "sys.stdin.read()",
         ],

@@ -27,12 +27,12 @@ from bot.messages import Incoming
 from bot.scheduler import build_scheduler, due_time
 from bot.sender import Sender
 from bot.services import Services
-from bot.transports.test import TestTransport
+from bot.targeting import TargetError, parse_target
 from chamberbot.cli import main
 from chamberbot.root import services as build_services
-from handlers.broadcast_defs import get_broadcast
-from handlers.broadcasts import deliver, run_broadcast, start_run, target_groups
-from handlers.targeting import TargetError, parse_target
+from channels.test import TestTransport
+from handlers.policies.broadcast_defs import get_broadcast
+from handlers.policies.broadcasts import deliver, run_broadcast, start_run, target_groups
 from policy_feeds.model import Item
 from policy_feeds.store import PolicyStore
 from tests.conftest import DEMO_CONFIG, MEMBERS_ROOM, OTHER_ROOM, START, TZ, demo_config, running
@@ -364,7 +364,7 @@ async def test_cron_job_is_stored_in_shanghai_time_with_the_grace_period(app: Se
     expected = datetime.combine(monday, time(9), tzinfo=TZ)
     if expected <= now:
         expected += timedelta(days=7)
-    assert job["func"] == "handlers.broadcast_schedule:broadcast_job"
+    assert job["func"] == "handlers.policies.broadcast_schedule:broadcast_job"
     assert job["args"] == ("weekly",)
     assert job["trigger"].timezone == TZ
     assert job["next_run_time"] == expected

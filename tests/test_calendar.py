@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 
 from bot.calendar_file import load_calendar, parse_calendar
-from bot.calendar_watch import check_calendar, recompute, warn
-from bot.cases import Case
 from bot.clock import FrozenClock
 from bot.config import ConfigError
 from bot.db import from_db
@@ -24,7 +22,10 @@ from bot.services import Services
 from bot.workdays import FALLBACK, FILE, PACKAGE_AND_FILE
 from chamberbot.cli import main
 from chamberbot.root import FEATURES
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config
+from handlers.cases import CaseService
+from handlers.cases.calendar_watch import check_calendar, recompute, warn
+from handlers.cases.service import Case
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, case_service, demo_config
 
 SAMPLE = Path(__file__).resolve().parent.parent / "calendar.example.yaml"
 # Monday 28 December 2026, 10:00: 诉求 for 政务环境 (审批) get 7 working days.
@@ -125,7 +126,7 @@ def _reported_before_2027_is_known(
     app = _app(tmp_path, clock, file="holidays.yaml")
     bot = ChatBot(app, clock)
     bot.say(PERMIT)
-    (case,) = app.cases.where("1", [])
+    (case,) = case_service(app).where("1", [])
     return app, bot, holidays, case
 
 
@@ -144,11 +145,11 @@ def test_a_deadline_across_an_unknown_new_year_is_recounted_when_the_year_arrive
     shutil.copy(SAMPLE, holidays)
     check_calendar(app, clock.now())
 
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     # 12-29, 12-30, 12-31, 01-04, 01-05, 01-06, 01-07 on the 2027 schedule.
     assert from_db(case.due_at) == datetime(2027, 1, 7, 10, 0, tzinfo=TZ)
     assert from_db(case.level2_due_at) == datetime(2027, 1, 14, 10, 0, tzinfo=TZ)
-    (event,) = [e for e in app.cases.timeline(case) if e.kind == "deadlines_recomputed"]
+    (event,) = [e for e in case_service(app).timeline(case) if e.kind == "deadlines_recomputed"]
     assert "2027年1月6日(周三) 10:00" in event.text  # written in 2026: with the year
     assert "2027年1月7日(周四) 10:00" in event.text
     assert len(bot.queued(MEMBERS_ROOM)) == member_rows  # nothing to the enterprise
@@ -178,9 +179,9 @@ def test_an_unanswered_case_s_first_response_promise_moves_when_the_year_arrives
     shutil.copy(SAMPLE, holidays)
     check_calendar(app, clock.now())
 
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     assert from_db(case.response_due_at) == datetime(2027, 1, 4, 9, 0, tzinfo=TZ)
-    (event,) = [e for e in app.cases.timeline(case) if e.kind == "deadlines_recomputed"]
+    (event,) = [e for e in case_service(app).timeline(case) if e.kind == "deadlines_recomputed"]
     assert event.data["response_due_at"][1] == case.response_due_at
     assert len(bot.queued(MEMBERS_ROOM)) == member_rows  # nothing to the enterprise
     app.close()
@@ -198,7 +199,7 @@ def test_a_bot_restarted_with_the_new_year_in_its_file_recounts_at_start(
     again = _app(tmp_path, clock, file="holidays.yaml")
     check_calendar(again, clock.now())  # what Runtime.serve does before anything else
 
-    (case,) = again.cases.where("1", [])
+    (case,) = again.service(CaseService).where("1", [])
     assert from_db(case.due_at) == datetime(2027, 1, 7, 10, 0, tzinfo=TZ)
     again.close()
 
@@ -211,13 +212,13 @@ def test_a_case_closed_before_the_year_arrives_is_left_alone(tmp_path: Path) -> 
     bot = ChatBot(app, clock)
     bot.say(PERMIT)
     bot.say("撤回 1")
-    (case,) = app.cases.where("1", [])
+    (case,) = case_service(app).where("1", [])
     shutil.copy(SAMPLE, holidays)
 
     check_calendar(app, clock.now())
 
-    assert app.cases.get(case.id).due_at == case.due_at
-    assert not [e for e in app.cases.timeline(case) if e.kind == "deadlines_recomputed"]
+    assert case_service(app).get(case.id).due_at == case.due_at
+    assert not [e for e in case_service(app).timeline(case) if e.kind == "deadlines_recomputed"]
     assert app.db.table("fallback_deadlines").count == 0
     app.close()
 

@@ -8,15 +8,24 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from bot.cases import Case, EventKind, Status
 from bot.clock import FrozenClock
 from bot.db import from_db, to_db
 from bot.messages import Outgoing
 from bot.services import Services
-from bot.transports.test import TestTransport
 from chamberbot.root import services as build_services
-from handlers.deadlines import sweep
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, START, TZ, ChatBot, actor, demo_config
+from channels.test import TestTransport
+from handlers.cases.deadlines import sweep
+from handlers.cases.service import Case, EventKind, Status
+from tests.conftest import (
+    MEMBERS_ROOM,
+    STAFF_ROOM,
+    START,
+    TZ,
+    ChatBot,
+    actor,
+    case_service,
+    demo_config,
+)
 
 NEW, ACCEPTED, IN_PROGRESS = Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS
 RESOLVED, CLOSED, WITHDRAWN = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
@@ -31,23 +40,27 @@ def open_case(
     app: Services, clock: FrozenClock, description: str = PERMIT, *, private: bool = False
 ) -> Case:
     app.people.remember("wxid_zhang", name="张总", enterprise="张氏机械")
-    return app.cases.open(
-        actor("wxid_zhang"),
-        enterprise="张氏机械",
-        channel="wechat",
-        conversation_id="wxid_zhang" if private else MEMBERS_ROOM,
-        is_group=not private,
-        description=description,
-        now=clock.now(),
-    ).case
+    return (
+        case_service(app)
+        .open(
+            actor("wxid_zhang"),
+            enterprise="张氏机械",
+            channel="wechat",
+            conversation_id="wxid_zhang" if private else MEMBERS_ROOM,
+            is_group=not private,
+            description=description,
+            now=clock.now(),
+        )
+        .case
+    )
 
 
 def claim(app: Services, case: Case, now: datetime, staff_id: str = "wxid_wang") -> Case:
-    return app.cases.claim(case, actor(staff_id), now).case
+    return case_service(app).claim(case, actor(staff_id), now).case
 
 
 def resolve(app: Services, case: Case, now: datetime) -> Case:
-    return app.cases.resolve(case, actor("wxid_wang"), "已协调窗口加急办理", now).case
+    return case_service(app).resolve(case, actor("wxid_wang"), "已协调窗口加急办理", now).case
 
 
 def swept(app: Services) -> list[Outgoing]:
@@ -57,7 +70,7 @@ def swept(app: Services) -> list[Outgoing]:
 
 
 def kinds(app: Services, case: Case) -> list[str]:
-    return [e.kind for e in app.cases.timeline(case)]
+    return [e.kind for e in case_service(app).timeline(case)]
 
 
 def rating_label(app: Services, code: str | None) -> str:
@@ -89,9 +102,9 @@ def test_unanswered_case_is_flagged_to_staff_room_when_first_response_limit_pass
     assert [r["text"] for r in bot.queued(STAFF_ROOM)] == [text]
     assert bot.queued(MEMBERS_ROOM) == []  # the enterprise is not told about internal flags
 
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     assert case.response_flagged_at == to_db(clock.now())
-    event = app.cases.timeline(case)[-1]
+    event = case_service(app).timeline(case)[-1]
     assert (event.kind, event.actor_id, event.actor_name) == ("response_overdue", "system", "系统")
     assert event.text == "登记后1天未响应企业，已提醒工作群"
 
@@ -127,7 +140,7 @@ def test_case_in_progress_without_first_response_stamp_is_not_flagged(
 ) -> None:
     case = open_case(app, clock)
     # a state older versions could leave: in progress, no first-response stamp
-    app.cases.store.write(
+    case_service(app).store.write(
         case,
         EventKind.TRANSFERRED,
         actor("wxid_chen"),
@@ -158,9 +171,12 @@ def test_assignee_is_reminded_privately_a_day_before_the_due_date(
         "请抓紧办理。\n办结后请发送：办结 2026-0001 结果说明"
     )
     assert bot.queued(STAFF_ROOM) == []
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     assert case.reminded_at == to_db(clock.now())
-    assert app.cases.timeline(case)[-1].text == "办结时限 11月25日(周三) 09:00 将到，已提醒王科长"
+    assert (
+        case_service(app).timeline(case)[-1].text
+        == "办结时限 11月25日(周三) 09:00 将到，已提醒王科长"
+    )
 
     clock.advance(hours=1)
     assert swept(app) == []
@@ -170,7 +186,7 @@ def test_unassigned_case_reminder_goes_to_staff_rooms(
     app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
     case = open_case(app, clock)
-    app.cases.answer(case, actor("wxid_zhao"), "已收到，正在了解情况", clock.now())
+    case_service(app).answer(case, actor("wxid_zhao"), "已收到，正在了解情况", clock.now())
     clock.set(DUE - timedelta(hours=3))
 
     outs = sweep(app)  # 06:00: queued, held until the quiet hours end
@@ -179,7 +195,7 @@ def test_unassigned_case_reminder_goes_to_staff_rooms(
     assert "尚未指派办理人，请经济处尽快认领或指派" in outs[0].text
     assert "11月25日(周三) 09:00 到期" in outs[0].text
     assert bot.queued("wxid_zhao") == []
-    assert app.cases.timeline(case)[-1].text.endswith("已提醒工作群")
+    assert case_service(app).timeline(case)[-1].text.endswith("已提醒工作群")
 
 
 # -- 3. and 4. escalation ------------------------------------------------------------------
@@ -207,9 +223,9 @@ def test_overdue_case_is_escalated_to_department_head_and_reporter_told(
     assert reporter.text == "@张总\u2005您的诉求 2026-0001 已升级至部门负责人，我们将加快办理。"
     assert [r["text"] for r in bot.queued(MEMBERS_ROOM)] == [reporter.text]
 
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     assert case.escalation == 1
-    event = app.cases.timeline(case)[-1]
+    event = case_service(app).timeline(case)[-1]
     assert (event.kind, event.actor_id, event.actor_name) == ("escalated", "system", "系统")
     assert event.data["level"] == 1
     assert swept(app) == []
@@ -234,9 +250,11 @@ def test_second_limit_raises_case_to_leadership_for_the_monthly_report(
     assert "月度报告中列为超期诉求" in staff.text
     assert reporter.mention_ids == ("wxid_zhang",)
     assert reporter.text == "@张总\u2005您的诉求 2026-0001 已提请领导督办，我们将加快办理。"
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     assert case.escalation == 2
-    assert [e.data.get("level") for e in app.cases.timeline(case) if e.kind == "escalated"] == [
+    assert [
+        e.data.get("level") for e in case_service(app).timeline(case) if e.kind == "escalated"
+    ] == [
         1,
         2,
     ]
@@ -260,7 +278,7 @@ def test_case_escalated_by_staff_by_hand_is_not_escalated_again_at_level_1(
     app: Services, clock: FrozenClock
 ) -> None:
     case = claim(app, open_case(app, clock), clock.now())
-    app.cases.escalate(case, actor("wxid_wang"), "需协调", clock.now())
+    case_service(app).escalate(case, actor("wxid_wang"), "需协调", clock.now())
     clock.set(DUE)
 
     assert swept(app) == []
@@ -290,12 +308,12 @@ def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
         "如仍有问题，欢迎再次发送「诉求 问题描述」。"
     )
     assert bot.queued(STAFF_ROOM) == []
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     assert (case.status, case.rating, case.close_reason) == (CLOSED, "unrated", "unrated")
     assert case.closed_at == to_db(rate_due)
     assert rating_label(app, case.rating) == "未评价"
     assert case.rating not in ("satisfied", "basic")
-    event = app.cases.timeline(case)[-1]
+    event = case_service(app).timeline(case)[-1]
     assert (event.kind, event.actor_name) == ("closed", "系统")
     assert event.text == "办结后7天未评价，自动销号（未评价）"
     assert swept(app) == []
@@ -306,16 +324,16 @@ def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
 
 def test_closed_and_withdrawn_cases_are_never_touched(app: Services, clock: FrozenClock) -> None:
     withdrawn = open_case(app, clock)
-    withdrawn = app.cases.withdraw(withdrawn, actor("wxid_zhang"), "", clock.now()).case
+    withdrawn = case_service(app).withdraw(withdrawn, actor("wxid_zhang"), "", clock.now()).case
     closed = resolve(app, claim(app, open_case(app, clock), clock.now()), clock.now())
-    closed = app.cases.rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now()).case
+    closed = case_service(app).rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now()).case
     before = {c.id: (c, kinds(app, c)) for c in (withdrawn, closed)}
 
     clock.advance(days=90)
 
     assert swept(app) == []
     for case_id, (case, timeline) in before.items():
-        assert app.cases.get(case_id) == case
+        assert case_service(app).get(case_id) == case
         assert kinds(app, case) == timeline
 
 
@@ -347,14 +365,14 @@ def test_deadline_of_case_opened_before_national_day_skips_the_holiday(
 
     clock.advance(days=7)
     assert swept(app) == []
-    assert app.cases.get(case.id).escalation == 0
+    assert case_service(app).get(case.id).escalation == 0
 
     clock.set(due - timedelta(hours=24))
     (reminder,) = swept(app)
     assert "10月15日(周四) 09:00 到期" in reminder.text
     clock.set(due)
     assert [o.conversation_id for o in swept(app)] == [STAFF_ROOM, MEMBERS_ROOM]
-    assert app.cases.get(case.id).escalation == 1
+    assert case_service(app).get(case.id).escalation == 1
 
 
 @pytest.mark.parametrize(
@@ -402,9 +420,11 @@ def test_bot_down_for_weeks_takes_each_step_once_in_order(
     ]
     assert "2026-0002 办结后7天未收到评价" in outs[-1].text
     assert kinds(app, late) == ["opened", "response_overdue", "escalated", "escalated"]
-    assert app.cases.get(late.id).escalation == 2
-    assert app.cases.get(late.id).reminded_at is None  # too late to remind: it was escalated
-    assert app.cases.get(resolved.id).status == CLOSED
+    assert case_service(app).get(late.id).escalation == 2
+    assert (
+        case_service(app).get(late.id).reminded_at is None
+    )  # too late to remind: it was escalated
+    assert case_service(app).get(resolved.id).status == CLOSED
     assert len(bot.queued()) == len(outs)
     assert swept(app) == []
 
@@ -425,7 +445,7 @@ def test_a_failing_pass_changes_nothing_and_queues_nothing(
         with pytest.raises(UndefinedError, match="no_such_value"):
             swept(app)
 
-        assert app.cases.get(case.id) == case
+        assert case_service(app).get(case.id) == case
         assert kinds(app, case) == ["opened"]
         assert app.outbox.pending_count() == 0
     finally:

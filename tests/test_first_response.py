@@ -14,9 +14,9 @@ from bot.clock import FrozenClock
 from bot.config import ConfigError, parse_config
 from bot.db import from_db
 from bot.services import Services
-from bot.transports.test import TestTransport
 from bot.workdays import WorkCalendar
-from handlers.deadlines import sweep
+from channels.test import TestTransport
+from handlers.cases.deadlines import sweep
 from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config, make_services
 
 SAMPLE = Path(__file__).resolve().parent.parent / "calendar.example.yaml"

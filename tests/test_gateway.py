@@ -26,9 +26,9 @@ from bot.config import ConfigError
 from bot.messages import Incoming, Outgoing
 from bot.services import Services
 from bot.transport import TransportError, mention_prefix
-from bot.transports.wechaty import WechatyTransport
-from bot.transports.wechaty_app import WechatEvents, wechat_settings
-from bot.transports.wechaty_events import (
+from channels.wechaty import WechatyTransport
+from channels.wechaty_app import WechatEvents, wechat_settings
+from channels.wechaty_events import (
     Contact,
     message_time,
     parse_endpoint,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cases import Actor
 from bot.clock import FrozenClock
 from bot.messages import Outgoing
 from bot.services import Services
 from chamberbot.root import services as build_services
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config
+from handlers.cases.service import Actor
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, case_service, demo_config
 
 LOAN = "银行突然抽贷，流动资金紧张，联系电话13812345678"
 PHONE = "13812345678"
@@ -254,9 +254,9 @@ def test_reporter_supplements_and_staff_are_told(bot: ChatBot, app: Services) ->
     staff = queued_texts(bot, STAFF_ROOM)[-1]
     assert "2026-0001" in staff
     assert "银行是工商银行城东支行，电话13900001111" in staff
-    case = app.cases.find("2026-0001", app.clock.now(), "wxid_zhang", staff=False)
+    case = case_service(app).find("2026-0001", app.clock.now(), "wxid_zhang", staff=False)
     assert case is not None
-    assert app.cases.timeline(case)[-1].kind == "supplemented"
+    assert case_service(app).timeline(case)[-1].kind == "supplemented"
 
 
 @pytest.mark.usefixtures("known")
@@ -315,7 +315,7 @@ def test_supplement_to_a_withdrawn_case_is_refused(bot: ChatBot) -> None:
 @pytest.mark.usefixtures("known")
 def test_ambiguous_short_number_asks_for_the_full_one(bot: ChatBot, app: Services) -> None:
     last_year = datetime(2025, 3, 2, 10, 0, tzinfo=TZ)
-    app.cases.open(
+    case_service(app).open(
         Actor("wxid_zhang", "张总"),
         channel="wechat",
         enterprise="宏达机械有限公司",

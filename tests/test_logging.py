@@ -19,7 +19,7 @@ from bot.runtime import Runtime, serve_until_signalled
 from bot.sender import Sender
 from bot.services import Services
 from bot.transport import OnMessage
-from bot.transports.test import TestTransport
+from channels.test import TestTransport
 from tests.conftest import MEMBERS_ROOM, PEOPLE, STAFF_ROOM, START
 
 PHONE = "13812345678"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cases import Case
 from bot.db import to_db
 from bot.services import Services
-from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot, actor
+from handlers.cases.service import Case
+from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot, actor, case_service
 
 LOAN = "银行突然抽贷，流动资金紧张，联系电话13812345678"
 
@@ -20,12 +20,16 @@ def known(app: Services) -> None:
 
 
 def case(app: Services, number: str) -> Case:
-    return app.cases.find(number, app.clock.now(), "wxid_wang", staff=True)
+    return case_service(app).find(number, app.clock.now(), "wxid_wang", staff=True)
 
 
 def resolve(app: Services, number: str, summary: str = "已协调银行续贷") -> Case:
     """What the staff 办结 command does (its contract)."""
-    return app.cases.resolve(case(app, number), actor("wxid_wang"), summary, app.clock.now()).case
+    return (
+        case_service(app)
+        .resolve(case(app, number), actor("wxid_wang"), summary, app.clock.now())
+        .case
+    )
 
 
 def staff_texts(bot: ChatBot) -> list[str]:
@@ -85,8 +89,8 @@ def test_staff_see_progress_with_reporter_and_description(bot: ChatBot) -> None:
 def test_progress_shows_answers_but_never_internal_notes(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
     now = app.clock.now()
-    app.cases.answer(case(app, "1"), actor("wxid_wang"), "已约银行下周面谈", now)
-    app.cases.note(case(app, "1"), actor("wxid_wang"), "内部：该企业征信有逾期记录", now)
+    case_service(app).answer(case(app, "1"), actor("wxid_wang"), "已约银行下周面谈", now)
+    case_service(app).note(case(app, "1"), actor("wxid_wang"), "内部：该企业征信有逾期记录", now)
 
     for reply in (
         bot.text("进度 1"),
@@ -99,7 +103,9 @@ def test_progress_shows_answers_but_never_internal_notes(bot: ChatBot, app: Serv
 
 def test_answer_is_not_repeated_into_another_group(bot: ChatBot, app: Services) -> None:
     bot.say("诉求 " + LOAN)
-    app.cases.answer(case(app, "1"), actor("wxid_wang"), "已约银行下周面谈", app.clock.now())
+    case_service(app).answer(
+        case(app, "1"), actor("wxid_wang"), "已约银行下周面谈", app.clock.now()
+    )
     reply = bot.text("进度 1", room=OTHER_ROOM)
     assert "办理中" in reply
     assert "面谈" not in reply
@@ -207,7 +213,10 @@ def test_unsatisfied_reopens_with_fresh_deadline_each_time(bot: ChatBot, app: Se
     assert "已协调银行续贷" not in progress  # the old resolution no longer stands
     reopened = case(app, "1")
     assert (reopened.rating, reopened.rating_reason) == ("unsatisfied", "利率比原来高了一倍")
-    assert [e.kind for e in app.cases.timeline(reopened)][-2:] == ["rated", "reopened"]
+    assert [e.kind for e in case_service(app).timeline(reopened)][-2:] == [
+        "rated",
+        "reopened",
+    ]
 
     resolve(app, "1", "已协调降低利率")
     assert "（第2次）" in bot.text("不满意 还是太高")

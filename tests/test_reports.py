@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 
 from bot.clock import FrozenClock
 from bot.scheduler import set_running_services
-from handlers.deadlines import sweep
+from handlers.cases.deadlines import sweep
 from handlers.reports import compute
 from handlers.reports.html import render_html
 from handlers.reports.ledger import write_ledger

@@ -8,27 +8,32 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.cases import OPEN, Case, EventKind, Status
 from bot.clock import FrozenClock
-from bot.db import OPEN_SQL, from_db, to_db
+from bot.db import from_db, to_db
 from bot.services import Services
-from handlers.deadlines import sweep
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, ChatBot, actor
+from handlers.cases.deadlines import sweep
+from handlers.cases.service import OPEN, Case, EventKind, Status
+from handlers.cases.store import OPEN_SQL
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, ChatBot, actor, case_service
 
 WANG = {"sender": "wxid_wang", "room": STAFF_ROOM}
 SECOND = timedelta(seconds=1)
 
 
 def _open(app: Services, description: str = "银行抽贷", reporter: str = "wxid_zhang") -> Case:
-    return app.cases.open(
-        actor(reporter),
-        enterprise="张氏机械",
-        channel="wechat",
-        conversation_id=MEMBERS_ROOM,
-        is_group=True,
-        description=description,
-        now=app.clock.now(),
-    ).case
+    return (
+        case_service(app)
+        .open(
+            actor(reporter),
+            enterprise="张氏机械",
+            channel="wechat",
+            conversation_id=MEMBERS_ROOM,
+            is_group=True,
+            description=description,
+            now=app.clock.now(),
+        )
+        .case
+    )
 
 
 def _next(app: Services, case: Case) -> str | None:
@@ -37,7 +42,7 @@ def _next(app: Services, case: Case) -> str | None:
 
 
 def _events(app: Services, case: Case) -> list[str]:
-    return [e.kind for e in app.cases.timeline(case)]
+    return [e.kind for e in case_service(app).timeline(case)]
 
 
 def _sweep_at(app: Services, clock: FrozenClock, when: datetime) -> None:
@@ -55,7 +60,7 @@ def _acts_exactly_at(app: Services, clock: FrozenClock, case: Case, kind: EventK
     assert _next(app, case) == stored
     _sweep_at(app, clock, from_db(stored))
     assert _events(app, case)[len(before)] == kind
-    return app.cases.get(case.id)
+    return case_service(app).get(case.id)
 
 
 def test_open_sql_names_exactly_the_open_statuses() -> None:
@@ -82,11 +87,13 @@ def test_next_action_follows_every_intent_of_a_case_life(
     before = timedelta(hours=app.config.cases.remind_before_hours)
     case = _open(app)
 
-    case = app.cases.claim(case, wang, clock.now()).case  # answered: no first-response flag
+    case = (
+        case_service(app).claim(case, wang, clock.now()).case
+    )  # answered: no first-response flag
     assert _next(app, case) == to_db(from_db(case.due_at) - before)
-    case = app.cases.answer(case, wang, "在办", clock.now()).case
+    case = case_service(app).answer(case, wang, "在办", clock.now()).case
     assert _next(app, case) == to_db(from_db(case.due_at) - before)
-    case = app.cases.note(case, wang, "内部", clock.now()).case
+    case = case_service(app).note(case, wang, "内部", clock.now()).case
     assert _next(app, case) == to_db(from_db(case.due_at) - before)
 
     case = _acts_exactly_at(app, clock, case, EventKind.REMINDED)
@@ -98,15 +105,15 @@ def test_next_action_follows_every_intent_of_a_case_life(
     assert case.escalation == 2
     assert _next(app, case) is None  # nothing left to do until someone acts
 
-    case = app.cases.resolve(case, wang, "已办", clock.now()).case
+    case = case_service(app).resolve(case, wang, "已办", clock.now()).case
     assert case.status == Status.RESOLVED
     assert _next(app, case) == case.rate_due_at
     reporter = actor("wxid_zhang")
-    case = app.cases.rate(case, reporter, "unsatisfied", "没解决", clock.now()).case
+    case = case_service(app).rate(case, reporter, "unsatisfied", "没解决", clock.now()).case
     assert case.status == Status.IN_PROGRESS  # reopened with fresh deadlines
     assert _next(app, case) == to_db(from_db(case.due_at) - before)
 
-    case = app.cases.resolve(case, wang, "再办", clock.now()).case
+    case = case_service(app).resolve(case, wang, "再办", clock.now()).case
     case = _acts_exactly_at(app, clock, case, EventKind.CLOSED)
     assert case.status == Status.CLOSED
     assert _next(app, case) is None
@@ -114,9 +121,9 @@ def test_next_action_follows_every_intent_of_a_case_life(
 
 def test_a_withdrawn_case_is_never_looked_at_again(app: Services, clock: FrozenClock) -> None:
     case = _open(app)
-    case = app.cases.withdraw(case, actor("wxid_zhang"), "", clock.now()).case
+    case = case_service(app).withdraw(case, actor("wxid_zhang"), "", clock.now()).case
     assert _next(app, case) is None
-    assert app.cases.due_cases(clock.now() + timedelta(days=400)) == []
+    assert case_service(app).due_cases(clock.now() + timedelta(days=400)) == []
 
 
 def test_a_reminder_window_that_passed_unseen_stops_counting(
@@ -125,10 +132,10 @@ def test_a_reminder_window_that_passed_unseen_stops_counting(
     """Reopened after escalation: no second level-1 step; if its reminder window passes
     while the bot is down, the next pass looks again only at level 2."""
     wang = actor("wxid_wang")
-    case = app.cases.claim(_open(app), wang, clock.now()).case
-    case = app.cases.escalate(case, wang, "", clock.now()).case  # escalation 1 by hand
+    case = case_service(app).claim(_open(app), wang, clock.now()).case
+    case = case_service(app).escalate(case, wang, "", clock.now()).case  # escalation 1 by hand
     _sweep_at(app, clock, from_db(case.due_at) + timedelta(hours=1))  # window missed
-    case = app.cases.get(case.id)
+    case = case_service(app).get(case.id)
     assert EventKind.REMINDED not in _events(app, case)
     assert _next(app, case) == case.level2_due_at
 
@@ -137,7 +144,7 @@ def test_todo_shows_thirty_and_counts_them_all(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
     cases = [_open(app, f"银行抽贷{i}", reporter=f"wxid_m{i}") for i in range(33)]
-    app.cases.claim(cases[0], actor("wxid_wang"), clock.now())
+    case_service(app).claim(cases[0], actor("wxid_wang"), clock.now())
 
     everything = bot.text("待办", **WANG)
     assert "共 33 件" in everything
@@ -157,10 +164,16 @@ def test_todo_shows_thirty_and_counts_them_all(
 
 def test_the_open_counter_follows_status_and_assignee(app: Services, clock: FrozenClock) -> None:
     first, second = _open(app), _open(app, "合同纠纷")
-    assert (app.cases.open_count(), app.cases.open_count("")) == (2, 2)
-    app.cases.claim(first, actor("wxid_wang"), clock.now())
-    assert app.cases.open_count("wxid_wang") == 1
-    assert app.cases.open_count("") == 1
-    app.cases.withdraw(second, actor("wxid_zhang"), "", clock.now())
-    assert (app.cases.open_count(), app.cases.open_count("")) == (1, 0)
-    assert app.cases.open_count() == app.cases.count(OPEN_SQL, [])
+    assert (case_service(app).open_count(), case_service(app).open_count("")) == (
+        2,
+        2,
+    )
+    case_service(app).claim(first, actor("wxid_wang"), clock.now())
+    assert case_service(app).open_count("wxid_wang") == 1
+    assert case_service(app).open_count("") == 1
+    case_service(app).withdraw(second, actor("wxid_zhang"), "", clock.now())
+    assert (case_service(app).open_count(), case_service(app).open_count("")) == (
+        1,
+        0,
+    )
+    assert case_service(app).open_count() == case_service(app).count(OPEN_SQL, [])

@@ -13,13 +13,13 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.cases import Actor
 from bot.clock import FrozenClock
 from bot.scheduler import build_scheduler
 from bot.services import Services
 from chamberbot.root import services as build_services
-from handlers.deadlines import sweep_job
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, demo_config, running
+from handlers.cases.deadlines import sweep_job
+from handlers.cases.service import Actor
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, case_service, demo_config, running
 
 
 @asynccontextmanager
@@ -40,7 +40,7 @@ def stored_jobs(app: Services) -> list[dict[str, Any]]:
 
 def open_case(app: Services, clock: FrozenClock) -> None:
     app.people.remember("wxid_zhang", name="张总")
-    app.cases.open(
+    case_service(app).open(
         Actor("wxid_zhang", "张总"),
         channel="wechat",
         enterprise="张氏机械",
@@ -64,7 +64,7 @@ async def test_sweep_job_is_stored_with_the_configured_interval_and_time_zone(
         live = scheduler.get_job("sweep")
 
     assert job["id"] == "sweep"
-    assert job["func"] == "handlers.deadlines:sweep_job"
+    assert job["func"] == "handlers.cases.deadlines:sweep_job"
     assert job["trigger"].interval == timedelta(seconds=app.config.sweep_interval_seconds)
     assert job["trigger"].timezone == TZ
     assert job["next_run_time"].tzinfo is not None

@@ -22,7 +22,7 @@ from bot.messages import Outgoing
 from bot.outbox import Queued
 from bot.sender import Sender
 from bot.services import Services
-from bot.transports.test import TestTransport
+from channels.test import TestTransport
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, START, demo_config, make_services
 
 ONE_SECOND = timedelta(seconds=1)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypedDict
 
-from bot.cases import Actor, Case, Status
 from bot.clock import FrozenClock
 from bot.db import to_db
 from bot.messages import Outgoing
 from bot.services import Services
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, actor
+from handlers.cases.service import Actor, Case, Status
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, actor, case_service
 
 NEW, ACCEPTED, IN_PROGRESS = Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS
 RESOLVED, CLOSED, WITHDRAWN = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
@@ -40,15 +40,19 @@ def open_case(
     if room is not None:
         assert bot.say("大家好", sender=reporter, room=room) == []  # chatter: ignored, but seen
     bot.app.people.remember(reporter, name=name, enterprise=enterprise)
-    return bot.app.cases.open(
-        Actor(reporter, name),
-        channel="wechat",
-        enterprise=enterprise,
-        conversation_id=room or reporter,
-        is_group=room is not None,
-        description=description,
-        now=now or bot.clock.now(),
-    ).case
+    return (
+        case_service(bot.app)
+        .open(
+            Actor(reporter, name),
+            channel="wechat",
+            enterprise=enterprise,
+            conversation_id=room or reporter,
+            is_group=room is not None,
+            description=description,
+            now=now or bot.clock.now(),
+        )
+        .case
+    )
 
 
 def to(outs: list[Outgoing], conversation_id: str) -> list[Outgoing]:
@@ -75,7 +79,7 @@ def test_members_are_refused_staff_commands(bot: ChatBot, app: Services) -> None
         assert "仅限商会工作人员" in reply
         assert "银行" not in reply
         assert "仅限商会工作人员" in bot.text(text, room=None)
-    assert app.cases.get(case.id).assignee_id is None
+    assert case_service(app).get(case.id).assignee_id is None
 
 
 def test_staff_typing_todo_in_a_member_group_is_sent_to_a_staff_place(bot: ChatBot) -> None:
@@ -96,7 +100,7 @@ def test_todo_lists_open_cases_by_due_date(
     market = open_case(bot, "银行抽贷")  # 市场环境: 10 working days
     gov = open_case(bot, "审批窗口办证太慢", reporter="wxid_li", name="李总")  # 7 days
     done = open_case(bot, "合同纠纷")
-    app.cases.withdraw(done, actor("wxid_zhang"), "", clock.now())
+    case_service(app).withdraw(done, actor("wxid_zhang"), "", clock.now())
 
     reply = bot.text("待办", **WANG)
 
@@ -257,7 +261,7 @@ def test_claim_accepts_the_case_and_tells_the_reporter_once(
     assert told.mention_ids == ("wxid_zhang",)
     assert told.text.startswith("@张总\u2005您的诉求 2026-0001 已受理")
     assert "王科长" in told.text
-    row = app.cases.get(case.id)
+    row = case_service(app).get(case.id)
     assert row.status == ACCEPTED
     assert row.first_response_at == to_db(clock.now())
 
@@ -265,7 +269,7 @@ def test_claim_accepts_the_case_and_tells_the_reporter_once(
     again = bot.say(f"认领 {case.number}", **ZHAO)  # 赵律师 takes over: no second notice
     assert to(again, MEMBERS_ROOM) == []
     assert "原负责人：王科长" in one(again, "wxid_zhao").text
-    after = app.cases.get(case.id)
+    after = case_service(app).get(case.id)
     assert (after.assignee_name, after.department) == ("赵律师", "法律处")
     assert after.first_response_at == row.first_response_at
 
@@ -294,7 +298,7 @@ def test_assign_by_name_tells_the_assignee_privately_and_the_reporter(
     told = one(outs, MEMBERS_ROOM)
     assert told.mention_ids == ("wxid_zhang",)
     assert "已受理，由法律处赵律师负责办理" in told.text
-    row = app.cases.get(case.id)
+    row = case_service(app).get(case.id)
     assert (row.assignee_id, row.department, row.status) == ("wxid_zhao", "法律处", ACCEPTED)
     assert row.first_response_at is not None
     assert "指派 → 赵律师：请今天联系企业" in bot.text(f"详情 {case.number}", **WANG)
@@ -315,7 +319,7 @@ def test_assign_to_an_unknown_person_lists_the_staff(bot: ChatBot, app: Services
     assert "没有找到工作人员「刘经理」" in outs[0].text
     assert "王科长、赵律师、钱主任" in outs[0].text
     assert "格式：指派 <编号> @某人" in bot.text(f"指派 {case.number}", **WANG)
-    assert app.cases.get(case.id).assignee_id is None
+    assert case_service(app).get(case.id).assignee_id is None
 
 
 def test_transfer_clears_the_assignee_and_tells_the_staff_room(
@@ -331,7 +335,7 @@ def test_transfer_clears_the_assignee_and_tells_the_staff_room(
     assert "赵律师已将诉求 2026-0001" in notice.text
     assert "原因：属于人才政策" in notice.text
     assert to(outs, MEMBERS_ROOM) == []
-    row = app.cases.get(case.id)
+    row = case_service(app).get(case.id)
     assert (row.department, row.assignee_id) == ("政研室", None)
     assert case.number in bot.text("待办 未分配", **WANG)
 
@@ -341,7 +345,7 @@ def test_transfer_from_the_staff_room_is_said_there_once(bot: ChatBot, app: Serv
     outs = bot.say(f"转办 {case.number} 法律", **WANG)
     assert len(outs) == 1
     assert "转办至法律处" in one(outs, STAFF_ROOM).text
-    assert app.cases.get(case.id).first_response_at is not None
+    assert case_service(app).get(case.id).first_response_at is not None
 
 
 def test_transfer_to_an_unknown_department_lists_them(bot: ChatBot, app: Services) -> None:
@@ -349,7 +353,7 @@ def test_transfer_to_an_unknown_department_lists_them(bot: ChatBot, app: Service
     reply = bot.text(f"转办 {case.number} 外交部", **WANG)
     assert "没有「外交部」这个部门" in reply
     assert "秘书处、经济处、法律处、会员处、政研室" in reply
-    assert app.cases.get(case.id).department == "经济处"
+    assert case_service(app).get(case.id).department == "经济处"
 
 
 # -- 回复 / 办结 / 升级 / 备注 --------------------------------------------------------------
@@ -370,7 +374,7 @@ def test_answer_is_relayed_into_the_origin_group_at_the_reporter(
     assert sent == [
         "@张总\u2005关于您的诉求 2026-0001，赵律师答复如下：\n已约银行面谈，经办人电话 138****5678"
     ]
-    row = app.cases.get(case.id)
+    row = case_service(app).get(case.id)
     assert row.status == IN_PROGRESS
     assert row.first_response_at == to_db(clock.now())
     assert "格式：回复 <编号> <内容>" in bot.text(f"回复 {case.number}", **ZHAO)
@@ -401,7 +405,7 @@ def test_resolve_asks_the_reporter_to_rate(
     assert "如7天内未收到您的评价，本诉求将视为办理完毕" in told.text
     assert "记为未评价" not in told.text  # internal bookkeeping, for staff only
     assert "销号" not in told.text
-    row = app.cases.get(case.id)
+    row = case_service(app).get(case.id)
     assert row.status == RESOLVED
     assert row.resolved_at == to_db(clock.now())
     assert row.rate_due_at == "2026-11-25T01:00:00+00:00"
@@ -418,7 +422,7 @@ def test_resolving_straight_away_is_the_first_response(
 ) -> None:
     case = open_case(bot)
     bot.say(f"办结 {case.number} 已告知政策口径", **ZHAO)
-    assert app.cases.get(case.id).first_response_at == to_db(clock.now())
+    assert case_service(app).get(case.id).first_response_at == to_db(clock.now())
 
 
 def test_escalate_twice_then_it_is_at_the_top(bot: ChatBot, app: Services) -> None:
@@ -441,7 +445,7 @@ def test_escalate_twice_then_it_is_at_the_top(bot: ChatBot, app: Services) -> No
     top = bot.say(f"升级 {case.number}", **WANG)
     assert len(top) == 1
     assert "已是最高督办级别" in top[0].text
-    row = app.cases.get(case.id)
+    row = case_service(app).get(case.id)
     assert row.escalation == 2
     assert row.first_response_at is None  # escalating is not answering the enterprise
 
@@ -455,7 +459,7 @@ def test_a_note_never_reaches_the_member_group(bot: ChatBot, app: Services) -> N
     assert "内部备注" in outs[0].text
     assert bot.queued(MEMBERS_ROOM) == []
     assert "有旧怨" in bot.text(f"详情 {case.number}", **ZHAO)
-    assert app.cases.get(case.id).first_response_at is None
+    assert case_service(app).get(case.id).first_response_at is None
     assert "格式：备注 <编号> <内容>" in bot.text(f"备注 {case.number}", **WANG)
 
 
@@ -466,10 +470,10 @@ def test_closed_and_withdrawn_cases_only_allow_details_and_notes(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
     closed = open_case(bot)
-    closed = app.cases.resolve(closed, actor("wxid_wang"), "已处理", clock.now()).case
-    app.cases.rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now())
+    closed = case_service(app).resolve(closed, actor("wxid_wang"), "已处理", clock.now()).case
+    case_service(app).rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now())
     withdrawn = open_case(bot, "审批太慢")
-    app.cases.withdraw(withdrawn, actor("wxid_zhang"), "", clock.now())
+    case_service(app).withdraw(withdrawn, actor("wxid_zhang"), "", clock.now())
 
     for number, label in ((closed.number, "已销号"), (withdrawn.number, "已撤回")):
         for command in (
@@ -487,4 +491,4 @@ def test_closed_and_withdrawn_cases_only_allow_details_and_notes(
         assert "添加内部备注" in bot.text(f"备注 {number} 企业已另行解决", **WANG)
 
     assert bot.queued(MEMBERS_ROOM) == []
-    assert app.cases.get(closed.id).assignee_id is None
+    assert case_service(app).get(closed.id).assignee_id is None

@@ -14,10 +14,10 @@ from datetime import timedelta
 from openpyxl import load_workbook
 from playwright.async_api import Dialog, Page, expect
 
-from bot.cases import Case
+from handlers.cases.service import Case
 from policy_feeds.manual import add_manual
 from policy_feeds.model import Item
-from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot
+from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot, case_service
 from tests.events_helpers import make_event, seed_groups
 from tests.web_harness import PASSWORD, delivered, login, web_console
 
@@ -29,7 +29,7 @@ async def opened_in_chat(bot: ChatBot, text: str, room: str = MEMBERS_ROOM) -> C
     number = re.search(r"\d{4}-\d{4}", reply)
     assert number, reply
     delivered(bot, room)  # the intake replies are out of the way
-    return bot.app.cases.where("number = ?", [number.group()])[0]
+    return case_service(bot.app).where("number = ?", [number.group()])[0]
 
 
 async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(bot: ChatBot) -> None:
@@ -61,7 +61,7 @@ async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(bot: ChatBot
         assert len(group) == 1
         assert "已办结：续贷已办妥" in group[0]
         assert "满意 / 基本满意 / 不满意" in group[0]
-    events = [e.actor_name for e in bot.app.cases.timeline(case)]
+    events = [e.actor_name for e in case_service(bot.app).timeline(case)]
     assert events == ["张总", "王科长", "王科长"]
 
 
@@ -73,7 +73,7 @@ async def test_an_empty_answer_is_refused_and_changes_nothing(bot: ChatBot) -> N
         await web.page.locator("form.answer textarea").evaluate("t => t.required = false")
         await web.page.get_by_role("button", name="回复企业").click()
         await expect(web.page.locator(".flash.bad")).to_contain_text("请填写「回复企业」的内容")
-    assert len(bot.app.cases.timeline(case)) == 1
+    assert len(case_service(bot.app).timeline(case)) == 1
     assert delivered(bot, MEMBERS_ROOM) == []
 
 
@@ -169,7 +169,7 @@ async def test_no_page_without_login_and_no_post_without_csrf(bot: ChatBot) -> N
         assert "缺少安全令牌" in await refused.text()
         forged = await page.request.post(answer, form={"text": "伪造的答复", "csrf": "x" * 32})
         assert forged.status == 403
-    assert len(bot.app.cases.timeline(case)) == 1
+    assert len(case_service(bot.app).timeline(case)) == 1
     assert delivered(bot, MEMBERS_ROOM) == []
 
 
@@ -289,7 +289,7 @@ async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
         await form.get_by_label("办结期限按新分类的时限重新计算").check()
         await web.shot("case-reclassify", "form.reclassify")
         await form.get_by_role("button", name="改类").click()
-        moved = bot.app.cases.get(case.id)
+        moved = case_service(bot.app).get(case.id)
         assert (moved.category, moved.aspect) == ("法治环境", "合同纠纷")
         assert moved.due_at > case.due_at  # 15 days instead of 10
         await expect(page.locator(".flash.good")).to_have_text(
@@ -309,7 +309,7 @@ async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
         await expect(page.locator(".flash.good")).to_contain_text(
             f"办结期限不变：{when(moved.due_at)} 前"
         )
-        kept = bot.app.cases.get(case.id)
+        kept = case_service(bot.app).get(case.id)
         assert (kept.category, kept.aspect, kept.due_at) == ("政务环境", "", moved.due_at)
 
         forged = await page.request.post(
@@ -318,9 +318,9 @@ async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
         )
         assert forged.ok  # followed the redirect back to the case page, with the refusal
         assert "没有「不存在」这个分类" in await forged.text()
-    after = bot.app.cases.get(case.id)
+    after = case_service(bot.app).get(case.id)
     assert (after.category, after.aspect) == ("政务环境", "")
-    events = bot.app.cases.timeline(case)
+    events = case_service(bot.app).timeline(case)
     assert [(e.kind, e.actor_name) for e in events[1:]] == [
         ("reclassified", "王科长"),
         ("reclassified", "王科长"),

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from openpyxl import load_workbook
 from playwright.async_api import expect
 
-from handlers.deadlines import sweep
+from handlers.cases.deadlines import sweep
 from handlers.reports.figures import totals
 from handlers.reports.period import month_of
 from tests.conftest import TZ, ChatBot

@@ -79,7 +79,7 @@ def test_year_without_official_data_counts_monday_to_friday_and_says_so(
     assert calendar.source(2027) == FALLBACK
     assert calendar.source(2026) == PACKAGE
 
-    # Logged once, at INFO (the staff room is told in Chinese by bot.calendar_watch).
+    # Logged once, at INFO (the staff room is told in Chinese by handlers.cases.calendar_watch).
     notes = [r for r in caplog.records if r.name == "bot.workdays"]
     assert len(notes) == 1
     assert notes[0].levelno == logging.INFO

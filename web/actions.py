@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.cases import Actor, Case
 from bot.messages import Outgoing
 from bot.refusal import Refusal
 from bot.services import Services
+from handlers.cases import CaseService
+from handlers.cases.service import Actor, Case
 
 __all__ = ["ACTIONS", "ActionResult", "run_action"]
 
@@ -43,7 +44,7 @@ def run_action(
 
     `choice` is the assignee, the department, or `分类[/方面]` for `reclassify` (whose due
     date follows the new category's limit only with `new_deadline`)."""
-    cases = services.cases
+    cases = services.service(CaseService)
     actor = Actor(contact_id, services.people.staff_name(contact_id))
     now = services.clock.now()
     try:

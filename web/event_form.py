@@ -16,8 +16,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.db import from_db
+from bot.targeting import ALL, TargetError, parse_target
 from handlers.events.store import Event
-from handlers.targeting import ALL, TargetError, parse_target
 
 __all__ = ["MAX_CAPACITY", "MAX_TITLE", "EventForm", "read_form"]
 

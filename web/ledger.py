@@ -26,9 +26,10 @@ from urllib.parse import urlencode
 from openpyxl import Workbook
 from sqlite_utils import Database
 
-from bot.cases import Case
-from bot.db import OPEN_SQL, to_db
+from bot.db import to_db
 from bot.templates import clip
+from handlers.cases.service import Case
+from handlers.cases.store import OPEN_SQL
 
 __all__ = [
     "ROW_COLUMNS",

@@ -25,11 +25,11 @@ from typing import Any
 
 from bot.feature import SubParsers, command_options, with_services
 from bot.services import Services
+from bot.targeting import TargetError, parse_target
 from handlers.events.export import FORMATS, write_export
 from handlers.events.notices import announce, cancel_event, promoted_notices, service
 from handlers.events.settings import settings
 from handlers.events.store import REGISTERED, WAITING, WALK_IN, Event, write_lock
-from handlers.targeting import TargetError, parse_target
 
 __all__ = ["register"]
 

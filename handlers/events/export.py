@@ -12,10 +12,10 @@ from pathlib import Path
 
 from bot.db import from_db
 from bot.services import Services
+from bot.tables import write_table
 from handlers.events.notices import service
 from handlers.events.service import export_status
 from handlers.events.store import Event
-from handlers.tables import write_table
 
 __all__ = ["FORMATS", "export_rows", "write_export"]
 

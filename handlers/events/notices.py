@@ -16,10 +16,10 @@ from typing import Any
 from bot.messages import Outgoing
 from bot.places import Group
 from bot.services import Services
+from bot.targeting import parse_target
 from handlers.events.service import EventService
 from handlers.events.settings import settings
 from handlers.events.store import Event, Registration, write_lock
-from handlers.targeting import parse_target
 
 __all__ = [
     "announce",

@@ -21,12 +21,12 @@ from bot.db import from_db, to_db
 from bot.messages import Outgoing
 from bot.normalize import SEPARATORS, normalize
 from bot.router import Context
+from bot.targeting import TargetError, parse_target
 from handlers.events.chat import find_event
 from handlers.events.notices import announce, service, target_groups
 from handlers.events.service import export_status
 from handlers.events.settings import settings
 from handlers.events.store import DRAFT, Event
-from handlers.targeting import TargetError, parse_target
 
 __all__ = ["answer_publish", "parse_time", "publish", "roster"]
 

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.cases import Case
-from bot.db import OPEN_SQL, to_db
+from bot.db import to_db
+from handlers.cases import CaseService
+from handlers.cases.service import Case
+from handlers.cases.store import OPEN_SQL
 from handlers.reports.period import month_of
 from handlers.reports.text import labels
 from web.actions import ACTIONS, run_action
@@ -155,7 +157,7 @@ def routes(console: Console) -> list[Route]:
         )
 
     def _find(number: str) -> Case | None:
-        rows = app.cases.where("number = ?", [number])
+        rows = app.service(CaseService).where("number = ?", [number])
         return rows[0] if rows else None
 
     async def detail(request: Request, user: User) -> Response:
@@ -166,7 +168,7 @@ def routes(console: Console) -> list[Route]:
             request,
             "case.html",
             case=case,
-            timeline=app.cases.timeline(case),
+            timeline=app.service(CaseService).timeline(case),
             place=place_name(app, case.conversation_id),
             now=app.clock.now(),
             **choices(),

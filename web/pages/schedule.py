@@ -9,10 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.scheduler import cron_trigger, store_jobs
-from handlers.broadcast_defs import BroadcastDef, get_broadcast, list_broadcasts
-from handlers.broadcast_edit import remove_broadcast, save_broadcast
-from handlers.broadcasts import plan_digest, run_broadcast, target_groups
-from handlers.targeting import split_tags
+from bot.targeting import split_tags
+from handlers.policies.broadcast_defs import BroadcastDef, get_broadcast, list_broadcasts
+from handlers.policies.broadcast_edit import remove_broadcast, save_broadcast
+from handlers.policies.broadcasts import plan_digest, run_broadcast, target_groups
 from web.console import Console
 from web.store import User
 

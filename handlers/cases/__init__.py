@@ -1,0 +1,70 @@
+"""诉求 (cases): report, follow, answer, resolve and rate a problem; deadlines and the sweep.
+
+Everything of the feature lives here: the one service (`CaseService`, service.py, with its
+intents in *_intents.py checked against rules.py), the chat routes (intake, reporter,
+staff), the route filter `CaseArg`, the deadline sweep and the calendar recount, the CLI.
+Other features use it only through `services.service(CaseService)` and the names below.
+"""
+
+from __future__ import annotations
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.feature import Feature, JobSpec
+from bot.services import Services
+from handlers.cases import deadlines, intake, reporter, staff
+from handlers.cases.calendar_watch import check_calendar
+from handlers.cases.service import (
+    OPEN,
+    RATINGS,
+    SYSTEM,
+    Actor,
+    Case,
+    CaseService,
+    Classification,
+    Event,
+    EventKind,
+    Outcome,
+    Status,
+)
+
+__all__ = [
+    "FEATURE",
+    "OPEN",
+    "RATINGS",
+    "SYSTEM",
+    "Actor",
+    "Case",
+    "CaseService",
+    "Classification",
+    "Event",
+    "EventKind",
+    "Outcome",
+    "Status",
+]
+
+CALENDAR_JOB = "handlers.cases.calendar_watch:calendar_job"
+
+
+def _service(services: Services) -> CaseService:
+    cases = CaseService(services.db, services.config, services.people, services.notices)
+    cases.calendar = services.calendar_file.calendar
+    return cases
+
+
+def _jobs(services: Services) -> list[JobSpec]:
+    # Hourly at :05: calendar.file re-read, fallback deadlines recounted, weekly notice.
+    calendar = CronTrigger(minute=5, timezone=services.config.tz)
+    return [*deadlines.JOBS(services), JobSpec("calendar", CALENDAR_JOB, calendar)]
+
+
+FEATURE = Feature(
+    name="cases",
+    routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES],
+    prompts=intake.PROMPTS,
+    jobs=_jobs,
+    on_start=check_calendar,
+    cli=staff.CLI,
+    console=deadlines.CONSOLE,
+    service=_service,
+)

@@ -1,0 +1,120 @@
+"""Keeping the working-day calendar current while the bot runs.
+
+- `track` records a case whose deadlines were counted Monday–Friday through a year no
+  calendar knew (table fallback_deadlines); `recompute` counts them again once such a
+  year is known, writing a `deadline_recomputed` event on the case's timeline and sending
+  nothing to the enterprise.
+- `warn` tells the staff room, once a week, that this year's or — from
+  `calendar.warn_from` — next year's schedule is missing.
+- `calendar_job` (hourly in working hours, and once at start) does all three.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.config import CalendarSettings
+from bot.db import from_db, to_db
+from bot.workdays import WorkCalendar
+from handlers.cases.service import CaseService
+from handlers.cases.store import track
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+__all__ = [
+    "calendar_job",
+    "check_calendar",
+    "missing_years",
+    "recompute",
+    "warn",
+]
+
+log = logging.getLogger(__name__)
+
+
+def recompute(services: Services, now: datetime) -> int:
+    """Recount the deadlines of open cases counted through a year that is now known."""
+    from handlers.cases.service import SYSTEM, EventKind
+
+    calendar = services.service(CaseService).calendar
+    db = services.db
+    rows = db.execute(
+        "select case_id, start_at, limit_days, level2_days, years from fallback_deadlines"
+    ).fetchall()
+    changed = 0
+    for case_id, start_at, limit_days, level2_days, years in rows:
+        if all(not calendar.known(y) for y in json.loads(years)):
+            continue
+        case = services.service(CaseService).get(int(case_id))
+        with db.atomic():
+            if not case.is_open:
+                db.execute("delete from fallback_deadlines where case_id = ?", [case_id])
+                continue
+            plan = calendar.deadlines(from_db(start_at), int(limit_days), int(level2_days))
+            track(db, case.id, plan)
+            due, level2 = to_db(plan.due), to_db(plan.level2)
+            changes = {"due_at": due, "level2_due_at": level2}
+            if not case.first_response_at:  # the promise of a first response moves too
+                changes["response_due_at"] = to_db(
+                    services.service(CaseService).response_due(plan.start)
+                )
+            changes = {k: v for k, v in changes.items() if v != getattr(case, k)}
+            if not changes:
+                continue
+            text = services.templates.render("calendar_recomputed", old=case.due_at, new=due)
+            services.service(CaseService).change(
+                case,
+                EventKind.DEADLINES_RECOMPUTED,
+                SYSTEM,
+                now,
+                text,
+                {k: [getattr(case, k), v] for k, v in changes.items()},
+                **changes,
+            )
+        changed += 1
+        log.info("case %s: deadline recomputed, %s -> %s", case.number, case.due_at, due)
+    return changed
+
+
+def missing_years(calendar: WorkCalendar, settings: CalendarSettings, now: datetime) -> list[int]:
+    """This year if unknown; next year too once warn_from has passed."""
+    today = now.date()
+    years = [] if calendar.known(today.year) else [today.year]
+    if settings.warns_on(today) and not calendar.known(today.year + 1):
+        years.append(today.year + 1)
+    return years
+
+
+def warn(services: Services, now: datetime) -> int:
+    """Tell the staff room about missing years, once per ISO week; returns rows queued."""
+    settings = services.config.calendar
+    years = missing_years(services.service(CaseService).calendar, settings, now)
+    if not years:
+        return 0
+    week = now.isocalendar()
+    key = f"calendar_missing:{'+'.join(map(str, years))}:{week.year}-W{week.week:02d}"
+    outs = services.notices.to_staff("calendar_missing", years=years, file=settings.file)
+    with services.db.atomic():
+        added = services.outbox.enqueue(outs, dedupe_key=key, scheduled=True)
+    if added:
+        log.info("no holiday schedule for %s: staff told", ", ".join(map(str, years)))
+    return added
+
+
+def check_calendar(services: Services, now: datetime | None = None) -> None:
+    """Reload the file if it changed, recount what the fallback counted, warn staff."""
+    now = now or services.clock.now()
+    if services.calendar_file.refresh():
+        services.service(CaseService).calendar = services.calendar_file.calendar
+    recompute(services, now)
+    warn(services, now)
+
+
+def calendar_job() -> None:
+    from bot.scheduler import running_services
+
+    check_calendar(running_services())

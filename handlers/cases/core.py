@@ -1,0 +1,173 @@
+"""What every intent of the case service shares: reading, finding by number, the one
+checked `change`, deadlines and the reporter's status updates."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.config import Config
+from bot.db import to_db
+from bot.messages import Outgoing
+from bot.normalize import normalize, parse_case_ref
+from bot.notices import Notices
+from bot.people import People
+from bot.refusal import Refusal
+from bot.workdays import Deadlines, WorkCalendar
+from handlers.cases.model import Actor, Case, EventKind
+from handlers.cases.rules import RESPONDS, check, next_status
+from handlers.cases.store import CaseStore, track
+
+__all__ = ["CaseCore", "Outcome"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The case after an intent, the case before it, and what must be sent."""
+
+    case: Case
+    previous: Case
+    notices: list[Outgoing] = field(default_factory=list)
+    changed: bool = True
+
+
+class CaseCore:
+    def __init__(self, db: Database, config: Config, people: People, notices: Notices) -> None:
+        self.db = db
+        self.config = config
+        self.people = people
+        self.notices = notices
+        self.store = CaseStore(db, timedelta(hours=config.cases.remind_before_hours))
+        self.calendar = WorkCalendar()  # the services hand over the one with calendar.file
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, case_id: int) -> Case:
+        return self.store.get(case_id)
+
+    def where(
+        self,
+        where: str,
+        params: list[Any],
+        order_by: str = "id",
+        limit: int | None = None,
+        index: str | None = None,
+    ) -> list[Case]:
+        return self.store.where(where, params, order_by, limit, index)
+
+    def count(self, where: str, params: list[Any], index: str | None = None) -> int:
+        return self.store.count(where, params, index)
+
+    def open_count(self, assignee_id: str | None = None) -> int:
+        return self.store.open_count(assignee_id)
+
+    def timeline(self, case: Case) -> list[Any]:
+        return self.store.timeline(case)
+
+    def find(self, ref: str, now: datetime, asker_id: str, *, staff: bool) -> Case:
+        """The case a number means to the asker: `2026-0042`, `0042`, `42`, `#42`.
+
+        Staff look among all cases; a member only among the cases they reported, so "no
+        such case" and "someone else's case" get the same answer and reveal nothing.
+        """
+        parsed = parse_case_ref(ref)
+        shown = unicodedata.normalize("NFKC", ref).replace(" ", "")
+        if parsed is None:
+            raise Refusal("case_not_found", ref=shown, member=not staff)
+        year, seq = parsed
+        shown = f"{year or now.year}-{seq:04d}"
+        where, params = "seq = ?", [seq]
+        if year is not None:
+            where, params = "year = ? and seq = ?", [year, seq]
+        found = self.store.where(
+            where if staff else f"{where} and reporter_id = ?",
+            params if staff else [*params, asker_id],
+            order_by="year desc",
+        )
+        if len(found) > 1:
+            open_ = [c for c in found if c.is_open]
+            this_year = [c for c in found if c.year == now.year]
+            if len(open_) == 1:
+                found = open_
+            elif not open_ and len(this_year) == 1:
+                found = this_year
+            else:
+                raise Refusal("case_ambiguous", ref=ref, numbers=[c.number for c in found])
+        if not found:
+            raise Refusal("case_not_found", ref=shown, member=not staff)
+        return found[0]
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def change(
+        self,
+        case: Case,
+        kind: EventKind,
+        actor: Actor,
+        now: datetime,
+        text: str = "",
+        data: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> Case:
+        """The one place a case changes: checked, then its state from the table."""
+        check(case, kind)
+        status = next_status(case, kind)
+        if status != case.status:
+            changes["status"] = status
+        if kind in RESPONDS and not case.first_response_at:
+            changes["first_response_at"] = to_db(now)
+        return self.store.write(case, kind, actor, now, text, data, changes)
+
+    def to_reporter(self, case: Case, template: str, **context: Any) -> Outgoing:
+        """A status update into the conversation the case came from, @reporter in a group."""
+        mentions = (case.reporter_id,) if case.conversation_is_group else ()
+        return self.notices.to(
+            case.conversation_id, template, mentions, channel=case.channel, case=case, **context
+        )
+
+    def rate_window(self) -> timedelta:
+        """How long the reporter has to rate a resolution before it closes as 未评价."""
+        return timedelta(days=self.config.cases.auto_close_days)
+
+    def limit_days(self, category: str) -> int:
+        for cat in self.config.categories:
+            if cat.name == category:
+                return cat.limit_days
+        return self.config.cases.default_limit_days
+
+    def plan(self, start: datetime, category: str) -> Deadlines:
+        limits = self.config.cases
+        return self.calendar.deadlines(start, self.limit_days(category), limits.level2_after_days)
+
+    def deadlines(
+        self, start: datetime, category: str, case_id: int | None = None
+    ) -> dict[str, str | None]:
+        """Fresh deadline columns; with `case_id`, a count through a year no calendar
+        knows is recorded (or an earlier record dropped) for bot/calendar_watch.py."""
+        plan = self.plan(start, category)
+        if case_id is not None:
+            track(self.db, case_id, plan)
+        return {
+            "due_at": to_db(plan.due),
+            "level2_due_at": to_db(plan.level2),
+            "reminded_at": None,
+        }
+
+    def department_named(self, given: str) -> str | None:
+        """One of the configured departments: exact, or the only one containing the text."""
+        known = self.departments()
+        wanted = normalize(given)
+        exact = [d for d in known if normalize(d) == wanted]
+        if exact:
+            return exact[0]
+        partial = [d for d in known if wanted and wanted in normalize(d)]
+        return partial[0] if len(partial) == 1 else None
+
+    def departments(self) -> list[str]:
+        config = self.config
+        return list(dict.fromkeys([*config.departments, config.cases.default_department]))

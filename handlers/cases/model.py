@@ -1,0 +1,182 @@
+"""Cases (诉求): what a case is, its states and the kinds of its timeline events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from bot.config import Config
+from bot.db import from_db
+from bot.normalize import normalize
+from bot.people import SYSTEM, Actor
+
+__all__ = [
+    "OPEN",
+    "SYSTEM",
+    "Actor",
+    "Case",
+    "Classification",
+    "Event",
+    "EventKind",
+    "Status",
+    "classify",
+]
+
+
+class Status(StrEnum):
+    NEW = "new"  # 待受理
+    ACCEPTED = "accepted"  # 已受理
+    IN_PROGRESS = "in_progress"  # 办理中
+    RESOLVED = "resolved"  # 已办结待评价
+    CLOSED = "closed"  # 已销号
+    WITHDRAWN = "withdrawn"  # 已撤回
+
+
+OPEN = frozenset({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS})
+
+
+class EventKind(StrEnum):
+    """What happened to a case; one intent of the case service writes one of these."""
+
+    OPENED = "opened"
+    SUPPLEMENTED = "supplemented"
+    CLAIMED = "claimed"
+    ASSIGNED = "assigned"
+    TRANSFERRED = "transferred"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    RATED = "rated"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    ESCALATED = "escalated"
+    NOTED = "noted"
+    RECLASSIFIED = "reclassified"
+    REMINDED = "reminded"
+    RESPONSE_OVERDUE = "response_overdue"
+    DEADLINES_RECOMPUTED = "deadlines_recomputed"
+
+
+@dataclass(frozen=True)
+class Classification:
+    category: str
+    aspect: str
+    department: str
+    limit_days: int
+
+
+_RULES: dict[int, tuple[Config, list[tuple[Classification, tuple[str, ...]]]]] = {}
+
+
+def _rules(config: Config) -> list[tuple[Classification, tuple[str, ...]]]:
+    """Each category and aspect with its normalised keywords, worked out once per config."""
+    cached = _RULES.get(id(config))
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    rules = []
+    for cat in config.categories:
+        candidates = [("", cat.keywords)] + [(a.name, a.keywords) for a in cat.aspects]
+        for aspect, words in candidates:
+            found = Classification(cat.name, aspect, cat.department, cat.limit_days)
+            rules.append((found, tuple(normalize(w) for w in words)))
+    _RULES[id(config)] = (config, rules)
+    return rules
+
+
+def classify(description: str, config: Config) -> Classification:
+    """Keyword rules from config: the category (and sub-aspect) with the most hits wins."""
+    text = normalize(description)
+    best: tuple[int, Classification] | None = None
+    for found, words in _rules(config):
+        hits = sum(1 for w in words if w in text)
+        if hits and (best is None or hits > best[0]):
+            best = (hits, found)
+    if best:
+        return best[1]
+    c = config.cases
+    return Classification(c.default_category, "", c.default_department, c.default_limit_days)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    number: str
+    year: int
+    seq: int
+    reporter_id: str
+    reporter_name: str
+    enterprise: str | None
+    channel: str
+    conversation_id: str
+    conversation_is_group: int
+    description: str
+    category: str
+    aspect: str | None
+    department: str
+    assignee_id: str | None
+    assignee_name: str | None
+    status: Status
+    escalation: int
+    reopen_count: int
+    rating: str | None
+    rating_reason: str | None
+    created_at: str
+    updated_at: str
+    first_response_at: str | None
+    response_due_at: str
+    response_flagged_at: str | None
+    due_at: str
+    reminded_at: str | None
+    level2_due_at: str
+    resolved_at: str | None
+    rate_due_at: str | None
+    closed_at: str | None
+    close_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Case:
+        values = {name: row[name] for name in _CASE_FIELDS}
+        values["status"] = Status(values["status"])
+        return cls(**values)
+
+    @classmethod
+    def from_tuple(cls, names: tuple[str, ...], row: Sequence[Any]) -> Case:
+        """A case from a row of `select *` (columns `names`): the hot path's reader, which
+        fills the frozen instance directly instead of through 33 checked assignments."""
+        case = object.__new__(cls)
+        values = case.__dict__
+        for name, i in _positions(names):
+            values[name] = row[i]
+        values["status"] = Status(values["status"])
+        return case
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    def overdue(self, now: datetime) -> bool:
+        return self.is_open and from_db(self.due_at) <= now
+
+
+_CASE_FIELDS = tuple(f.name for f in fields(Case))
+
+
+@lru_cache(maxsize=64)
+def _positions(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """Where each field of Case is in a row with columns `names`."""
+    where = {name: i for i, name in enumerate(names)}
+    return tuple((name, where[name]) for name in _CASE_FIELDS)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    actor_id: str
+    actor_name: str
+    at: str
+    text: str
+    data: dict[str, Any]

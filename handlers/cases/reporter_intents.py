@@ -1,0 +1,154 @@
+"""The reporter's intents: open a case, add to it, rate it, withdraw it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.db import to_db, transaction
+from bot.refusal import Refusal
+from handlers.cases.core import CaseCore, Outcome
+from handlers.cases.model import Actor, Case, EventKind, Status, classify
+from handlers.cases.store import track
+
+__all__ = ["RATINGS", "ReporterIntents"]
+
+RATINGS = ("satisfied", "basic", "unsatisfied")
+
+
+class ReporterIntents(CaseCore):
+    def open(
+        self,
+        reporter: Actor,
+        *,
+        enterprise: str | None,
+        channel: str,
+        conversation_id: str,
+        is_group: bool,
+        description: str,
+        now: datetime,
+        origin: str | None = None,
+    ) -> Outcome:
+        """A new case, numbered YYYY-NNNN, classified, with its deadlines."""
+        found = classify(description, self.config)
+        plan = self.plan(now, found.category)
+        response_due = self.response_due(now)
+        with transaction(self.db):
+            blank = self.store.insert(
+                {
+                    "year": now.year,
+                    "reporter_id": reporter.id,
+                    "reporter_name": reporter.name,
+                    "enterprise": enterprise,
+                    "channel": channel,
+                    "conversation_id": conversation_id,
+                    "conversation_is_group": int(is_group),
+                    "description": description,
+                    "category": found.category,
+                    "aspect": found.aspect,
+                    "department": found.department,
+                    "status": str(Status.NEW),
+                    "escalation": 0,
+                    "reopen_count": 0,
+                    "created_at": to_db(now),
+                    "updated_at": to_db(now),
+                    "first_response_at": None,
+                    "response_due_at": to_db(response_due),
+                    "response_flagged_at": None,
+                    "due_at": to_db(plan.due),
+                    "reminded_at": None,
+                    "level2_due_at": to_db(plan.level2),
+                    "rate_due_at": None,
+                },
+                now,
+            )
+            if plan.fallback_years:
+                track(self.db, blank.id, plan)
+            data = {"category": found.category, "department": found.department}
+            case = self.store.write(blank, EventKind.OPENED, reporter, now, description, data)
+        notices = self.notices.to_staff("intake_staff_opened", case=case, origin=origin)
+        return Outcome(case, blank, notices)
+
+    def response_due(self, opened: datetime) -> datetime:
+        """When the first response is promised: `first_response_hours` after `opened`,
+        moved on to the next working time when that falls outside `working_hours` or on a
+        day off (the Chinese calendar with 调休, as for the resolution deadline).
+
+        The hours are counted on the clock, not in working time: "24 小时内" stays about a
+        day whenever someone is at work (a case at Tuesday 10:00 is answered by Wednesday
+        10:00, not Thursday noon as 24 working hours would make it); only a promise that
+        would fall at night or on a weekend or holiday — when nobody can keep it — waits
+        for the next working morning (Saturday 02:36 → Monday 09:00)."""
+        cases = self.config.cases
+        start, end = cases.working_span
+        due = opened.astimezone(self.config.tz) + timedelta(hours=cases.first_response_hours)
+        return self.calendar.working_time(due, start, end)
+
+    def supplement(self, case: Case, actor: Actor, text: str, now: datetime) -> Outcome:
+        if case.reporter_id != actor.id:
+            raise Refusal("intake_supplement_staff", case=case)
+        updated = self.change(case, EventKind.SUPPLEMENTED, actor, now, text)
+        notices = self.notices.to_staff("intake_staff_supplemented", case=updated, text=text)
+        return Outcome(updated, case, notices)
+
+    def _reporter_only(self, case: Case, actor: Actor, action: str) -> None:
+        if case.reporter_id != actor.id:
+            raise Refusal("reporter_only_reporter", case=case, action=action)
+
+    def rate(self, case: Case, actor: Actor, rating: str, reason: str, now: datetime) -> Outcome:
+        """满意 / 基本满意 close the case (销号); 不满意 reopens it."""
+        if rating not in RATINGS:
+            raise ValueError(rating)
+        self._reporter_only(case, actor, "rate")
+        data = {"rating": rating}
+        rated = self.change(
+            case,
+            EventKind.RATED,
+            actor,
+            now,
+            reason,
+            data,
+            rating=rating,
+            rating_reason=reason or None,
+        )
+        if rating == "unsatisfied":
+            return self.reopen(rated, actor, reason, now, previous=case)
+        closed = self.change(
+            rated, EventKind.CLOSED, actor, now, close_reason="rated", closed_at=to_db(now)
+        )
+        days = self.config.cases.auto_close_days
+        notices = [
+            self.to_reporter(closed, "case_closed", days=days),
+            *self.notices.to_staff("reporter_staff_rated", case=closed),
+        ]
+        return Outcome(closed, case, notices)
+
+    def reopen(
+        self, case: Case, actor: Actor, reason: str, now: datetime, previous: Case | None = None
+    ) -> Outcome:
+        """Handled again: reopen count + 1, fresh deadlines, no auto-close meanwhile."""
+        changes: dict[str, Any] = {
+            "reopen_count": case.reopen_count + 1,
+            "rate_due_at": None,
+            **self.deadlines(now, case.category, case.id),
+        }
+        updated = self.change(case, EventKind.REOPENED, actor, now, reason, **changes)
+        notices = [
+            self.to_reporter(updated, "case_reopened"),
+            *self.notices.to_staff("reporter_staff_reopened", case=updated, reason=reason),
+        ]
+        return Outcome(updated, previous or case, notices)
+
+    def withdraw(self, case: Case, actor: Actor, reason: str, now: datetime) -> Outcome:
+        self._reporter_only(case, actor, "withdraw")
+        updated = self.change(
+            case,
+            EventKind.WITHDRAWN,
+            actor,
+            now,
+            reason,
+            close_reason="withdrawn",
+            closed_at=to_db(now),
+        )
+        notices = self.notices.to_staff("reporter_staff_withdrawn", case=updated, reason=reason)
+        return Outcome(updated, case, notices)

@@ -1,0 +1,212 @@
+"""Staff side of cases (诉求): 待办, 详情, 认领, 指派, 转办, 回复, 办结, 升级, 备注, 改类.
+
+Used from a staff room or a staff member's private chat. Each command finds its case
+through the route's CaseArg and calls one intent of the case service; the service says
+what the reporter and the other staff rooms get, the handler what the sender reads.
+"""
+
+from __future__ import annotations
+
+from bot.messages import Outgoing, Role
+from bot.normalize import SEPARATORS, normalize, split_word
+from bot.refusal import Refusal
+from bot.router import Context, Handler, Route
+from handlers.cases import cli as cases_cli
+from handlers.cases.filters import CaseArg
+from handlers.cases.service import Case, CaseService
+from handlers.cases.staff_views import details, todo
+
+__all__ = ["CLI", "ROUTES"]
+
+_RECOMPUTE_WORDS = ("重算期限", "重新计算期限")
+
+
+def claim(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    outcome = ctx.service(CaseService).claim(case, ctx.actor, ctx.now)
+    reply = ctx.say(
+        "staff_claimed",
+        case=outcome.case,
+        again=not outcome.changed,
+        previous=outcome.previous.assignee_name if outcome.changed else None,
+        told=bool(outcome.notices),
+    )
+    return [reply, *outcome.notices]
+
+
+def _staff_id(ctx: Context, who: str) -> str | None:
+    """A configured staff member by contact id or by name (after an optional @)."""
+    who = who.lstrip("@＠").strip(SEPARATORS)
+    if who in ctx.people.staff:
+        return who
+    wanted = normalize(who)
+    for contact_id, member in ctx.people.staff.items():
+        if normalize(member.name) == wanted:
+            return contact_id
+    return None
+
+
+def assign(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    who, note = split_word(rest.lstrip("@＠"))
+    assignee_id = _staff_id(ctx, who)
+    if assignee_id is None:
+        names = [member.name for member in ctx.people.staff.values()]
+        raise Refusal("staff_unknown_staff", who=who, names=names)
+    outcome = ctx.service(CaseService).assign(case, ctx.actor, assignee_id, note, ctx.now)
+    told = any(o.conversation_id == outcome.case.conversation_id for o in outcome.notices)
+    reply = ctx.say(
+        "staff_assigned",
+        case=outcome.case,
+        again=not outcome.changed,
+        messaged=outcome.changed and assignee_id != ctx.msg.sender_id,
+        told=told,
+    )
+    return [reply, *outcome.notices]
+
+
+def transfer(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    given, reason = split_word(rest)
+    department = ctx.service(CaseService).department_named(given)
+    if department is None:
+        raise Refusal(
+            "staff_unknown_department",
+            given=given,
+            departments=ctx.service(CaseService).departments(),
+        )
+    outcome = ctx.service(CaseService).transfer(case, ctx.actor, department, reason, ctx.now)
+    reply = ctx.say(
+        "staff_transferred",
+        case=outcome.case,
+        actor=ctx.actor.name,
+        previous=outcome.previous.department,
+        reason=reason,
+    )
+    return [reply, *outcome.notices]
+
+
+def answer(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    outcome = ctx.service(CaseService).answer(case, ctx.actor, rest, ctx.now)
+    return [ctx.say("staff_answered", case=outcome.case), *outcome.notices]
+
+
+def resolve(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    outcome = ctx.service(CaseService).resolve(case, ctx.actor, rest, ctx.now)
+    days = ctx.config.cases.auto_close_days
+    return [ctx.say("staff_resolved", case=outcome.case, days=days), *outcome.notices]
+
+
+def escalate(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    outcome = ctx.service(CaseService).escalate(case, ctx.actor, rest, ctx.now)
+    reply = ctx.say("staff_escalated", case=outcome.case, actor="", reason=rest)
+    return [reply, *outcome.notices]
+
+
+def note(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    outcome = ctx.service(CaseService).note(case, ctx.actor, rest, ctx.now)
+    return [ctx.say("staff_noted", case=outcome.case)]
+
+
+def reclassify(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    """改类 <编号> <分类>[/<方面>] [重算期限]"""
+    text = rest.strip()
+    new_deadline = text.endswith(_RECOMPUTE_WORDS)
+    for word in _RECOMPUTE_WORDS:
+        text = text.removesuffix(word).strip(SEPARATORS)
+    given, _, aspect = text.partition("/")
+    category = _named(given, [c.name for c in ctx.config.categories])
+    outcome = ctx.service(CaseService).reclassify(
+        case, ctx.actor, category, aspect.strip(), ctx.now, new_deadline=new_deadline
+    )
+    before = outcome.previous
+    previous = f"{before.category}/{before.aspect}" if before.aspect else before.category
+    reply = ctx.say(
+        "staff_reclassified", case=outcome.case, previous=previous, new_deadline=new_deadline
+    )
+    return [reply]
+
+
+def _named(given: str, names: list[str]) -> str:
+    """A configured name, however it was typed (full-width, a unique part)."""
+    wanted = normalize(given)
+    exact = [n for n in names if normalize(n) == wanted]
+    partial = [n for n in names if wanted and wanted in normalize(n)]
+    return (exact or (partial if len(partial) == 1 else [given.strip()]))[0]
+
+
+def _staff(
+    command: str,
+    keywords: tuple[str, ...],
+    handler: Handler,
+    usage: str,
+    summary: str,
+    case_arg: CaseArg | None = None,
+) -> Route:
+    return Route(
+        command,
+        keywords,
+        handler,
+        usage,
+        summary,
+        role=Role.STAFF,
+        staff_place_only=True,
+        filters=(case_arg,) if case_arg else (),
+    )
+
+
+_NUMBER, _NUMBER_TEXT = CaseArg(), CaseArg(need_text=True)
+
+ROUTES: list[Route] = [
+    _staff("todo", ("待办",), todo, "待办 [超期/未分配/我的]", "查看未办结的诉求"),
+    _staff("details", ("详情",), details, "详情 <编号>", "查看诉求全部信息和办理记录", _NUMBER),
+    _staff("claim", ("认领", "接单"), claim, "认领 <编号>", "由我负责办理", _NUMBER),
+    _staff(
+        "assign",
+        ("指派", "分派"),
+        assign,
+        "指派 <编号> @某人",
+        "指定工作人员办理",
+        _NUMBER_TEXT,
+    ),
+    _staff(
+        "transfer",
+        ("转办", "转交"),
+        transfer,
+        "转办 <编号> <部门>",
+        "转交其他部门办理",
+        _NUMBER_TEXT,
+    ),
+    _staff(
+        "answer",
+        ("回复", "答复"),
+        answer,
+        "回复 <编号> <内容>",
+        "答复企业（转发到原群）",
+        _NUMBER_TEXT,
+    ),
+    _staff(
+        "resolve",
+        ("办结",),
+        resolve,
+        "办结 <编号> <结果说明>",
+        "办结并请企业评价",
+        _NUMBER_TEXT,
+    ),
+    _staff(
+        "escalate",
+        ("升级",),
+        escalate,
+        "升级 <编号> [原因]",
+        "提请部门负责人或领导督办",
+        _NUMBER,
+    ),
+    _staff("note", ("备注",), note, "备注 <编号> <内容>", "内部备注（企业看不到）", _NUMBER_TEXT),
+    _staff(
+        "reclassify",
+        ("改类", "改分类"),
+        reclassify,
+        "改类 <编号> <分类>[/<方面>] [重算期限]",
+        "更正诉求分类（加「重算期限」按新分类重算办结期限）",
+        _NUMBER_TEXT,
+    ),
+]
+
+CLI = cases_cli.register

@@ -1,0 +1,36 @@
+"""送政策 (policies): the policy library's sources and fetch, search in chat, and the group
+digests (broadcasts) staff define, preview, confirm and schedule.
+
+The sources and the store are the top-level package `policy_feeds` (RSS/Atom, JSON, a
+folder, `policy add`), which this feature runs; chat.py (政策, 推送), broadcasts*.py and
+targeting.py (which groups get what), feeds.py and feeds_cli.py (`chamberbot policy …`).
+"""
+
+from __future__ import annotations
+
+from bot.feature import Feature, JobSpec, SubParsers
+from bot.services import Services
+from handlers.policies import broadcast_schedule, broadcasts_cli, chat, feeds, feeds_cli
+
+__all__ = ["FEATURE"]
+
+
+def _jobs(services: Services) -> list[JobSpec]:
+    return [*broadcast_schedule.jobs(services), *feeds.JOBS(services)]
+
+
+def _cli(commands: SubParsers) -> None:
+    broadcasts_cli.register(commands)
+    feeds_cli.register(commands)
+
+
+FEATURE = Feature(
+    name="policies",
+    routes=chat.ROUTES,
+    prompts=chat.PROMPTS,
+    jobs=_jobs,
+    on_start=broadcast_schedule.on_start,
+    cli=_cli,
+    console=[*chat.CONSOLE, *feeds.CONSOLE],
+    check=chat.CHECK,
+)
