@@ -217,7 +217,7 @@ class Broadcast(_Strict):
     max_items: int = Field(8, ge=1, le=50)
 
 
-class Digest(_Strict):
+class DigestSettings(_Strict):
     grace_minutes: int = Field(180, ge=0)
     max_chars: int = Field(1500, ge=200)
 
@@ -260,7 +260,7 @@ class Config(_Strict):
     commands: dict[str, list[str]] = Field(default_factory=dict)
     policies: Policies = Policies()
     broadcasts: list[Broadcast] = Field(default_factory=list)
-    digest: Digest = Digest()
+    digest: DigestSettings = DigestSettings()
     channels: dict[str, Channel] = Field(default_factory=dict)
     _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 

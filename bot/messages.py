@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
-__all__ = ["DEFAULT_CHANNEL", "Capabilities", "Incoming", "Outgoing", "Role"]
+__all__ = ["DEFAULT_CHANNEL", "Incoming", "Outgoing", "Role"]
 
 DEFAULT_CHANNEL = "wechat"
 
@@ -22,15 +22,6 @@ class Role(IntEnum):
     MEMBER = 0
     STAFF = 1
     ADMIN = 2
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a transport can do, declared by its adapter."""
-
-    receive: bool = True  # delivers inbound messages
-    private: bool = True  # can write to one contact privately
-    mention: bool = True  # can @-mention contacts in a group
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.messages import Capabilities, Incoming, Outgoing
+from bot.messages import Incoming, Outgoing
 
 __all__ = ["Names", "OnMessage", "Transport", "TransportError", "mention_prefix"]
 
@@ -31,7 +31,6 @@ class TransportError(Exception):
 
 class Transport(Protocol):
     channel: str
-    capabilities: Capabilities
 
     async def start(self, on_message: OnMessage) -> None:
         """Connect and begin delivering inbound messages to `on_message`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.messages import Capabilities, Outgoing
+from bot.messages import Outgoing
 from bot.transport import Names, OnMessage, mention_prefix
 
 __all__ = ["ConsoleTransport"]
@@ -12,7 +12,6 @@ __all__ = ["ConsoleTransport"]
 
 class ConsoleTransport:
     channel = "wechat"  # the demo plays the WeChat groups of the demo config
-    capabilities = Capabilities()
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from bot.messages import DEFAULT_CHANNEL, Capabilities, Outgoing
+from bot.messages import DEFAULT_CHANNEL, Outgoing
 from bot.outbox import Outbox
 from bot.transport import Names, OnMessage, mention_prefix
 
@@ -23,7 +23,6 @@ class TestTransport:
 
     names: Names
     channel: str = DEFAULT_CHANNEL
-    capabilities: Capabilities = field(default_factory=Capabilities)
     received: list[Outgoing] = field(default_factory=list)
     on_message: OnMessage | None = None
 

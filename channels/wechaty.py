@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.db import open_db
 from bot.journal import Journal
-from bot.messages import Capabilities, Incoming, Outgoing
+from bot.messages import Incoming, Outgoing
 from bot.transport import Names, OnMessage, mention_prefix
 from channels.wechaty_client import MAX_BACKOFF, GatewayClient, list_rooms
 from channels.wechaty_events import (
@@ -34,7 +34,7 @@ from channels.wechaty_events import (
     strip_mentions,
 )
 from channels.wechaty_inbox import Inbox
-from channels.wechaty_names import Names as NameCache
+from channels.wechaty_names import NameCache
 from channels.wechaty_send import Outbound
 
 __all__ = ["GatewayStartError", "WechatyTransport", "list_rooms"]
@@ -50,7 +50,6 @@ FRIENDSHIP_RECEIVE = 2
 
 class WechatyTransport:
     channel = "wechat"
-    capabilities = Capabilities(receive=True, private=True, mention=True)
 
     def __init__(
         self,

@@ -7,13 +7,13 @@ from typing import Any
 
 from channels.wechaty_client import GatewayClient
 
-__all__ = ["Names"]
+__all__ = ["NameCache"]
 
 # `dirty` payload types (wechaty-grpc puppet/event.proto).
 DIRTY_CONTACT, DIRTY_ROOM, DIRTY_MEMBER = 2, 3, 4
 
 
-class Names:
+class NameCache:
     def __init__(self, client: GatewayClient) -> None:
         self.client = client
         self.topics: dict[str, str] = {}

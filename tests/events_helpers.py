@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.services import Services
 from handlers.events.notices import announce, service
-from handlers.events.store import Event
+from handlers.events.store import Activity
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, START, ChatBot
 
 __all__ = ["LECTURE_START", "make_event", "rows_for", "seed_groups", "texts_to"]
@@ -33,7 +33,7 @@ def make_event(
     capacity: int = 0,
     announced: bool = True,
     **values: Any,
-) -> Event:
+) -> Activity:
     event = service(app).create(
         {
             "title": title,

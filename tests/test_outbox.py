@@ -18,7 +18,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.config import Pacing, QuietHours
-from bot.messages import Capabilities, Outgoing
+from bot.messages import Outgoing
 from bot.outbox import Sender, quiet_until
 from bot.sender import INTERRUPTED
 from bot.services import Services
@@ -34,7 +34,6 @@ class Gateway:
     send in flight (what the sender must survive, beyond the test transport's recording)."""
 
     channel = "wechat"
-    capabilities = Capabilities()
 
     def __init__(self, clock: FrozenClock) -> None:
         self.clock = clock

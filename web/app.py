@@ -21,8 +21,8 @@ __all__ = ["STATIC", "create_app"]
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(app: Services) -> Starlette:
-    console = Console(app)
+def create_app(services: Services) -> Starlette:
+    console = Console(services)
     routes: list[BaseRoute] = [
         *auth.routes(console),
         *cases.routes(console),
@@ -35,9 +35,9 @@ def create_app(app: Services) -> Starlette:
     middleware = [
         Middleware(
             SessionMiddleware,
-            secret_key=session_secret(app.db),
+            secret_key=session_secret(services.db),
             session_cookie="chamberbot_session",
-            max_age=web_settings(app).session_hours * 3600,
+            max_age=web_settings(services).session_hours * 3600,
             same_site="lax",
             https_only=False,  # TLS ends at nginx; see README
         )

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.db import from_db
 from bot.targeting import ALL, TargetError, parse_target
-from handlers.events.store import Event
+from handlers.events.store import Activity
 
 __all__ = ["MAX_CAPACITY", "MAX_TITLE", "EventForm", "read_form"]
 
@@ -39,7 +39,7 @@ class EventForm:
         return cls({"kind": kind, "capacity": "0", "target": ALL})
 
     @classmethod
-    def of(cls, event: Event, tz: tzinfo) -> EventForm:
+    def of(cls, event: Activity, tz: tzinfo) -> EventForm:
         def local(value: str | None) -> str:
             return from_db(value).astimezone(tz).strftime(_LOCAL) if value else ""
 
@@ -74,7 +74,7 @@ def _when(text: str, tz: tzinfo) -> datetime | None:
 
 
 def read_form(
-    form: Mapping[str, Any], event: Event | None, kinds: list[str], now: datetime
+    form: Mapping[str, Any], event: Activity | None, kinds: list[str], now: datetime
 ) -> tuple[EventForm, dict[str, Any]]:
     """The form as typed (with its problems) and, when it has none, the column values."""
     assert now.tzinfo is not None

@@ -19,8 +19,8 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "Case",
+    "CaseEvent",
     "Classification",
-    "Event",
     "EventKind",
     "Status",
     "classify",
@@ -173,7 +173,7 @@ def _positions(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
 
 
 @dataclass(frozen=True)
-class Event:
+class CaseEvent:
     kind: str
     actor_id: str
     actor_name: str

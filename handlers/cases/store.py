@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from bot.db import to_db, to_json, transaction
 from bot.workdays import Deadlines
-from handlers.cases.model import Actor, Case, Event, EventKind, Status
+from handlers.cases.model import Actor, Case, CaseEvent, EventKind, Status
 from handlers.cases.schedule import next_action_at
 
 log = logging.getLogger(__name__)
@@ -107,13 +107,15 @@ class CaseStore:
             ).fetchone()
         return int(row[0] or 0) if row else 0
 
-    def timeline(self, case: Case) -> list[Event]:
+    def timeline(self, case: Case) -> list[CaseEvent]:
         rows = self.db.execute(
             "select kind, actor_id, actor_name, at, text, data from case_events"
             " where case_id = ? order by id",
             [case.id],
         ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], r[4] or "", json.loads(r[5] or "{}")) for r in rows]
+        return [
+            CaseEvent(r[0], r[1], r[2], r[3], r[4] or "", json.loads(r[5] or "{}")) for r in rows
+        ]
 
     # -- writing -------------------------------------------------------------------------
 

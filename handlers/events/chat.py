@@ -24,7 +24,7 @@ from bot.messages import Outgoing, Role
 from bot.normalize import SEPARATORS, normalize, split_word
 from bot.router import Context
 from handlers.events.notices import event_view, promoted_notices, service
-from handlers.events.store import ANNOUNCED, DRAFT, Event
+from handlers.events.store import ANNOUNCED, DRAFT, Activity
 
 __all__ = ["answer_detail", "check_in", "find_event", "list_events", "register", "withdraw"]
 
@@ -32,7 +32,7 @@ _NUMBER = re.compile(r"^[#＃]?\s*(\d{1,6})$")
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
-def find_event(ctx: Context, ref: str) -> Event | list[Outgoing]:
+def find_event(ctx: Context, ref: str) -> Activity | list[Outgoing]:
     """The event a number or a unique part of a title means, or the reply saying why not.
 
     Members see announced events (titles match only upcoming ones); staff see every one.
@@ -94,7 +94,7 @@ def register(ctx: Context) -> list[Outgoing]:
     return found if isinstance(found, list) else _proceed(ctx, found)
 
 
-def _standing_reply(ctx: Context, event: Event) -> list[Outgoing] | None:
+def _standing_reply(ctx: Context, event: Activity) -> list[Outgoing] | None:
     svc = service(ctx.services)
     standing = svc.standing(event, ctx.msg.sender_id)
     if standing is not None:
@@ -111,7 +111,7 @@ def _words(ctx: Context) -> dict[str, Any]:
     return {"cancel": kw("event_cancel"), "checkin": kw("event_checkin")}
 
 
-def _proceed(ctx: Context, event: Event) -> list[Outgoing]:
+def _proceed(ctx: Context, event: Activity) -> list[Outgoing]:
     early = _standing_reply(ctx, event)
     if early is not None:
         return early
@@ -145,7 +145,7 @@ def _register_kw(ctx: Context) -> str:
     return ctx.services.router.keyword("event_register")
 
 
-def _ask(ctx: Context, event: Event, field: str, *, again: bool = False) -> list[Outgoing]:
+def _ask(ctx: Context, event: Activity, field: str, *, again: bool = False) -> list[Outgoing]:
     ctx.ask("event_detail", event_id=event.id, field=field)
     return [
         ctx.say(

@@ -29,7 +29,7 @@ from bot.targeting import TargetError, parse_target
 from handlers.events.export import FORMATS, write_export
 from handlers.events.notices import announce, cancel_event, promoted_notices, service
 from handlers.events.settings import settings
-from handlers.events.store import REGISTERED, WAITING, WALK_IN, Event, write_lock
+from handlers.events.store import REGISTERED, WAITING, WALK_IN, Activity, write_lock
 
 __all__ = ["register"]
 
@@ -93,7 +93,7 @@ def _values(app: Services, args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def _check_times(values: dict[str, Any], event: Event | None) -> None:
+def _check_times(values: dict[str, Any], event: Activity | None) -> None:
     start = values.get("starts_at") or (event.start if event else None)
     end = values.get("ends_at") or (event.end if event else None)
     if start and end and end <= start:
@@ -117,14 +117,14 @@ def _add(app: Services, args: argparse.Namespace) -> int:
     return OK
 
 
-def _event(app: Services, args: argparse.Namespace) -> Event | None:
+def _event(app: Services, args: argparse.Namespace) -> Activity | None:
     event = service(app).store.find(args.number)
     if event is None:
         _say(app, "not_found", error=True, number=args.number)
     return event
 
 
-def _counts(app: Services, event: Event) -> dict[str, Any]:
+def _counts(app: Services, event: Activity) -> dict[str, Any]:
     regs = service(app).store.registrations(event.id)
     return {
         "registered": sum(r.status == REGISTERED for r in regs),
@@ -140,12 +140,12 @@ def _list(app: Services, args: argparse.Namespace) -> int:
     return OK
 
 
-def _show(app: Services, event: Event, args: argparse.Namespace) -> int:
+def _show(app: Services, event: Activity, args: argparse.Namespace) -> int:
     _say(app, "show", event=event, **_counts(app, event))
     return OK
 
 
-def _edit(app: Services, event: Event, args: argparse.Namespace) -> int:
+def _edit(app: Services, event: Activity, args: argparse.Namespace) -> int:
     values = _values(app, args)
     _check_times(values, event)
     now = app.clock.now()
@@ -156,7 +156,7 @@ def _edit(app: Services, event: Event, args: argparse.Namespace) -> int:
     return OK
 
 
-def _announce(app: Services, event: Event, args: argparse.Namespace) -> int:
+def _announce(app: Services, event: Activity, args: argparse.Namespace) -> int:
     if event.status not in ("draft", "announced"):
         _say(app, "not_announceable", error=True, event=event)
         return INVALID
@@ -165,20 +165,20 @@ def _announce(app: Services, event: Event, args: argparse.Namespace) -> int:
     return OK
 
 
-def _cancel(app: Services, event: Event, args: argparse.Namespace) -> int:
+def _cancel(app: Services, event: Activity, args: argparse.Namespace) -> int:
     event, told = cancel_event(app, event, app.clock.now())
     _say(app, "cancelled", event=event, told=told)
     return OK
 
 
-def _export(app: Services, event: Event, args: argparse.Namespace) -> int:
+def _export(app: Services, event: Activity, args: argparse.Namespace) -> int:
     out = Path(args.out)
     rows = write_export(app, event, out, args.format, staff=not args.no_phone, now=app.clock.now())
     _say(app, "exported", event=event, rows=rows, path=str(out), fmt=args.format)
     return OK
 
 
-def _checkins(app: Services, event: Event, args: argparse.Namespace) -> int:
+def _checkins(app: Services, event: Activity, args: argparse.Namespace) -> int:
     regs = [r for r in service(app).store.registrations(event.id) if r.checked_in_at]
     regs.sort(key=lambda r: r.checked_in_at or "")
     _say(app, "checkins", event=event, regs=regs, walk_in=WALK_IN)

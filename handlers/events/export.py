@@ -15,7 +15,7 @@ from bot.services import Services
 from bot.tables import write_table
 from handlers.events.notices import service
 from handlers.events.service import export_status
-from handlers.events.store import Event
+from handlers.events.store import Activity
 
 __all__ = ["FORMATS", "export_rows", "write_export"]
 
@@ -27,7 +27,7 @@ def _local(app: Services, value: str | None) -> str:
     return from_db(value).astimezone(app.config.tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def export_rows(app: Services, event: Event, *, staff: bool, now: datetime) -> list[list[str]]:
+def export_rows(app: Services, event: Activity, *, staff: bool, now: datetime) -> list[list[str]]:
     """The header row and one row per registration, in sign-up order."""
     header = app.templates.render("events_export", part="header", staff=staff).splitlines()
     labels = dict(
@@ -55,7 +55,7 @@ def export_rows(app: Services, event: Event, *, staff: bool, now: datetime) -> l
 
 
 def write_export(
-    app: Services, event: Event, path: Path, fmt: str, *, staff: bool, now: datetime
+    app: Services, event: Activity, path: Path, fmt: str, *, staff: bool, now: datetime
 ) -> int:
     """Write the file; returns the number of attendee rows."""
     rows = export_rows(app, event, staff=staff, now=now)

@@ -19,7 +19,7 @@ from bot.services import Services
 from bot.targeting import parse_target
 from handlers.events.service import EventService
 from handlers.events.settings import settings
-from handlers.events.store import Event, Registration, write_lock
+from handlers.events.store import Activity, Registration, write_lock
 
 __all__ = [
     "announce",
@@ -36,12 +36,12 @@ def service(app: Services) -> EventService:
     return EventService(app.db, settings(app.config))
 
 
-def event_view(app: Services, event: Event) -> dict[str, Any]:
+def event_view(app: Services, event: Activity) -> dict[str, Any]:
     """The event and its seat count as the templates show them."""
     return {"event": event, "left": service(app).seats_left(event)}
 
 
-def target_groups(app: Services, event: Event) -> list[Group]:
+def target_groups(app: Services, event: Activity) -> list[Group]:
     target = parse_target(event.target)
     return [g for g in app.places.member_groups() if target.matches(g.tags)]
 
@@ -66,7 +66,7 @@ def to_attendees(
     return outs
 
 
-def announce(app: Services, event: Event, now: datetime) -> tuple[Event, dict[str, int]]:
+def announce(app: Services, event: Activity, now: datetime) -> tuple[Activity, dict[str, int]]:
     """Post the event to each target group once (ever); returns group id → rows queued."""
     queued: dict[str, int] = {}
     with write_lock(app.db):
@@ -80,7 +80,7 @@ def announce(app: Services, event: Event, now: datetime) -> tuple[Event, dict[st
     return event, queued
 
 
-def cancel_event(app: Services, event: Event, now: datetime) -> tuple[Event, int]:
+def cancel_event(app: Services, event: Activity, now: datetime) -> tuple[Activity, int]:
     """Cancel and tell every registrant (seat or waiting list) once; rows queued."""
     with write_lock(app.db):
         event, told = service(app).cancel_event(event, now)
@@ -90,7 +90,7 @@ def cancel_event(app: Services, event: Event, now: datetime) -> tuple[Event, int
 
 
 def promoted_notices(
-    app: Services, event: Event, promoted: Sequence[Registration]
+    app: Services, event: Activity, promoted: Sequence[Registration]
 ) -> list[Outgoing]:
     """Each promoted member (@ where they registered, or privately) and the staff rooms."""
     outs: list[Outgoing] = []

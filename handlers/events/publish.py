@@ -26,7 +26,7 @@ from handlers.events.chat import find_event
 from handlers.events.notices import announce, service, target_groups
 from handlers.events.service import export_status
 from handlers.events.settings import settings
-from handlers.events.store import DRAFT, Event
+from handlers.events.store import DRAFT, Activity
 
 __all__ = ["answer_publish", "parse_time", "publish", "roster"]
 
@@ -97,8 +97,8 @@ def _ask(ctx: Context, step: str, data: dict[str, Any], problem: bool = False) -
     return [ctx.say("events_publish_ask", step=step, problem=problem, data=data, **extra)]
 
 
-def _as_event(draft: dict[str, Any]) -> Event:
-    return Event(**{**dict.fromkeys(Event.__dataclass_fields__), **draft})
+def _as_event(draft: dict[str, Any]) -> Activity:
+    return Activity(**{**dict.fromkeys(Activity.__dataclass_fields__), **draft})
 
 
 def answer_publish(ctx: Context) -> list[Outgoing]:

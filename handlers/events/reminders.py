@@ -19,7 +19,7 @@ from bot.messages import Outgoing
 from bot.scheduler import running_services
 from bot.services import Services
 from handlers.events.notices import service, to_attendees
-from handlers.events.store import ANNOUNCED, REGISTERED, Event, write_lock
+from handlers.events.store import ANNOUNCED, REGISTERED, Activity, write_lock
 
 __all__ = ["console_sweep", "remind", "sweep_job"]
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 _KINDS = ("day", "hour")  # in the order they fall due
 
 
-def _due(event: Event, kind: str, now: datetime) -> bool:
+def _due(event: Activity, kind: str, now: datetime) -> bool:
     at, done = getattr(event, f"remind_{kind}_at"), getattr(event, f"remind_{kind}_done_at")
     return bool(at) and not done and at <= to_db(now)
 

@@ -28,7 +28,7 @@ from handlers.events.store import (
     REGISTERED,
     WAITING,
     WALK_IN,
-    Event,
+    Activity,
     EventStore,
     Registration,
     write_lock,
@@ -42,7 +42,7 @@ class Signup:
     """What 报名 came to: registered | waiting | already | cancelled | past | deadline."""
 
     outcome: str
-    event: Event
+    event: Activity
     reg: Registration | None = None
     position: int = 0  # on the waiting list, 1 = next
 
@@ -52,7 +52,7 @@ class Withdrawal:
     """What 取消报名 came to: cancelled | not_registered | started, and who moved up."""
 
     outcome: str
-    event: Event
+    event: Activity
     reg: Registration | None = None
     promoted: list[Registration] = field(default_factory=list)
 
@@ -62,12 +62,12 @@ class CheckIn:
     """checked_in | walk_in | already | wrong_code | no_code | not_yet | closed | cancelled"""
 
     outcome: str
-    event: Event
+    event: Activity
     reg: Registration | None = None
     opens_at: datetime | None = None
 
 
-def export_status(reg: Registration, event: Event, now: datetime) -> str:
+def export_status(reg: Registration, event: Activity, now: datetime) -> str:
     """registered | waiting | promoted | cancelled | checked_in | walk_in | no_show"""
     if reg.status == CANCELLED:
         return "cancelled"
@@ -104,7 +104,7 @@ class EventService:
             "remind_hour_done_at": to_db(now) if hour_at <= now else None,
         }
 
-    def create(self, values: dict[str, Any], now: datetime) -> Event:
+    def create(self, values: dict[str, Any], now: datetime) -> Activity:
         start = values["starts_at"]
         row = {
             **values,
@@ -116,7 +116,9 @@ class EventService:
         }
         return self.store.create(row, now)
 
-    def edit(self, event: Event, now: datetime, **values: Any) -> tuple[Event, list[Registration]]:
+    def edit(
+        self, event: Activity, now: datetime, **values: Any
+    ) -> tuple[Activity, list[Registration]]:
         """Change fields; a new start moves the reminders, more seats promote the waiting."""
         row = {k: to_db(v) if isinstance(v, datetime) else v for k, v in values.items()}
         with write_lock(self.db):
@@ -128,13 +130,13 @@ class EventService:
             promoted = self._promote(event, now)
         return event, promoted
 
-    def announce(self, event: Event, now: datetime) -> Event:
+    def announce(self, event: Activity, now: datetime) -> Activity:
         if event.status != DRAFT:
             return event
         with write_lock(self.db):
             return self.store.update(event, now, status=ANNOUNCED, announced_at=to_db(now))
 
-    def cancel_event(self, event: Event, now: datetime) -> tuple[Event, list[Registration]]:
+    def cancel_event(self, event: Activity, now: datetime) -> tuple[Activity, list[Registration]]:
         """Cancelled, and everyone holding a seat or waiting (to tell them); once only."""
         with write_lock(self.db):
             current = self.store.get(event.id)
@@ -152,17 +154,17 @@ class EventService:
                 [HELD, to_db(now), ANNOUNCED, to_db(now)],
             ).rowcount
 
-    def upcoming(self, now: datetime) -> list[Event]:
+    def upcoming(self, now: datetime) -> list[Activity]:
         return self.store.where("status = ? and ends_at > ?", [ANNOUNCED, to_db(now)])
 
-    def seats_left(self, event: Event) -> int | None:
+    def seats_left(self, event: Activity) -> int | None:
         if not event.capacity:
             return None
         return max(event.capacity - self.store.seats_taken(event.id), 0)
 
     # -- registering ----------------------------------------------------------------------
 
-    def refusal(self, event: Event, now: datetime) -> str | None:
+    def refusal(self, event: Activity, now: datetime) -> str | None:
         if event.status == CANCELLED:
             return "cancelled"
         if event.status == HELD or now >= event.start:
@@ -212,11 +214,11 @@ class EventService:
             )
             return self._standing(reg.status, event, reg)
 
-    def _standing(self, outcome: str, event: Event, reg: Registration) -> Signup:
+    def _standing(self, outcome: str, event: Activity, reg: Registration) -> Signup:
         position = self.store.waiting_position(reg) if reg.status == WAITING else 0
         return Signup(outcome, event, reg, position)
 
-    def standing(self, event: Event, contact_id: str) -> Signup | None:
+    def standing(self, event: Activity, contact_id: str) -> Signup | None:
         reg = self.store.registration(event.id, contact_id)
         if reg is None or reg.status == CANCELLED:
             return None
@@ -235,7 +237,7 @@ class EventService:
             promoted = self._promote(event, now)
         return Withdrawal("cancelled", event, reg, promoted)
 
-    def _promote(self, event: Event, now: datetime) -> list[Registration]:
+    def _promote(self, event: Activity, now: datetime) -> list[Registration]:
         """Fill free seats from the head of the waiting list (inside the caller's lock)."""
         if event.status in (CANCELLED, HELD) or now >= event.start:
             return []
@@ -249,7 +251,7 @@ class EventService:
 
     # -- check-in -------------------------------------------------------------------------
 
-    def window(self, event: Event) -> tuple[datetime, datetime]:
+    def window(self, event: Activity) -> tuple[datetime, datetime]:
         return event.start - timedelta(minutes=self.settings.checkin_opens_minutes), event.end
 
     def check_in(

@@ -34,7 +34,7 @@ __all__ = [
     "REGISTERED",
     "WAITING",
     "WALK_IN",
-    "Event",
+    "Activity",
     "EventStore",
     "Registration",
     "write_lock",
@@ -122,7 +122,7 @@ def write_lock(db: Database) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class Event:
+class Activity:
     id: int
     title: str
     kind: str
@@ -176,13 +176,13 @@ class Registration:
     checked_in_at: str | None
 
 
-_EVENT_FIELDS = tuple(f.name for f in fields(Event))
+_EVENT_FIELDS = tuple(f.name for f in fields(Activity))
 _REG_FIELDS = tuple(f.name for f in fields(Registration))
 
 
-def _event(row: dict[str, Any]) -> Event:
+def _event(row: dict[str, Any]) -> Activity:
     values: dict[str, Any] = {k: row.get(k) for k in _EVENT_FIELDS}
-    return Event(**values)
+    return Activity(**values)
 
 
 def _reg(row: dict[str, Any]) -> Registration:
@@ -198,25 +198,25 @@ class EventStore:
 
     # -- events ---------------------------------------------------------------------------
 
-    def create(self, values: dict[str, Any], now: datetime) -> Event:
+    def create(self, values: dict[str, Any], now: datetime) -> Activity:
         stamp = to_db(now)
         with write_lock(self.db):
             table = self.db.table("events")
             table.insert({**values, "created_at": stamp, "updated_at": stamp})
             return self.get(int(table.last_pk))  # type: ignore[arg-type]
 
-    def get(self, event_id: int) -> Event:
+    def get(self, event_id: int) -> Activity:
         return _event(self.db.table("events").get(event_id))
 
-    def find(self, event_id: int) -> Event | None:
+    def find(self, event_id: int) -> Activity | None:
         rows = list(self.db.table("events").rows_where("id = ?", [event_id]))
         return _event(rows[0]) if rows else None
 
-    def update(self, event: Event, now: datetime, **values: Any) -> Event:
+    def update(self, event: Activity, now: datetime, **values: Any) -> Activity:
         self.db.table("events").update(event.id, {**values, "updated_at": to_db(now)})
         return self.get(event.id)
 
-    def where(self, sql: str | None = None, params: Sequence[Any] = ()) -> list[Event]:
+    def where(self, sql: str | None = None, params: Sequence[Any] = ()) -> list[Activity]:
         rows = self.db.table("events").rows_where(sql, list(params), order_by="starts_at, id")
         return [_event(r) for r in rows]
 

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from handlers.events.export import write_export
 from handlers.events.notices import announce, cancel_event, promoted_notices, service
 from handlers.events.settings import settings
-from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Event, write_lock
+from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Activity, write_lock
 from web.console import Console
 from web.event_form import EventForm, read_form
 from web.store import User
@@ -34,11 +34,11 @@ _MEDIA = {
 def routes(console: Console) -> list[Route]:
     app = console.app
 
-    def find(request: Request) -> Event | None:
+    def find(request: Request) -> Activity | None:
         raw = str(request.path_params["id"])
         return service(app).store.find(int(raw)) if raw.isdigit() else None
 
-    def counts(event: Event) -> dict[str, int]:
+    def counts(event: Activity) -> dict[str, int]:
         regs = service(app).store.registrations(event.id)
         return {
             "registered": sum(r.status == REGISTERED for r in regs),
@@ -66,7 +66,7 @@ def routes(console: Console) -> list[Route]:
         )
 
     def show_form(
-        request: Request, form: EventForm, event: Event | None, status_code: int = 200
+        request: Request, form: EventForm, event: Activity | None, status_code: int = 200
     ) -> Response:
         return console.render(
             request,
@@ -96,7 +96,7 @@ def routes(console: Console) -> list[Route]:
         )  # fmt: skip
         return console.redirect(request, f"/events/{event.id}")
 
-    def editable(request: Request) -> Event | Response:
+    def editable(request: Request) -> Activity | Response:
         """The event of the URL if it may still be edited, else the page that says why."""
         event = find(request)
         if event is None:
