@@ -17,10 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.config import CalendarSettings
-from bot.db import from_db, to_db
+from bot.db import from_db
 from bot.workdays import WorkCalendar
 from handlers.cases.service import CaseService
-from handlers.cases.store import track
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -38,45 +37,24 @@ log = logging.getLogger(__name__)
 
 def recompute(services: Services, now: datetime) -> int:
     """Recount the deadlines of open cases counted through a year that is now known."""
-    from handlers.cases.service import SYSTEM, EventKind
-
-    calendar = services.service(CaseService).calendar
-    db = services.db
-    rows = db.execute(
+    cases = services.service(CaseService)
+    rows = services.db.execute(
         "select case_id, start_at, limit_days, level2_days, years from fallback_deadlines"
     ).fetchall()
     changed = 0
     for case_id, start_at, limit_days, level2_days, years in rows:
-        if all(not calendar.known(y) for y in json.loads(years)):
+        if all(not cases.calendar.known(y) for y in json.loads(years)):
             continue
-        case = services.service(CaseService).get(int(case_id))
-        with db.atomic():
-            if not case.is_open:
-                db.execute("delete from fallback_deadlines where case_id = ?", [case_id])
-                continue
-            plan = calendar.deadlines(from_db(start_at), int(limit_days), int(level2_days))
-            track(db, case.id, plan)
-            due, level2 = to_db(plan.due), to_db(plan.level2)
-            changes = {"due_at": due, "level2_due_at": level2}
-            if not case.first_response_at:  # the promise of a first response moves too
-                changes["response_due_at"] = to_db(
-                    services.service(CaseService).response_due(plan.start)
-                )
-            changes = {k: v for k, v in changes.items() if v != getattr(case, k)}
-            if not changes:
-                continue
-            text = services.templates.render("calendar_recomputed", old=case.due_at, new=due)
-            services.service(CaseService).change(
-                case,
-                EventKind.DEADLINES_RECOMPUTED,
-                SYSTEM,
-                now,
-                text,
-                {k: [getattr(case, k), v] for k, v in changes.items()},
-                **changes,
+        case = cases.get(int(case_id))
+        with services.db.atomic():
+            updated = cases.recount_deadlines(
+                case, from_db(start_at), int(limit_days), int(level2_days), now
             )
-        changed += 1
-        log.info("case %s: deadline recomputed, %s -> %s", case.number, case.due_at, due)
+        if updated is not None:
+            changed += 1
+            log.info(
+                "case %s: deadline recomputed, %s -> %s", case.number, case.due_at, updated.due_at
+            )
     return changed
 
 

@@ -123,6 +123,21 @@ class CaseCore:
             changes["first_response_at"] = to_db(now)
         return self.store.write(case, kind, actor, now, text, data, changes)
 
+    def response_due(self, opened: datetime) -> datetime:
+        """When the first response is promised: `first_response_hours` after `opened`,
+        moved on to the next working time when that falls outside `working_hours` or on a
+        day off (the Chinese calendar with 调休, as for the resolution deadline).
+
+        The hours are counted on the clock, not in working time: "24 小时内" stays about a
+        day whenever someone is at work (a case at Tuesday 10:00 is answered by Wednesday
+        10:00, not Thursday noon as 24 working hours would make it); only a promise that
+        would fall at night or on a weekend or holiday — when nobody can keep it — waits
+        for the next working morning (Saturday 02:36 → Monday 09:00)."""
+        cases = self.config.cases
+        start, end = cases.working_span
+        due = opened.astimezone(self.config.tz) + timedelta(hours=cases.first_response_hours)
+        return self.calendar.working_time(due, start, end)
+
     def to_reporter(self, case: Case, template: str, **context: Any) -> Outgoing:
         """A status update into the conversation the case came from, @reporter in a group."""
         mentions = (case.reporter_id,) if case.conversation_is_group else ()

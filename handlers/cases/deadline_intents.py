@@ -17,6 +17,7 @@ from bot.db import from_db, to_db
 from bot.messages import Outgoing
 from handlers.cases.core import CaseCore, Outcome
 from handlers.cases.model import SYSTEM, Case, EventKind, Status
+from handlers.cases.store import track
 
 __all__ = ["DeadlineIntents"]
 
@@ -26,6 +27,31 @@ def _is_due(value: str | None, now: datetime) -> bool:
 
 
 class DeadlineIntents(CaseCore):
+    def recount_deadlines(
+        self, case: Case, start: datetime, limit_days: int, level2_days: int, now: datetime
+    ) -> Case | None:
+        """A year counted Monday–Friday is now known: count the deadlines again (the
+        first-response promise too while unanswered), one `deadlines_recomputed` event on
+        the timeline, nothing sent to the enterprise. None when nothing moved."""
+        if not case.is_open:
+            self.store.db.execute("delete from fallback_deadlines where case_id = ?", [case.id])
+            return None
+        plan = self.calendar.deadlines(start, limit_days, level2_days)
+        track(self.store.db, case.id, plan)
+        changes = {"due_at": to_db(plan.due), "level2_due_at": to_db(plan.level2)}
+        if not case.first_response_at:
+            changes["response_due_at"] = to_db(self.response_due(plan.start))
+        changes = {k: v for k, v in changes.items() if v != getattr(case, k)}
+        if not changes:
+            return None
+        text = self.notices.render(
+            "calendar_recomputed", old=case.due_at, new=changes.get("due_at", case.due_at)
+        )
+        data = {k: [getattr(case, k), v] for k, v in changes.items()}
+        return self.change(
+            case, EventKind.DEADLINES_RECOMPUTED, SYSTEM, now, text, data, **changes
+        )
+
     def _event_text(self, kind: str, case: Case, **context: object) -> str:
         return self.notices.render("deadline_event", kind=kind, case=case, **context)
 
