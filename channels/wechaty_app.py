@@ -1,9 +1,5 @@
-"""What WeChat's room and friendship events mean for the bot (`GatewayEvents`).
-
-New members of member groups get a welcome, groups the bot joins are registered, topic
-changes are recorded, room invitations are accepted only from admins, and friend
-requests are accepted with a greeting. Also the gateway settings of the config.
-"""
+"""WeChat's room and friendship events (`GatewayEvents`), handed to the membership
+feature (handlers/membership: welcome, invitations, greeting); and the gateway settings."""
 
 from __future__ import annotations
 
@@ -13,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from bot.config import Config, ConfigError
 from bot.services import Services
 from channels.wechaty_events import Contact, parse_endpoint
+from handlers.membership import MembershipService
 
 __all__ = ["ENV_ENDPOINT", "ENV_TOKEN", "WechatEvents", "wechat_settings"]
 
@@ -20,69 +17,35 @@ log = logging.getLogger(__name__)
 
 ENV_ENDPOINT = "WECHATY_PUPPET_SERVICE_ENDPOINT"
 ENV_TOKEN = "WECHATY_PUPPET_SERVICE_TOKEN"
-MAX_WELCOME_MENTIONS = 20
 
 
 class WechatEvents:
+    """The gateway's events handed to the membership feature, whose service decides."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.membership = services.service(MembershipService)
 
     def bot_joined_room(self, room_id: str, topic: str, inviter_id: str) -> None:
-        with self.services.db.atomic():
-            self.services.places.remember_room(room_id, topic)
-        log.info("joined group %s 「%s」 (invited by %s)", room_id, topic, inviter_id or "?")
+        self.membership.group_joined(room_id, topic, inviter_id)
 
     def members_joined(
         self, room_id: str, topic: str, members: Sequence[Contact], inviter_id: str, key: str
     ) -> None:
-        s = self.services
-        log.info(
-            "group %s 「%s」: %s joined",
-            room_id,
-            topic,
-            ", ".join(f"{m.name} ({m.id})" for m in members),
-        )
-        with s.db.atomic():
-            s.places.remember_room(room_id, topic)
-            for member in members:
-                s.people.remember(member.id, name=member.name)
-            if s.people.is_staff_room(room_id):
-                return
-            greeted = members[:MAX_WELCOME_MENTIONS]
-            welcome = s.notices.to(
-                room_id,
-                "wechat_welcome",
-                [m.id for m in greeted],
-                topic=topic,
-                count=len(members),
-            )
-            s.outbox.enqueue([welcome], dedupe_key=f"welcome:{key}")
+        joined = [(m.id, m.name) for m in members]
+        self.membership.members_joined(room_id, topic, joined, key)
 
     def room_topic_changed(self, room_id: str, topic: str) -> None:
-        with self.services.db.atomic():
-            self.services.places.remember_room(room_id, topic)
-        log.info("group %s is now called 「%s」", room_id, topic)
+        self.membership.group_renamed(room_id, topic)
 
     def accept_room_invitation(self, inviter_id: str, topic: str) -> bool:
-        accept = inviter_id in self.services.config.admins
-        log.info(
-            "invitation to group 「%s」 from %s: %s",
-            topic,
-            inviter_id,
-            "accepted" if accept else "declined (only admins may add the bot to a group)",
-        )
-        return accept
+        return self.membership.may_add_to_group(inviter_id, topic)
 
     def accept_friend_request(self, contact_id: str, hello: str) -> bool:
-        log.info("friend request from %s (%s): accepted", contact_id, hello)
-        return True
+        return self.membership.may_befriend(contact_id, hello)
 
     def friend_added(self, contact: Contact, key: str) -> None:
-        s = self.services
-        with s.db.atomic():
-            s.people.remember(contact.id, name=contact.name)
-            greeting = s.notices.to_contact(contact.id, "wechat_greeting", friend=contact.name)
-            s.outbox.enqueue([greeting], dedupe_key=f"greeting:{key}")
+        self.membership.contact_added(contact.id, contact.name, key)
 
     def own_message_seen(self, conversation_id: str, text: str) -> None:
         row = self.services.outbox.confirm_echo("wechat", conversation_id, text)
