@@ -8,6 +8,8 @@ Other features use it only through `services.service(CaseService)` and the names
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.feature import Feature, JobSpec
@@ -59,6 +61,7 @@ def _jobs(services: Services) -> list[JobSpec]:
 
 
 FEATURE = Feature(
+    templates=Path(__file__).resolve().parent / "templates",
     name="cases",
     routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES],
     prompts=intake.PROMPTS,

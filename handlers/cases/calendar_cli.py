@@ -1,10 +1,12 @@
 """What `chamberbot calendar show YEAR` and `chamberbot check` print about the working-day
-calendar (through bot/templates/calendar_cli.j2); the command is in chamberbot/ops_cli.py."""
+calendar (through the feature's templates/calendar_cli.j2); the command is wired in
+chamberbot/ops_cli.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.config import Config
@@ -36,7 +38,8 @@ def _runs(notes: tuple[DayNote, ...]) -> list[_Run]:
 
 
 def _render(config: Config, kind: str, **context: Any) -> str:
-    templates = Templates(config.tz, None, bot_name=config.bot_name)
+    here = Path(__file__).resolve().parent / "templates"
+    templates = Templates(config.tz, None, [here], bot_name=config.bot_name)
     return templates.render("calendar_cli", kind=kind, file=config.calendar.file, **context)
 
 

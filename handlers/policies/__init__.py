@@ -8,6 +8,8 @@ targeting.py (which groups get what), feeds.py and feeds_cli.py (`chamberbot pol
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.feature import Feature, JobSpec, SubParsers
 from bot.services import Services
 from handlers.policies import broadcast_schedule, broadcasts_cli, chat, feeds, feeds_cli
@@ -25,6 +27,7 @@ def _cli(commands: SubParsers) -> None:
 
 
 FEATURE = Feature(
+    templates=Path(__file__).resolve().parent / "templates",
     name="policies",
     routes=chat.ROUTES,
     prompts=chat.PROMPTS,
