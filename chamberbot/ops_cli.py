@@ -1,7 +1,6 @@
 """`chamberbot backup --out FILE`, `chamberbot restore --from FILE` (handlers/operations)
 and `chamberbot calendar show YEAR` (handlers/cases/calendar_cli.py), with --config/--db
-defaulting like
-every other command (the demo's config and ./data/demo.db).
+defaulting like every other command (the demo's config and ./data/demo.db).
 
 backup and restore do not open the services: a restore must not hold the database open."""
 
