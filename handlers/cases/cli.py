@@ -54,7 +54,7 @@ def _show(app: Services, args: argparse.Namespace) -> int:
     except Refusal as refusal:
         sys.stderr.write(app.templates.render(refusal.template, **refusal.context) + "\n")
         return 1
-    origin = app.places.topic(case.conversation_id) or case.conversation_id
+    origin = app.places.name(case.conversation_id)
     text = app.templates.render(
         "staff_details",
         case=case,

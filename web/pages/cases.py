@@ -11,12 +11,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.db import to_db
+from bot.refusal import Refusal
 from handlers.cases import CaseService
+from handlers.cases.actions import STAFF_ACTIONS, Asked
 from handlers.cases.service import Case
 from handlers.cases.store import OPEN_SQL
 from handlers.reports.period import month_of
 from handlers.reports.text import labels
-from web.actions import ACTIONS, run_action
+from web.actions import run_action
 from web.console import Console
 from web.ledger import STATUSES, Filters, Row, ledger_page, ledger_rows, ledger_xlsx, read_rows
 from web.settings import place_name, web_settings
@@ -35,8 +37,6 @@ _SECTIONS = {
     "overdue": (f"{OPEN_SQL} and due_at <= ?", "due_at, id"),
     "rating": ("status = 'resolved'", "id desc"),
 }
-# Actions whose text field must not be empty (the chat would answer with the usage line).
-_NEEDS_TEXT = {"answer", "resolve", "note"}
 
 
 def _section(
@@ -53,10 +53,6 @@ def _section(
     )
     rows = read_rows(db, where, params, order, _DASHBOARD_LIMIT, 0, now, console.words)
     return key, min(count, COUNT_CAP), count > COUNT_CAP, rows
-
-
-def _category(case: Case) -> str:
-    return f"{case.category}/{case.aspect}" if case.aspect else case.category
 
 
 def _groups(console: Console) -> list[Any]:
@@ -157,8 +153,10 @@ def routes(console: Console) -> list[Route]:
         )
 
     def _find(number: str) -> Case | None:
-        rows = app.service(CaseService).where("number = ?", [number])
-        return rows[0] if rows else None
+        try:
+            return app.service(CaseService).find(number, app.clock.now(), "", staff=True)
+        except Refusal:
+            return None
 
     async def detail(request: Request, user: User) -> Response:
         case = _find(request.path_params["number"])
@@ -169,51 +167,52 @@ def routes(console: Console) -> list[Route]:
             "case.html",
             case=case,
             timeline=app.service(CaseService).timeline(case),
-            place=place_name(app, case.conversation_id),
+            place=app.places.name(case.conversation_id),
             now=app.clock.now(),
             **choices(),
         )
 
     async def act(request: Request, user: User) -> Response:
-        number = request.path_params["number"]
-        action = request.path_params["action"]
-        case = _find(number)
-        if case is None or action not in ACTIONS:
+        action = STAFF_ACTIONS.get(request.path_params["action"])
+        case = _find(request.path_params["number"])
+        if case is None or action is None:
             return console.refuse(request, "no_case", 404)
+        back = f"/cases/{case.number}"
+        words = {"action": action.name, "label": action.label}
         form = await request.form()
         text = str(form.get("text", "")).strip()[:2000]
-        if action in _NEEDS_TEXT and not text:
-            console.flash(request, "need_text", action=action)
-            return console.redirect(request, f"/cases/{number}")
-        extra = {"assign": "assignee", "transfer": "department", "reclassify": "category"}.get(
-            action
-        )
-        chosen = str(form.get(extra, "")).strip() if extra else ""
-        if extra and not chosen:
-            console.flash(request, "need_choice", action=action)
-            return console.redirect(request, f"/cases/{number}")
-        if user.contact_id not in app.people.staff:
-            console.flash(request, "not_staff_contact")
-            return console.redirect(request, f"/cases/{number}")
+        if action.needs_text and not text:
+            console.flash(request, "need_text", **words)
+            return console.redirect(request, back)
+        chosen = str(form.get(action.choice, "")).strip() if action.choice else ""
+        if action.choice and not chosen:
+            console.flash(request, "need_choice", choice_label=action.choice_label, **words)
+            return console.redirect(request, back)
         new_deadline = bool(form.get("new_deadline"))
-        result = run_action(
-            app, user.contact_id, action, case, chosen, text, new_deadline=new_deadline
-        )
+        asked = Asked(chosen, text, new_deadline)
+        result = run_action(app, user.contact_id, action.name, case, asked)
         if result.refusal:
             console.flash(request, "reply", text=result.refusal, refused=True)
-        elif action == "reclassify" and result.case and result.previous:
+        elif action.name == "reclassify" and result.case and result.previous:
             console.flash(
                 request,
                 "reclassified",
-                number=number,
-                to=_category(result.case),
-                previous=_category(result.previous),
+                number=case.number,
+                to=result.case.classified,
+                previous=result.previous.classified,
                 new_deadline=new_deadline,
                 due=console.env.filters["datetime"](result.case.due_at),
             )
         else:
-            console.flash(request, "done", action=action, number=number, changed=result.changed)
-        return console.redirect(request, f"/cases/{number}")
+            console.flash(
+                request,
+                "done",
+                number=case.number,
+                changed=result.changed,
+                tells_reporter=action.tells_reporter,
+                **words,
+            )
+        return console.redirect(request, back)
 
     return [
         Route("/", console.page(dashboard)),
