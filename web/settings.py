@@ -30,4 +30,3 @@ class WebSettings(BaseModel):
 
 def web_settings(services: Services) -> WebSettings:
     return services.config.section("web", WebSettings)
-

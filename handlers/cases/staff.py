@@ -173,7 +173,9 @@ ROUTES: list[Route] = [
     _staff("todo", ("待办",), todo, "待办 [超期/未分配/我的]", "查看未办结的诉求"),
     _staff("details", ("详情",), details, "详情 <编号>", "查看诉求全部信息和办理记录", CaseArg()),
     *(
-        _staff(a.name, a.keywords, _HANDLERS[a.name], a.usage, a.summary, CaseArg(a.chat_needs_text))
+        _staff(
+            a.name, a.keywords, _HANDLERS[a.name], a.usage, a.summary, CaseArg(a.chat_needs_text)
+        )
         for a in STAFF_ACTIONS.values()
     ),
 ]

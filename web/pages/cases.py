@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time
 from typing import Any
 
@@ -14,14 +13,22 @@ from bot.db import to_db
 from bot.refusal import Refusal
 from handlers.cases import CaseService
 from handlers.cases.actions import STAFF_ACTIONS, Asked
-from handlers.cases.service import Case
-from handlers.cases.store import OPEN_SQL
+from handlers.cases.listing import section
+from handlers.cases.service import Case, ledger_labels, ledger_rows
 from handlers.reports.period import month_of
 from handlers.reports.text import labels
 from web.actions import run_action
 from web.console import Console
-from web.ledger import STATUSES, Filters, Row, ledger_page, ledger_rows, ledger_xlsx, read_rows
-from web.settings import place_name, web_settings
+from web.ledger import (
+    EXPORT_LIMIT,
+    STATUSES,
+    Filters,
+    Row,
+    ledger_page,
+    ledger_xlsx,
+    read_rows,
+)
+from web.settings import web_settings
 from web.store import User
 
 __all__ = ["routes"]
@@ -30,36 +37,20 @@ _DASHBOARD_LIMIT = 10
 # The 工作台 counts up to this many cases per card and shows "1000+" beyond: an exact
 # count would read every matching index entry (half a million at a million cases).
 COUNT_CAP = 1000
-# Each card's cases, in the order of the index its WHERE fits (bot/db.py m011, reports).
-_SECTIONS = {
-    "today": ("created_at >= ?", "created_at desc, id desc"),
-    "waiting": (f"{OPEN_SQL} and ifnull(first_response_at, '') = ''", "response_due_at, id"),
-    "overdue": (f"{OPEN_SQL} and due_at <= ?", "due_at, id"),
-    "rating": ("status = 'resolved'", "id desc"),
-}
 
 
 def _section(
     console: Console, key: str, params: list[Any], now: datetime
 ) -> tuple[str, int, bool, list[Row]]:
     """A 工作台 card: its count (capped), whether capped, and its first cases."""
-    where, order = _SECTIONS[key]
     db = console.app.db
-    count = int(
-        db.execute(
-            f"select count(*) from (select 1 from cases where {where} order by {order} limit ?)",
-            [*params, COUNT_CAP + 1],
-        ).fetchone()[0]
-    )
-    rows = read_rows(db, where, params, order, _DASHBOARD_LIMIT, 0, now, console.words)
+    selection, order, count = section(db, key, params, COUNT_CAP)
+    rows = read_rows(db, selection, order, _DASHBOARD_LIMIT, 0, now, console.words)
     return key, min(count, COUNT_CAP), count > COUNT_CAP, rows
 
 
-def _groups(console: Console) -> list[Any]:
-    return console.app.db.execute(
-        "select id, coalesce(topic, id) from conversations where is_group = 1 and kind = 'member'"
-        " order by topic"
-    ).fetchall()
+def _groups(console: Console) -> list[tuple[str, str]]:
+    return [(g.id, g.name) for g in console.app.places.member_groups()]
 
 
 def _fixed_choices(console: Console) -> dict[str, Any]:
@@ -121,30 +112,11 @@ def routes(console: Console) -> list[Route]:
     async def export(request: Request, user: User) -> Response:
         filters = Filters.parse(request.query_params)
         now = app.clock.now()
-        title, header_line = console.env.get_template("ledger_headers.txt").render().splitlines()
-        headers = header_line.split()
-
-        def rows() -> Iterator[list[Any]]:
-            for case in ledger_rows(app.db, filters, now):
-                yield [
-                    case.number,
-                    console._day(case.created_at),
-                    case.enterprise or "",
-                    case.reporter_name,
-                    place_name(app, case.conversation_id),
-                    case.description,
-                    case.category,
-                    case.aspect or "",
-                    case.department,
-                    case.assignee_name or "",
-                    console.label("status", case.status),
-                    console.label("escalation", case.escalation),
-                    console._day(case.due_at),
-                    "是" if case.overdue(now) else "",
-                    console.label("rating", case.rating),
-                ]
-
-        data = ledger_xlsx(headers, rows(), title)
+        lab = ledger_labels(app.templates.render)
+        found = ledger_rows(
+            app.db, lab, app.config.tz, now, filters.where(now), phone=False, limit=EXPORT_LIMIT
+        )
+        data = ledger_xlsx(found, lab["ledger.title"])
         name = f"ledger-{now.astimezone(app.config.tz):%Y%m%d-%H%M}.xlsx"
         return Response(
             data,
