@@ -298,7 +298,7 @@ async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
             f"诉求 {case.number} 已改为「法治环境/合同纠纷」（原为「市场环境/融资信贷」）。"
             f"办结期限按新分类重新计算：{when(moved.due_at)} 前。"
         )
-        await expect(page.locator("dl.fields")).to_contain_text("法治环境/合同纠纷")  # Case.classified
+        await expect(page.locator("dl.fields")).to_contain_text("法治环境/合同纠纷")
         last = page.locator(".timeline li").last
         await expect(last).to_contain_text("改分类 · 王科长")
         await expect(last).to_contain_text(
