@@ -37,8 +37,9 @@ from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from chamberbot.root import sections  # noqa: E402
 from chamberbot.root import services as build_services  # noqa: E402
+from handlers.cases.service import created_between, ledger_rows  # noqa: E402
 from handlers.reports.figures import compute  # noqa: E402
-from handlers.reports.ledger import ledger_rows, write_ledger  # noqa: E402
+from handlers.reports.ledger import write_ledger  # noqa: E402
 from handlers.reports.period import Period  # noqa: E402
 from handlers.reports.settings import report_settings  # noqa: E402
 from handlers.reports.similar import common_issues  # noqa: E402
@@ -216,7 +217,9 @@ def main() -> None:
         render = services.templates.render
         rows, took, cpu = _timed(lambda: write_ledger(db, render, config, month, out))
         size = out.stat().st_size
-        cases, timeline = ledger_rows(db, labels(render), month, config.tz)
+        selection = created_between(month.period.start, month.period.end)
+        ledger = ledger_rows(db, labels(render), config.tz, month.cutoff, selection)
+        cases, timeline = ledger.rows, ledger.timeline
         cells = sum(len(r) for r in cases) + sum(len(r) for r in timeline)
         print(
             f"XLSX ledger of {rows:,} cases and their {len(timeline):,} events ({cells:,}"

@@ -19,9 +19,15 @@ from bot.db import to_db, to_json
 from bot.messages import DEFAULT_CHANNEL, Incoming
 from bot.normalize import normalize
 
-__all__ = ["Group", "Places"]
+__all__ = ["Group", "Places", "conversation_name"]
 
 log = logging.getLogger(__name__)
+
+
+def conversation_name(conversation_id: str, topic: str | None, contact: str | None = None) -> str:
+    """What a conversation is called, the one rule: a group's topic; a private chat's
+    contact's name; else its id."""
+    return topic or contact or conversation_id
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,7 @@ class Group:
 
     @property
     def name(self) -> str:
-        return self.topic or self.id
+        return conversation_name(self.id, self.topic)
 
 
 def _group(row: Sequence[object]) -> Group:
@@ -92,6 +98,16 @@ class Places:
             )
         self._known[conversation_id] = topic or (row[0] if row else None)
         return row is None
+
+    def name(self, conversation_id: str) -> str:
+        """The conversation's name (`conversation_name`): a private chat's id is its
+        contact's."""
+        row = self.db.execute(
+            "select (select topic from conversations where id = ?),"
+            " (select name from contacts where id = ?)",
+            [conversation_id, conversation_id],
+        ).fetchone()
+        return conversation_name(conversation_id, row[0], row[1])
 
     def topic(self, conversation_id: str) -> str | None:
         row = self.db.execute(

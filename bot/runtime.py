@@ -63,7 +63,7 @@ class Runtime:
         s = self.services
         if s.people.is_staff_room(out.conversation_id):
             return  # do not report a failed report into the room that cannot receive it
-        where = s.places.topic(out.conversation_id) or s.people.name(out.conversation_id)
+        where = s.places.name(out.conversation_id)
         with s.db.atomic():
             s.outbox.enqueue(
                 s.notices.to_staff(template, conversation=where, text=out.text[:60], reason=reason)

@@ -70,8 +70,9 @@ def test_export_writes_the_ledger_without_phones_unless_asked(
         sheet = load_workbook(out).active
         assert sheet is not None
         rows = [[str(c or "") for c in row] for row in sheet.iter_rows(values_only=True)]
-    assert rows[0][:4] == ["编号", "登记时间", "企业", "反映人"]
-    assert "手机号" not in rows[0]
+    # the one ledger's columns (handlers/cases/ledger.py, the report's 台账)
+    assert rows[0][:4] == ["编号", "受理时间", "企业", "反映人"]
+    assert "联系电话" not in rows[0]
     assert rows[1][:4] == ["2026-0001", "2026-11-16 09:00", "宏达机械", "张总"]
     assert rows[1][rows[0].index("状态")] == "已受理"
     assert not any(PHONE in str(cell) for row in rows for cell in row)
@@ -81,4 +82,4 @@ def test_export_writes_the_ledger_without_phones_unless_asked(
     if fmt == "csv":
         with out.open(encoding="utf-8-sig") as handle:
             with_phones = list(csv.reader(handle))
-        assert with_phones[1][with_phones[0].index("手机号")] == PHONE
+        assert with_phones[1][with_phones[0].index("联系电话")] == PHONE

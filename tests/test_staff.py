@@ -199,7 +199,7 @@ def test_details_show_everything_and_the_whole_timeline_with_notes(
 
     for expected in (
         f"诉求 {case.number}｜已受理",
-        "市场环境 / 拖欠账款",
+        "市场环境/拖欠账款",  # the one spelling of 分类/方面 (Case.classified)
         "承办：法律处（未分配）",
         "张氏机械",
         "张总",

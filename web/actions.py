@@ -1,80 +1,49 @@
-"""Staff actions on a case: the case service's intent methods, as the logged-in staff member.
+"""Staff actions on a case from the console: the cases feature's staff action table
+(handlers/cases/actions.py), run as the logged-in staff member.
 
-The same rules and notices as chat: the actor on the timeline is the web user's staff
-contact; a `Refusal` comes back as the same polite sentence chat would give; the notices
-(the update in the enterprise's group, the staff rooms, an assignee) go into the durable
-outbox in the same transaction as the change.
+The same rules, refusals and notices as chat, by the same path as the dispatcher: one
+transaction (`bot.db.transaction`) holds the staff check, the intent and the notices it
+queues in the durable outbox; a `Refusal` rolls it back and comes back as the sentence its
+template says, as chat would say it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bot.messages import Outgoing
+from bot.db import transaction
 from bot.refusal import Refusal
 from bot.services import Services
 from handlers.cases import CaseService
-from handlers.cases.service import Actor, Case
+from handlers.cases.actions import Asked, perform, staff_actor
+from handlers.cases.service import Case
 
-__all__ = ["ACTIONS", "ActionResult", "run_action"]
-
-ACTIONS = ("claim", "assign", "transfer", "answer", "resolve", "escalate", "note", "reclassify")
+__all__ = ["ActionResult", "refusal_text", "run_action"]
 
 
 @dataclass(frozen=True)
 class ActionResult:
     refusal: str = ""  # the polite refusal, as chat says it
     changed: bool = True
-    queued: list[Outgoing] = field(default_factory=list)
     case: Case | None = None  # the case after the intent
     previous: Case | None = None
 
 
-def run_action(
-    services: Services,
-    contact_id: str,
-    action: str,
-    case: Case,
-    choice: str,
-    text: str,
-    *,
-    new_deadline: bool = False,
-) -> ActionResult:
-    """Run one intent (`answer`, `resolve` …) on `case` as staff member `contact_id`.
+def refusal_text(services: Services, refusal: Refusal) -> str:
+    """A refusal in the words of its template (the chat's wording)."""
+    return services.templates.render(refusal.template, **refusal.context)
 
-    `choice` is the assignee, the department, or `分类[/方面]` for `reclassify` (whose due
-    date follows the new category's limit only with `new_deadline`)."""
-    cases = services.service(CaseService)
-    actor = Actor(contact_id, services.people.staff_name(contact_id))
-    now = services.clock.now()
+
+def run_action(
+    services: Services, contact_id: str | None, name: str, case: Case, asked: Asked
+) -> ActionResult:
+    """Run staff action `name` on `case` as the staff member `contact_id`."""
     try:
-        with services.db.atomic():
-            if action == "claim":
-                outcome = cases.claim(case, actor, now)
-            elif action == "assign":
-                outcome = cases.assign(case, actor, choice, text, now)
-            elif action == "transfer":
-                outcome = cases.transfer(case, actor, choice, text, now)
-            elif action == "answer":
-                outcome = cases.answer(case, actor, text, now)
-            elif action == "resolve":
-                outcome = cases.resolve(case, actor, text, now)
-            elif action == "escalate":
-                outcome = cases.escalate(case, actor, text, now)
-            elif action == "reclassify":
-                category, _, aspect = choice.partition("/")
-                outcome = cases.reclassify(
-                    case, actor, category, aspect, now, new_deadline=new_deadline
-                )
-            else:
-                outcome = cases.note(case, actor, text, now)
+        with transaction(services.db):
+            actor = staff_actor(services.people, contact_id)
+            cases = services.service(CaseService)
+            outcome = perform(cases, name, case, actor, asked, services.clock.now())
             services.outbox.enqueue(outcome.notices)
     except Refusal as refusal:
-        text = services.templates.render(refusal.template, **refusal.context)
-        return ActionResult(refusal=text, changed=False)
-    return ActionResult(
-        changed=outcome.changed,
-        queued=outcome.notices,
-        case=outcome.case,
-        previous=outcome.previous,
-    )
+        return ActionResult(refusal=refusal_text(services, refusal), changed=False)
+    return ActionResult(changed=outcome.changed, case=outcome.case, previous=outcome.previous)

@@ -1,23 +1,23 @@
 """The case ledger (诉求台账): filters from the query string, one page of rows, XLSX.
 
-Filters become one parameterised WHERE clause; unknown or malformed values are ignored
-with the filter shown as empty, never an error page. Pages are fetched with one extra
-row to know whether a next page exists (no count over a million rows per request).
+Filters are the cases feature's `CaseFilter` (one parameterised WHERE, a named query of
+handlers/cases/listing.py); unknown or malformed values are ignored with the filter shown
+as empty, never an error page. Pages are fetched with one extra row to know whether a
+next page exists (no count over a million rows per request).
 
-A page reads only the columns its table shows (`ROW_COLUMNS`, the description cut in
-SQL) into `Row`s whose words are already made (status label, day, overdue) and whose
-text is already HTML-escaped (`html.escape`, once per field, here and only here): the
-table template (_case_table.html) prints them with autoescape off, so 50 rows cost a
-few hundred microseconds instead of a millisecond of markupsafe calls.
-The open statuses are written as `OPEN_SQL`, word for word, so the partial indexes of
-the staff queries (bot/db.py m011) serve the overdue filter and the 工作台.
+A page reads only the columns its table shows (listing.py's `ROW_COLUMNS`, the
+description cut in SQL) into `Row`s whose words are already made (status label, day,
+overdue) and whose text is already HTML-escaped (`html.escape`, once per field, here and
+only here): the table template (_case_table.html) prints them with autoescape off, so 50
+rows cost a few hundred microseconds instead of a millisecond of markupsafe calls.
+The XLSX export is the cases feature's ledger (handlers/cases/ledger.py).
 """
 
 from __future__ import annotations
 
 import html
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -26,37 +26,20 @@ from urllib.parse import urlencode
 from openpyxl import Workbook
 from sqlite_utils import Database
 
-from bot.db import to_db
 from bot.templates import clip
-from handlers.cases.service import Case
-from handlers.cases.store import OPEN_SQL
+from handlers.cases.listing import DESCRIPTION, STATUSES, CaseFilter, Selection, table_rows
+from handlers.cases.service import Ledger
 
-__all__ = [
-    "ROW_COLUMNS",
-    "STATUSES",
-    "Filters",
-    "Row",
-    "Words",
-    "ledger_page",
-    "ledger_rows",
-    "ledger_xlsx",
-    "read_rows",
-]
+__all__ = ["EXPORT_LIMIT", "STATUSES", "Filters", "Row", "Words", "ledger_page", "ledger_xlsx",
+           "read_rows"]  # fmt: skip
 
-STATUSES = ("new", "accepted", "in_progress", "resolved", "closed", "withdrawn")
 EXPORT_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
-class Filters:
-    status: str = ""
-    category: str = ""
-    department: str = ""
-    assignee: str = ""
-    group: str = ""
-    escalation: str = ""
-    overdue: bool = False
-    q: str = ""
+class Filters(CaseFilter):
+    """The ledger's filters as the query string gives them, and the page."""
+
     page: int = 1
 
     @classmethod
@@ -95,47 +78,6 @@ class Filters:
             "export": self.query(page=1),
         }
 
-    def where(self, now: datetime) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.status == "open":
-            clauses.append(OPEN_SQL)
-        elif self.status:
-            clauses.append("status = ?")
-            params.append(self.status)
-        for column, value in (
-            ("category", self.category),
-            ("department", self.department),
-            ("assignee_id", self.assignee),
-            ("conversation_id", self.group),
-        ):
-            if value:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if self.escalation:
-            clauses.append("escalation = ?")
-            params.append(int(self.escalation))
-        if self.overdue:
-            clauses.append(f"{OPEN_SQL} and due_at <= ?")
-            params.append(to_db(now))
-        if self.q:
-            like = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append(
-                "(number like ? escape '\\' or description like ? escape '\\'"
-                " or enterprise like ? escape '\\' or reporter_name like ? escape '\\')"
-            )
-            params += [like] * 4
-        return (" and ".join(clauses) or "1 = 1"), params
-
-
-_DESCRIPTION = 45  # characters of the description a table shows (clipped with "…")
-ROW_COLUMNS = (
-    "number, coalesce(nullif(enterprise, ''), reporter_name),"
-    f" substr(description, 1, {_DESCRIPTION + 1}), category,"
-    " coalesce(nullif(assignee_name, ''), department), status, escalation, due_at,"
-    f" {OPEN_SQL} and due_at <= ?"
-)
-
 
 class Row(NamedTuple):
     """One line of a case table, in words, every text field HTML-escaped (`read_rows`)."""
@@ -166,21 +108,19 @@ _KNOWN = frozenset(STATUSES)
 
 def _cut(text: str) -> str:
     """As the chat's 待办 clips: never a phone number cut in two (bot.templates.clip)."""
-    return clip(text, _DESCRIPTION)
+    return clip(text, DESCRIPTION)
 
 
 def read_rows(
-    db: Database, where: str, params: list[Any], order: str, limit: int, offset: int,
-    now: datetime, words: Words,
+    db: Database, selection: Selection, order: str, limit: int, offset: int, now: datetime,
+    words: Words,
 ) -> list[Row]:  # fmt: skip
-    """`select ROW_COLUMNS from cases where … order by … limit … offset …` as Rows."""
-    cursor = db.execute(
-        f"select {ROW_COLUMNS} from cases where {where} order by {order} limit ? offset ?",
-        [to_db(now), *params, limit, offset],
-    )
+    """One page of a case table (the cases' named query `table_rows`) as Rows."""
     status, day = words.status, words.day
     out = []
-    for n, who, desc, cat, handler, st, esc, due, late in cursor.fetchall():
+    for n, who, desc, cat, handler, st, esc, due, late in table_rows(
+        db, selection, order, limit, offset, now
+    ):
         out.append(
             Row(_html(n), _html(who or ""), _html(_cut(desc or "")), _html(cat or ""),
                 _html(handler or ""), st if st in _KNOWN else "", status(st), int(esc or 0),
@@ -196,28 +136,17 @@ def ledger_page(
     db: Database, filters: Filters, now: datetime, size: int, words: Words
 ) -> tuple[list[Row], bool]:
     """One page of the ledger, newest first, and whether another page follows."""
-    where, params = filters.where(now)
     offset = (filters.page - 1) * size
-    rows = read_rows(db, where, params, "id desc", size + 1, offset, now, words)
+    rows = read_rows(db, filters.where(now), "id desc", size + 1, offset, now, words)
     return rows[:size], len(rows) > size
 
 
-def ledger_rows(db: Database, filters: Filters, now: datetime) -> Iterator[Case]:
-    where, params = filters.where(now)
-    cursor = db.execute(
-        f"select * from cases where {where} order by id limit ?", [*params, EXPORT_LIMIT]
-    )
-    columns = [d[0] for d in cursor.description]
-    for row in cursor:
-        yield Case.from_row(dict(zip(columns, row, strict=True)))
-
-
-def ledger_xlsx(headers: list[str], rows: Iterator[list[Any]], sheet_title: str) -> bytes:
-    """A write-only workbook: one header row, then the rows as given."""
+def ledger_xlsx(ledger: Ledger, sheet_title: str) -> bytes:
+    """The ledger as a write-only workbook: the header row, then the rows."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(sheet_title)
-    sheet.append(headers)
-    for row in rows:
+    sheet.append(ledger.header)
+    for row in ledger.rows:
         sheet.append(row)
     out = io.BytesIO()
     book.save(out)

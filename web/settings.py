@@ -1,4 +1,4 @@
-"""The console's settings section (`web:` in the config) and small lookups it shares."""
+"""The console's settings section (`web:` in the config)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.services import Services
 
-__all__ = ["WebSettings", "place_name", "web_settings"]
+__all__ = ["WebSettings", "web_settings"]
 
 
 class WebSettings(BaseModel):
@@ -30,8 +30,3 @@ class WebSettings(BaseModel):
 
 def web_settings(services: Services) -> WebSettings:
     return services.config.section("web", WebSettings)
-
-
-def place_name(services: Services, conversation_id: str) -> str:
-    """A group's topic, or the name of the contact of a private chat."""
-    return services.places.topic(conversation_id) or services.people.name(conversation_id)

@@ -14,12 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.db import from_db
 from bot.feature import SubParsers, command_options, with_services
 from bot.refusal import Refusal
 from bot.services import Services
 from bot.tables import write_table
-from handlers.cases.service import OPEN, Case, CaseService
+from handlers.cases.listing import CaseFilter
+from handlers.cases.service import Case, CaseService, as_text, ledger_labels, ledger_rows
 
 __all__ = ["register"]
 
@@ -31,13 +31,8 @@ def _write(text: str) -> None:
 
 
 def _cases(app: Services, status: str, limit: int | None = None) -> list[Case]:
-    if status == "all":
-        return app.service(CaseService).where("1", [], order_by="id desc", limit=limit)
-    wanted = sorted(OPEN) if status == "open" else [status]
-    marks = ", ".join("?" for _ in wanted)
-    return app.service(CaseService).where(
-        f"status in ({marks})", wanted, order_by="id desc", limit=limit
-    )
+    where, params = CaseFilter(status="" if status == "all" else status).where(app.clock.now())
+    return app.service(CaseService).where(where, params, order_by="id desc", limit=limit)
 
 
 def _list(app: Services, args: argparse.Namespace) -> int:
@@ -54,7 +49,7 @@ def _show(app: Services, args: argparse.Namespace) -> int:
     except Refusal as refusal:
         sys.stderr.write(app.templates.render(refusal.template, **refusal.context) + "\n")
         return 1
-    origin = app.places.topic(case.conversation_id) or case.conversation_id
+    origin = app.places.name(case.conversation_id)
     text = app.templates.render(
         "staff_details",
         case=case,
@@ -67,47 +62,14 @@ def _show(app: Services, args: argparse.Namespace) -> int:
     return 0
 
 
-def _local(app: Services, value: str | None) -> str:
-    return from_db(value).astimezone(app.config.tz).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def ledger_rows(app: Services, *, phone: bool) -> list[list[str]]:
-    """工作台账: the header and one row per case, oldest first."""
-    header = app.templates.render("cases_cli", kind="header", phone=phone).split("\t")
-    labels = dict(
-        line.split("\t", 1)
-        for line in app.templates.render("cases_cli", kind="labels").splitlines()
-    )
-    rows = [header]
-    for case in reversed(_cases(app, "all")):
-        row = [
-            case.number,
-            _local(app, case.created_at),
-            case.enterprise or "",
-            case.reporter_name,
-        ]
-        if phone:
-            row.append(app.people.contact(case.reporter_id)["phone"] or "")
-        row += [
-            case.category,
-            case.aspect or "",
-            case.department,
-            case.assignee_name or "",
-            labels.get(case.status, case.status),
-            _local(app, case.due_at),
-            _local(app, case.resolved_at) if case.status in ("resolved", "closed") else "",
-            labels.get(case.rating or "", ""),
-            case.description,
-        ]
-        rows.append(row)
-    return rows
-
-
 def _export(app: Services, args: argparse.Namespace) -> int:
-    rows = ledger_rows(app, phone=args.phone)
+    lab = ledger_labels(app.templates.render)
+    now = app.clock.now()
+    ledger = ledger_rows(app.db, lab, app.config.tz, now, phone=args.phone)
     out = Path(args.out)
-    write_table(rows, out, args.format, "工作台账")
-    _write(app.templates.render("cases_cli", kind="exported", count=len(rows) - 1, out=out))
+    rows = [ledger.header, *(as_text(row) for row in ledger.rows)]
+    write_table(rows, out, args.format, lab["ledger.title"])
+    _write(app.templates.render("cases_cli", kind="exported", count=len(ledger.rows), out=out))
     return 0
 
 

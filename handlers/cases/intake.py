@@ -18,6 +18,7 @@ from datetime import timedelta
 from bot.db import from_db
 from bot.messages import Outgoing
 from bot.normalize import SEPARATORS
+from bot.places import conversation_name
 from bot.router import Context, Route
 from handlers.cases.filters import CaseArg
 from handlers.cases.service import Actor, Case, CaseService
@@ -69,7 +70,7 @@ def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
         is_group=msg.is_group,
         description=description,
         now=ctx.now,
-        origin=(msg.room_topic or msg.conversation_id) if msg.is_group else None,
+        origin=conversation_name(msg.conversation_id, msg.room_topic) if msg.is_group else None,
     )
     echo = not msg.is_group or ctx.config.privacy.echo_description_in_group
     limit = timedelta(hours=ctx.config.cases.first_response_hours)

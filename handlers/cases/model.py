@@ -23,6 +23,7 @@ __all__ = [
     "Classification",
     "EventKind",
     "Status",
+    "classified",
     "classify",
 ]
 
@@ -101,6 +102,11 @@ def classify(description: str, config: Config) -> Classification:
     return Classification(c.default_category, "", c.default_department, c.default_limit_days)
 
 
+def classified(category: str, aspect: str | None) -> str:
+    """`分类/方面`, or the category alone: the one spelling of a case's classification."""
+    return f"{category}/{aspect}" if aspect else category
+
+
 @dataclass(frozen=True)
 class Case:
     id: int
@@ -153,6 +159,11 @@ class Case:
             values[name] = row[i]
         values["status"] = Status(values["status"])
         return case
+
+    @property
+    def classified(self) -> str:
+        """Its category and aspect as staff and reporters read them: `分类/方面`."""
+        return classified(self.category, self.aspect)
 
     @property
     def is_open(self) -> bool:

@@ -18,6 +18,7 @@ from bot.refusal import Refusal
 from bot.router import Context, Route
 from handlers.cases.filters import CaseArg
 from handlers.cases.service import OPEN, Case, CaseService, EventKind, Outcome, Status
+from handlers.cases.store import OPEN_SQL
 
 __all__ = ["ROUTES"]
 
@@ -78,7 +79,7 @@ def my_cases(ctx: Context) -> list[Outgoing]:
     ranked = ctx.service(CaseService).where(
         "reporter_id = ?",
         [me],
-        order_by="case when status in ('new', 'accepted', 'in_progress') then 0"
+        order_by=f"case when {OPEN_SQL} then 0"
         " when status = 'resolved' then 1 else 2 end, id desc",
         limit=LIST_LIMIT,
     )

@@ -8,6 +8,15 @@ transition table (bot/cases/rules.py) and each writes one timeline event.
 
 from handlers.cases.core import Outcome
 from handlers.cases.deadline_intents import DeadlineIntents
+from handlers.cases.ledger import (
+    LEDGER_COLUMNS,
+    TIMELINE_COLUMNS,
+    Ledger,
+    as_text,
+    ledger_labels,
+    ledger_rows,
+)
+from handlers.cases.listing import CaseFilter, Selection, created_between
 from handlers.cases.model import (
     OPEN,
     SYSTEM,
@@ -22,17 +31,26 @@ from handlers.cases.reporter_intents import RATINGS, ReporterIntents
 from handlers.cases.staff_intents import StaffIntents
 
 __all__ = [
+    "LEDGER_COLUMNS",
     "OPEN",
     "RATINGS",
     "SYSTEM",
+    "TIMELINE_COLUMNS",
     "Actor",
     "Case",
     "CaseEvent",
+    "CaseFilter",
     "CaseService",
     "Classification",
     "EventKind",
+    "Ledger",
     "Outcome",
+    "Selection",
     "Status",
+    "as_text",
+    "created_between",
+    "ledger_labels",
+    "ledger_rows",
 ]
 
 

@@ -1,8 +1,9 @@
 """Staff side of cases (诉求): 待办, 详情, 认领, 指派, 转办, 回复, 办结, 升级, 备注, 改类.
 
 Used from a staff room or a staff member's private chat. Each command finds its case
-through the route's CaseArg and calls one intent of the case service; the service says
-what the reporter and the other staff rooms get, the handler what the sender reads.
+through the route's CaseArg and runs one row of the staff action table (actions.py, which
+the web console's forms read too); the service says what the reporter and the other staff
+rooms get, the handler what the sender reads.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from bot.normalize import SEPARATORS, normalize, split_word
 from bot.refusal import Refusal
 from bot.router import Context, Handler, Route
 from handlers.cases import cli as cases_cli
+from handlers.cases.actions import STAFF_ACTIONS, Asked, perform
 from handlers.cases.filters import CaseArg
-from handlers.cases.service import Case, CaseService
+from handlers.cases.service import Case, CaseService, Outcome
 from handlers.cases.staff_views import details, todo
 
 __all__ = ["CLI", "ROUTES"]
@@ -21,8 +23,12 @@ __all__ = ["CLI", "ROUTES"]
 _RECOMPUTE_WORDS = ("重算期限", "重新计算期限")
 
 
+def _perform(ctx: Context, name: str, case: Case, asked: Asked | None = None) -> Outcome:
+    return perform(ctx.service(CaseService), name, case, ctx.actor, asked or Asked(), ctx.now)
+
+
 def claim(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
-    outcome = ctx.service(CaseService).claim(case, ctx.actor, ctx.now)
+    outcome = _perform(ctx, "claim", case)
     reply = ctx.say(
         "staff_claimed",
         case=outcome.case,
@@ -51,7 +57,7 @@ def assign(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     if assignee_id is None:
         names = [member.name for member in ctx.people.staff.values()]
         raise Refusal("staff_unknown_staff", who=who, names=names)
-    outcome = ctx.service(CaseService).assign(case, ctx.actor, assignee_id, note, ctx.now)
+    outcome = _perform(ctx, "assign", case, Asked(assignee_id, note))
     told = any(o.conversation_id == outcome.case.conversation_id for o in outcome.notices)
     reply = ctx.say(
         "staff_assigned",
@@ -72,7 +78,7 @@ def transfer(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
             given=given,
             departments=ctx.service(CaseService).departments(),
         )
-    outcome = ctx.service(CaseService).transfer(case, ctx.actor, department, reason, ctx.now)
+    outcome = _perform(ctx, "transfer", case, Asked(department, reason))
     reply = ctx.say(
         "staff_transferred",
         case=outcome.case,
@@ -84,24 +90,24 @@ def transfer(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
 
 
 def answer(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
-    outcome = ctx.service(CaseService).answer(case, ctx.actor, rest, ctx.now)
+    outcome = _perform(ctx, "answer", case, Asked(text=rest))
     return [ctx.say("staff_answered", case=outcome.case), *outcome.notices]
 
 
 def resolve(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
-    outcome = ctx.service(CaseService).resolve(case, ctx.actor, rest, ctx.now)
+    outcome = _perform(ctx, "resolve", case, Asked(text=rest))
     days = ctx.config.cases.auto_close_days
     return [ctx.say("staff_resolved", case=outcome.case, days=days), *outcome.notices]
 
 
 def escalate(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
-    outcome = ctx.service(CaseService).escalate(case, ctx.actor, rest, ctx.now)
+    outcome = _perform(ctx, "escalate", case, Asked(text=rest))
     reply = ctx.say("staff_escalated", case=outcome.case, actor="", reason=rest)
     return [reply, *outcome.notices]
 
 
 def note(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
-    outcome = ctx.service(CaseService).note(case, ctx.actor, rest, ctx.now)
+    outcome = _perform(ctx, "note", case, Asked(text=rest))
     return [ctx.say("staff_noted", case=outcome.case)]
 
 
@@ -113,13 +119,13 @@ def reclassify(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
         text = text.removesuffix(word).strip(SEPARATORS)
     given, _, aspect = text.partition("/")
     category = _named(given, [c.name for c in ctx.config.categories])
-    outcome = ctx.service(CaseService).reclassify(
-        case, ctx.actor, category, aspect.strip(), ctx.now, new_deadline=new_deadline
-    )
-    before = outcome.previous
-    previous = f"{before.category}/{before.aspect}" if before.aspect else before.category
+    choice = f"{category}/{aspect.strip()}"
+    outcome = _perform(ctx, "reclassify", case, Asked(choice, new_deadline=new_deadline))
     reply = ctx.say(
-        "staff_reclassified", case=outcome.case, previous=previous, new_deadline=new_deadline
+        "staff_reclassified",
+        case=outcome.case,
+        previous=outcome.previous.classified,
+        new_deadline=new_deadline,
     )
     return [reply]
 
@@ -152,60 +158,25 @@ def _staff(
     )
 
 
-_NUMBER, _NUMBER_TEXT = CaseArg(), CaseArg(need_text=True)
+_HANDLERS: dict[str, Handler] = {
+    "claim": claim,
+    "assign": assign,
+    "transfer": transfer,
+    "answer": answer,
+    "resolve": resolve,
+    "escalate": escalate,
+    "note": note,
+    "reclassify": reclassify,
+}
 
 ROUTES: list[Route] = [
     _staff("todo", ("待办",), todo, "待办 [超期/未分配/我的]", "查看未办结的诉求"),
-    _staff("details", ("详情",), details, "详情 <编号>", "查看诉求全部信息和办理记录", _NUMBER),
-    _staff("claim", ("认领", "接单"), claim, "认领 <编号>", "由我负责办理", _NUMBER),
-    _staff(
-        "assign",
-        ("指派", "分派"),
-        assign,
-        "指派 <编号> @某人",
-        "指定工作人员办理",
-        _NUMBER_TEXT,
-    ),
-    _staff(
-        "transfer",
-        ("转办", "转交"),
-        transfer,
-        "转办 <编号> <部门>",
-        "转交其他部门办理",
-        _NUMBER_TEXT,
-    ),
-    _staff(
-        "answer",
-        ("回复", "答复"),
-        answer,
-        "回复 <编号> <内容>",
-        "答复企业（转发到原群）",
-        _NUMBER_TEXT,
-    ),
-    _staff(
-        "resolve",
-        ("办结",),
-        resolve,
-        "办结 <编号> <结果说明>",
-        "办结并请企业评价",
-        _NUMBER_TEXT,
-    ),
-    _staff(
-        "escalate",
-        ("升级",),
-        escalate,
-        "升级 <编号> [原因]",
-        "提请部门负责人或领导督办",
-        _NUMBER,
-    ),
-    _staff("note", ("备注",), note, "备注 <编号> <内容>", "内部备注（企业看不到）", _NUMBER_TEXT),
-    _staff(
-        "reclassify",
-        ("改类", "改分类"),
-        reclassify,
-        "改类 <编号> <分类>[/<方面>] [重算期限]",
-        "更正诉求分类（加「重算期限」按新分类重算办结期限）",
-        _NUMBER_TEXT,
+    _staff("details", ("详情",), details, "详情 <编号>", "查看诉求全部信息和办理记录", CaseArg()),
+    *(
+        _staff(
+            a.name, a.keywords, _HANDLERS[a.name], a.usage, a.summary, CaseArg(a.chat_needs_text)
+        )
+        for a in STAFF_ACTIONS.values()
     ),
 ]
 

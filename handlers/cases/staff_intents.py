@@ -9,7 +9,7 @@ from typing import Any
 from bot.db import from_db, to_db
 from bot.refusal import Refusal
 from handlers.cases.core import CaseCore, Outcome
-from handlers.cases.model import Actor, Case, EventKind, Status
+from handlers.cases.model import Actor, Case, EventKind, Status, classified
 
 __all__ = ["StaffIntents"]
 
@@ -144,8 +144,8 @@ class StaffIntents(CaseCore):
         if new_deadline:
             changes.update(self.deadlines(from_db(case.created_at), category, case.id))
         data = {
-            "from": f"{case.category}/{case.aspect}" if case.aspect else case.category,
-            "to": f"{category}/{aspect}" if aspect else category,
+            "from": case.classified,
+            "to": classified(category, aspect),
             "new_deadline": new_deadline,
         }
         updated = self.change(case, EventKind.RECLASSIFIED, actor, now, "", data, **changes)

@@ -98,7 +98,7 @@ def todo(ctx: Context) -> list[Outgoing]:
 
 def details(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
 
-    origin = ctx.places.topic(case.conversation_id) or case.conversation_id
+    origin = ctx.places.name(case.conversation_id)
     return [
         ctx.say(
             "staff_details",

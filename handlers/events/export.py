@@ -36,11 +36,7 @@ def export_rows(app: Services, event: Activity, *, staff: bool, now: datetime) -
     )
     rows = [header]
     for i, reg in enumerate(service(app).store.registrations(event.id), 1):
-        where = (
-            (app.places.topic(reg.conversation_id) or reg.conversation_id)
-            if reg.is_group
-            else labels["私聊"]
-        )
+        where = app.places.name(reg.conversation_id) if reg.is_group else labels["私聊"]
         row = [str(event.id), str(i), reg.name or reg.contact_id, reg.enterprise or ""]
         if staff:
             row.append(reg.phone or "")

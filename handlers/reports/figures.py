@@ -29,6 +29,7 @@ from sqlite_utils import Database
 
 from bot.config import Config
 from bot.db import from_db, to_db
+from bot.places import conversation_name
 from handlers.reports.extras import EventFigures, PolicyFigures, event_figures, policy_figures
 from handlers.reports.facts import RATINGS, Window, facts_table, year_scope
 from handlers.reports.period import Period
@@ -217,8 +218,7 @@ def _group(conv: str | None, topics: dict[str, str | None]) -> str:
     """A group by its name (its id if it has none); private chats as 私聊."""
     if conv is None:
         return "私聊"
-    topic = topics.get(conv)
-    return conv if topic is None else topic
+    return conversation_name(conv, topics.get(conv))
 
 
 def _breakdowns(db: Database, facts: str) -> dict[str, list[Breakdown]]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.config import Config
+from handlers.cases.service import ledger_labels
 from handlers.reports.figures import Report
 from handlers.reports.settings import report_settings
 
@@ -27,8 +28,8 @@ def definitions(render: Render, config: Config) -> str:
 
 
 def labels(render: Render) -> dict[str, str]:
-    """`reports_labels.j2` as a mapping: key → Chinese label."""
-    out: dict[str, str] = {}
+    """`reports_labels.j2` and the case ledger's labels as a mapping: key → Chinese label."""
+    out = ledger_labels(render)
     for line in render("reports_labels").splitlines():
         key, sep, label = line.partition("|")
         if sep:

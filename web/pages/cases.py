@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time
 from typing import Any
 
@@ -11,15 +10,25 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.db import to_db
+from bot.refusal import Refusal
 from handlers.cases import CaseService
-from handlers.cases.service import Case
-from handlers.cases.store import OPEN_SQL
+from handlers.cases.actions import STAFF_ACTIONS, Asked
+from handlers.cases.listing import section
+from handlers.cases.service import Case, ledger_labels, ledger_rows
 from handlers.reports.period import month_of
 from handlers.reports.text import labels
-from web.actions import ACTIONS, run_action
+from web.actions import run_action
 from web.console import Console
-from web.ledger import STATUSES, Filters, Row, ledger_page, ledger_rows, ledger_xlsx, read_rows
-from web.settings import place_name, web_settings
+from web.ledger import (
+    EXPORT_LIMIT,
+    STATUSES,
+    Filters,
+    Row,
+    ledger_page,
+    ledger_xlsx,
+    read_rows,
+)
+from web.settings import web_settings
 from web.store import User
 
 __all__ = ["routes"]
@@ -28,42 +37,20 @@ _DASHBOARD_LIMIT = 10
 # The 工作台 counts up to this many cases per card and shows "1000+" beyond: an exact
 # count would read every matching index entry (half a million at a million cases).
 COUNT_CAP = 1000
-# Each card's cases, in the order of the index its WHERE fits (bot/db.py m011, reports).
-_SECTIONS = {
-    "today": ("created_at >= ?", "created_at desc, id desc"),
-    "waiting": (f"{OPEN_SQL} and ifnull(first_response_at, '') = ''", "response_due_at, id"),
-    "overdue": (f"{OPEN_SQL} and due_at <= ?", "due_at, id"),
-    "rating": ("status = 'resolved'", "id desc"),
-}
-# Actions whose text field must not be empty (the chat would answer with the usage line).
-_NEEDS_TEXT = {"answer", "resolve", "note"}
 
 
 def _section(
     console: Console, key: str, params: list[Any], now: datetime
 ) -> tuple[str, int, bool, list[Row]]:
     """A 工作台 card: its count (capped), whether capped, and its first cases."""
-    where, order = _SECTIONS[key]
     db = console.app.db
-    count = int(
-        db.execute(
-            f"select count(*) from (select 1 from cases where {where} order by {order} limit ?)",
-            [*params, COUNT_CAP + 1],
-        ).fetchone()[0]
-    )
-    rows = read_rows(db, where, params, order, _DASHBOARD_LIMIT, 0, now, console.words)
+    selection, order, count = section(db, key, params, COUNT_CAP)
+    rows = read_rows(db, selection, order, _DASHBOARD_LIMIT, 0, now, console.words)
     return key, min(count, COUNT_CAP), count > COUNT_CAP, rows
 
 
-def _category(case: Case) -> str:
-    return f"{case.category}/{case.aspect}" if case.aspect else case.category
-
-
-def _groups(console: Console) -> list[Any]:
-    return console.app.db.execute(
-        "select id, coalesce(topic, id) from conversations where is_group = 1 and kind = 'member'"
-        " order by topic"
-    ).fetchall()
+def _groups(console: Console) -> list[tuple[str, str]]:
+    return [(g.id, g.name) for g in console.app.places.member_groups()]
 
 
 def _fixed_choices(console: Console) -> dict[str, Any]:
@@ -125,30 +112,11 @@ def routes(console: Console) -> list[Route]:
     async def export(request: Request, user: User) -> Response:
         filters = Filters.parse(request.query_params)
         now = app.clock.now()
-        title, header_line = console.env.get_template("ledger_headers.txt").render().splitlines()
-        headers = header_line.split()
-
-        def rows() -> Iterator[list[Any]]:
-            for case in ledger_rows(app.db, filters, now):
-                yield [
-                    case.number,
-                    console._day(case.created_at),
-                    case.enterprise or "",
-                    case.reporter_name,
-                    place_name(app, case.conversation_id),
-                    case.description,
-                    case.category,
-                    case.aspect or "",
-                    case.department,
-                    case.assignee_name or "",
-                    console.label("status", case.status),
-                    console.label("escalation", case.escalation),
-                    console._day(case.due_at),
-                    "是" if case.overdue(now) else "",
-                    console.label("rating", case.rating),
-                ]
-
-        data = ledger_xlsx(headers, rows(), title)
+        lab = ledger_labels(app.templates.render)
+        found = ledger_rows(
+            app.db, lab, app.config.tz, now, filters.where(now), phone=False, limit=EXPORT_LIMIT
+        )
+        data = ledger_xlsx(found, lab["ledger.title"])
         name = f"ledger-{now.astimezone(app.config.tz):%Y%m%d-%H%M}.xlsx"
         return Response(
             data,
@@ -157,8 +125,10 @@ def routes(console: Console) -> list[Route]:
         )
 
     def _find(number: str) -> Case | None:
-        rows = app.service(CaseService).where("number = ?", [number])
-        return rows[0] if rows else None
+        try:
+            return app.service(CaseService).find(number, app.clock.now(), "", staff=True)
+        except Refusal:
+            return None
 
     async def detail(request: Request, user: User) -> Response:
         case = _find(request.path_params["number"])
@@ -169,51 +139,52 @@ def routes(console: Console) -> list[Route]:
             "case.html",
             case=case,
             timeline=app.service(CaseService).timeline(case),
-            place=place_name(app, case.conversation_id),
+            place=app.places.name(case.conversation_id),
             now=app.clock.now(),
             **choices(),
         )
 
     async def act(request: Request, user: User) -> Response:
-        number = request.path_params["number"]
-        action = request.path_params["action"]
-        case = _find(number)
-        if case is None or action not in ACTIONS:
+        action = STAFF_ACTIONS.get(request.path_params["action"])
+        case = _find(request.path_params["number"])
+        if case is None or action is None:
             return console.refuse(request, "no_case", 404)
+        back = f"/cases/{case.number}"
+        words = {"action": action.name, "label": action.label}
         form = await request.form()
         text = str(form.get("text", "")).strip()[:2000]
-        if action in _NEEDS_TEXT and not text:
-            console.flash(request, "need_text", action=action)
-            return console.redirect(request, f"/cases/{number}")
-        extra = {"assign": "assignee", "transfer": "department", "reclassify": "category"}.get(
-            action
-        )
-        chosen = str(form.get(extra, "")).strip() if extra else ""
-        if extra and not chosen:
-            console.flash(request, "need_choice", action=action)
-            return console.redirect(request, f"/cases/{number}")
-        if user.contact_id not in app.people.staff:
-            console.flash(request, "not_staff_contact")
-            return console.redirect(request, f"/cases/{number}")
+        if action.needs_text and not text:
+            console.flash(request, "need_text", **words)
+            return console.redirect(request, back)
+        chosen = str(form.get(action.choice, "")).strip() if action.choice else ""
+        if action.choice and not chosen:
+            console.flash(request, "need_choice", choice_label=action.choice_label, **words)
+            return console.redirect(request, back)
         new_deadline = bool(form.get("new_deadline"))
-        result = run_action(
-            app, user.contact_id, action, case, chosen, text, new_deadline=new_deadline
-        )
+        asked = Asked(chosen, text, new_deadline)
+        result = run_action(app, user.contact_id, action.name, case, asked)
         if result.refusal:
             console.flash(request, "reply", text=result.refusal, refused=True)
-        elif action == "reclassify" and result.case and result.previous:
+        elif action.name == "reclassify" and result.case and result.previous:
             console.flash(
                 request,
                 "reclassified",
-                number=number,
-                to=_category(result.case),
-                previous=_category(result.previous),
+                number=case.number,
+                to=result.case.classified,
+                previous=result.previous.classified,
                 new_deadline=new_deadline,
                 due=console.env.filters["datetime"](result.case.due_at),
             )
         else:
-            console.flash(request, "done", action=action, number=number, changed=result.changed)
-        return console.redirect(request, f"/cases/{number}")
+            console.flash(
+                request,
+                "done",
+                number=case.number,
+                changed=result.changed,
+                tells_reporter=action.tells_reporter,
+                **words,
+            )
+        return console.redirect(request, back)
 
     return [
         Route("/", console.page(dashboard)),
