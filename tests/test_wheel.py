@@ -30,10 +30,11 @@ from tests.gateway_harness import Gateway, clean_env, node_problem, wait_for, wr
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "channels", "chamberbot", "handlers", "policy_feeds", "web")
-# What a clone has that is no part of it (git-ignored), and the package files that are
-# build inputs only.
-JUNK = {".git", ".venv", "build", "dist", "data", "node_modules", "screenshots", "__pycache__",
-        ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}  # fmt: skip
+# What a clone does not have (git-ignored): at the top, and anywhere; and the package files
+# that are build inputs only.
+TOP_JUNK = {".git", ".venv", "build", "dist", "data"}
+JUNK = {"node_modules", "screenshots", "__pycache__", ".mypy_cache", ".ruff_cache",
+        ".pytest_cache", ".hypothesis"}  # fmt: skip
 BUILD_INPUTS = {"web/frontend/package.json"}
 ECHARTS = "handlers/reports/vendor/node_modules/echarts"
 HTMX = "web/frontend/node_modules/htmx.org"
@@ -62,7 +63,10 @@ def _clone(dest: Path) -> Path:
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         skip = {n for n in names if n in JUNK or n.endswith((".egg-info", ".db", ".db-wal"))}
-        if Path(folder).resolve() == ROOT / "web" / "static":
+        here = Path(folder).resolve()
+        if here == ROOT:
+            skip |= TOP_JUNK & set(names)
+        elif here == ROOT / "web" / "static":
             skip.add("vendor")
         return skip
 
