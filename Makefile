@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean charts chromium
+.PHONY: demo test lint bench clean charts chromium wheel
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ charts: $(ECHARTS_JS)
 
 # The web console's front-end files (htmx, pico.css) from npm, served from web/static/vendor.
 # No lock file is written (npm install --no-package-lock): the versions are exact in
-# web/frontend/package.json.
+# web/frontend/package.json. setup.py makes the same copies when it builds a wheel.
 VENDOR := web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 
@@ -34,6 +34,8 @@ $(VENDOR_STAMP): web/frontend/package.json
 	mkdir -p $(VENDOR)
 	cp web/frontend/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp web/frontend/node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	cp web/frontend/node_modules/htmx.org/LICENSE $(VENDOR)/htmx.LICENSE
+	cp web/frontend/node_modules/@picocss/pico/LICENSE.md $(VENDOR)/pico.LICENSE.md
 	touch $@
 
 # The browser tests drive Debian's Chromium; installed when missing and we may (root).
@@ -44,6 +46,13 @@ chromium:
 		&& DEBIAN_FRONTEND=noninteractive apt-get update -q \
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; } \
 		|| { echo "make test needs Chromium at $(CHROMIUM): apt-get install chromium" >&2; exit 1; }
+
+# The wheel operators install (docs/operations.md), into dist/. It carries ECharts, htmx and
+# pico.css (setup.py installs them when missing and refuses to build without them); build/
+# is removed first so no file of an older tree slips in.
+wheel: $(STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
+	rm -rf build
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist .
 
 demo: $(STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/chamberbot demo
@@ -79,4 +88,4 @@ bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/web.py
 
 clean:
-	rm -rf $(VENV) data $(VENDOR) web/frontend/node_modules
+	rm -rf $(VENV) data $(VENDOR) web/frontend/node_modules build dist
