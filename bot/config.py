@@ -10,12 +10,13 @@ import re
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "HHMM",
     "Category",
     "Channel",
     "Config",
@@ -54,6 +56,25 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _hh_mm(value: Any) -> Any:
+    """A local time of day written "HH:MM"; the one wording of its error."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 reads an unquoted 22:00 as the number 1320 (base 60).
+        raise ValueError(f'quote the time: write "{value // 60:02d}:{value % 60:02d}"')
+    if isinstance(value, str) and _HH_MM.fullmatch(value):
+        return time.fromisoformat(value)
+    raise ValueError('expected HH:MM from 00:00 to 23:59, e.g. "09:00"')
+
+
+#: a time of day in the config, written "HH:MM" (quoted: YAML reads 22:00 as a number)
+HHMM = Annotated[time, BeforeValidator(_hh_mm)]
 
 
 class StaffMember(_Strict):
@@ -134,25 +155,9 @@ class Channel(_Strict):
     pacing: Pacing = Pacing()
 
 
-def _quote_the_time(value: Any) -> Any:
-    # YAML 1.1 reads an unquoted 22:00 as the number 1320 (base 60).
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f'quote the time: write "{value // 60:02d}:{value % 60:02d}"')
-    return value
-
-
 class QuietHours(_Strict):
-    start: str = "22:00"
-    end: str = "08:00"
-
-    _quoted = field_validator("start", "end", mode="before")(_quote_the_time)
-
-    @field_validator("start", "end")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("expected HH:MM, e.g. 22:00")
-        return value
+    start: HHMM = time(22, 0)
+    end: HHMM = time(8, 0)
 
 
 FEED_FIELDS = ("items", "title", "url", "id", "date", "summary", "issuer", "tags")

@@ -116,6 +116,35 @@ def test_bad_values_are_reported_with_reason() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"quiet_hours": {"end": "8:00"}},
+        {"events": {"remind_day_before_at": "24:00"}},
+        {"reports": {"monthly_at": "09:60"}},
+    ],
+)
+def test_every_time_of_day_is_checked_alike(data: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "config.yaml", sections())
+    assert caught.value.reason == 'expected HH:MM from 00:00 to 23:59, e.g. "09:00"'
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"quiet_hours": {"start": 22 * 60}}, "quiet_hours.start"),
+        ({"events": {"remind_day_before_at": 18 * 60}}, "events.remind_day_before_at"),
+        ({"reports": {"monthly_at": 9 * 60}}, "reports.monthly_at"),
+    ],
+)
+def test_an_unquoted_time_of_day_is_told_to_be_quoted(data: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "config.yaml", sections())
+    assert caught.value.key == key
+    assert caught.value.reason.startswith("quote the time: write ")
+
+
 def test_cli_reports_bad_config_with_exit_code_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
