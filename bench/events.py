@@ -35,7 +35,7 @@ from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
 from bot.services import Services  # noqa: E402
 from chamberbot.root import FEATURES, sections  # noqa: E402
-from handlers.events.notices import announce, service  # noqa: E402
+from handlers.events.notices import announce  # noqa: E402
 from handlers.events.service import EventService  # noqa: E402
 from handlers.events.settings import settings  # noqa: E402
 
@@ -52,7 +52,7 @@ def _app(folder: Path, members: int, seats: int) -> Services:
     with app.db.atomic():
         for i in range(members):
             app.people.remember(f"m{i}", name=f"会员{i}", enterprise=f"企业{i}")
-    event = service(app).create(
+    event = app.service(EventService).create(
         {
             "title": "数字化转型大讲堂",
             "kind": "讲座",

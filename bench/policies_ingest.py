@@ -40,7 +40,7 @@ from bot.services import Services  # noqa: E402
 from chamberbot.root import services as build_services  # noqa: E402
 from handlers.policies.broadcast_defs import sync_broadcasts  # noqa: E402
 from handlers.policies.broadcasts import run_broadcast  # noqa: E402
-from policy_feeds import FeedState, FetchResult, Item, PolicyStore, Status, ingest_all  # noqa: E402
+from policy_feeds import FeedState, FetchResult, Item, PolicyLibrary, Status, ingest_all  # noqa: E402
 
 START = datetime.fromisoformat("2026-11-16T09:00:00+08:00")
 ISSUERS = [
@@ -163,7 +163,7 @@ def main() -> None:
         app = build_services(config, db_path=Path(folder) / "bench.db", clock=FrozenClock(START))
         _pass(app, sources, args.items, "first pass ")
         _pass(app, sources, args.items, "second pass")
-        print(f"stored policies: {PolicyStore(app.db).count()}")
+        print(f"stored policies: {app.service(PolicyLibrary).store.count()}")
         _digests(app, args.groups)
         app.db.close()
 

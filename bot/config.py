@@ -1,7 +1,10 @@
 """Settings: one YAML file, validated at start; errors name file, key and reason.
 
-The pydantic models below are the settings table. `config.example.yaml` documents
-every one of them with its default, and tests/test_config.py keeps the two in step.
+The pydantic models below are the core's settings; each feature adds its own sections
+(`Feature.settings`, e.g. `policies`, `broadcasts` and `digest` in
+handlers/policies/settings.py), validated here too and read with `Config.section`. A time
+of day is `HHMM` everywhere. `config.example.yaml` documents every setting with its
+default, and tests/test_config.py keeps the two in step.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ import re
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -25,6 +29,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "HHMM",
     "Category",
     "Channel",
     "Config",
@@ -54,6 +59,25 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _hh_mm(value: Any) -> Any:
+    """A local time of day written "HH:MM"; the one wording of its error."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 reads an unquoted 22:00 as the number 1320 (base 60).
+        raise ValueError(f'quote the time: write "{value // 60:02d}:{value % 60:02d}"')
+    if isinstance(value, str) and _HH_MM.fullmatch(value):
+        return time.fromisoformat(value)
+    raise ValueError('expected HH:MM from 00:00 to 23:59, e.g. "09:00"')
+
+
+#: a time of day in the config, written "HH:MM" (quoted: YAML reads 22:00 as a number)
+HHMM = Annotated[time, BeforeValidator(_hh_mm)]
 
 
 class StaffMember(_Strict):
@@ -134,92 +158,9 @@ class Channel(_Strict):
     pacing: Pacing = Pacing()
 
 
-def _quote_the_time(value: Any) -> Any:
-    # YAML 1.1 reads an unquoted 22:00 as the number 1320 (base 60).
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f'quote the time: write "{value // 60:02d}:{value % 60:02d}"')
-    return value
-
-
 class QuietHours(_Strict):
-    start: str = "22:00"
-    end: str = "08:00"
-
-    _quoted = field_validator("start", "end", mode="before")(_quote_the_time)
-
-    @field_validator("start", "end")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("expected HH:MM, e.g. 22:00")
-        return value
-
-
-FEED_FIELDS = ("items", "title", "url", "id", "date", "summary", "issuer", "tags")
-
-
-class Feed(_Strict):
-    id: str = Field(min_length=1, description="the policies' source name; not folder/manual")
-    kind: Literal["rss", "json"] = "rss"
-    url: str = Field(min_length=1, description="http(s), file:// or a path (config-relative)")
-    issuer: str = Field("", description="发文机关 for entries that do not name one")
-    tags: list[str] = Field(default_factory=list)
-    timeout_seconds: float = Field(20.0, gt=0)
-    fields: dict[str, str] = Field(default_factory=dict, description="JSON key paths")
-
-    @field_validator("id")
-    @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if value in ("folder", "manual"):
-            raise ValueError(f"{value!r} is reserved for policies from the folder and the CLI")
-        return value
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(FEED_FIELDS))
-        if unknown:
-            raise ValueError(
-                f"unknown field {unknown[0]!r}; expected one of {', '.join(FEED_FIELDS)}"
-            )
-        return value
-
-
-class TagRule(_Strict):
-    tag: str = Field(min_length=1)
-    kind: Literal["topic", "industry", "region"] = "topic"
-    keywords: list[str] = Field(min_length=1)
-
-
-class Policies(_Strict):
-    folder: str | None = None
-    feeds: list[Feed] = Field(default_factory=list)
-    tag_rules: list[TagRule] = Field(default_factory=list)
-    fetch_interval_minutes: int = Field(60, ge=1)
-    search_limit: int = Field(5, ge=1, le=20)
-
-    @field_validator("feeds")
-    @classmethod
-    def _unique_ids(cls, value: list[Feed]) -> list[Feed]:
-        seen: set[str] = set()
-        for feed in value:
-            if feed.id in seen:
-                raise ValueError(f"feed id {feed.id!r} is listed twice")
-            seen.add(feed.id)
-        return value
-
-
-class Broadcast(_Strict):
-    id: str = Field(min_length=1)
-    cron: str = Field(min_length=1)
-    target: str = "all"
-    template: str = "digest"
-    max_items: int = Field(8, ge=1, le=50)
-
-
-class DigestSettings(_Strict):
-    grace_minutes: int = Field(180, ge=0)
-    max_chars: int = Field(1500, ge=200)
+    start: HHMM = time(22, 0)
+    end: HHMM = time(8, 0)
 
 
 class CalendarSettings(_Strict):
@@ -258,9 +199,6 @@ class Config(_Strict):
     pacing: Pacing = Pacing()
     sweep_interval_seconds: int = Field(60, ge=5)
     commands: dict[str, list[str]] = Field(default_factory=dict)
-    policies: Policies = Policies()
-    broadcasts: list[Broadcast] = Field(default_factory=list)
-    digest: DigestSettings = DigestSettings()
     channels: dict[str, Channel] = Field(default_factory=dict)
     _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
@@ -367,7 +305,8 @@ def parse_config(data: Any, file: str = "config.yaml", sections: Sections | None
         raise _error(file, exc) from None
     for name, model in sections.items():
         try:
-            cfg._sections[name] = model.model_validate(data.get(name) or {})
+            raw = data.get(name)  # an empty section (or none) is the defaults
+            cfg._sections[name] = model.model_validate(raw) if raw else model()
         except ValidationError as exc:
             raise _error(file, exc, (name,)) from None
     problem = _cross_check(cfg)

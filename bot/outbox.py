@@ -15,7 +15,7 @@ import asyncio
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -51,11 +51,6 @@ def _on(channel: str | None) -> tuple[str, list[str]]:
     return ("and channel = ?", [channel]) if channel else ("", [])
 
 
-def _hh_mm(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
 def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
     """When the quiet hours `now` falls in end; None outside them.
 
@@ -64,7 +59,7 @@ def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
     """
     if quiet is None or quiet.start == quiet.end:
         return None
-    start, end, at = _hh_mm(quiet.start), _hh_mm(quiet.end), now.time()
+    start, end, at = quiet.start, quiet.end, now.time()
     inside = start <= at < end if start < end else (at >= start or at < end)
     if not inside:
         return None

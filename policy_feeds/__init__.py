@@ -1,10 +1,12 @@
 """Policy sources (RSS/Atom, JSON, local folder, `policy add`) and the policy store: 送政策.
 
-For the broadcast side: `PolicyStore(app.db)` (`candidates`, `search`, `recent`, `get`)
-and `ingest_all(app)` / `ingest_job` to run every source once.
+The policies feature's service is the library (`services.service(PolicyLibrary)`: its
+`store` — `candidates`, `search`, `recent`, `get` — its settings, tagger and sources);
+`ingest_all(app)` / `ingest_job` run every source once.
 """
 
-from policy_feeds.ingest import IngestReport, SourceReport, build_sources, ingest_all, ingest_job
+from policy_feeds.ingest import IngestReport, SourceReport, ingest_all, ingest_job
+from policy_feeds.library import PolicyLibrary, build_sources
 from policy_feeds.model import FeedState, FetchResult, Item, Policy, Source, Status
 from policy_feeds.store import Outcome, PolicyStore, Stored
 from policy_feeds.tagging import Tagger
@@ -16,6 +18,7 @@ __all__ = [
     "Item",
     "Outcome",
     "Policy",
+    "PolicyLibrary",
     "PolicyStore",
     "Source",
     "SourceReport",

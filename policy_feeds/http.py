@@ -29,8 +29,8 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urljoin, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener, url2pathname
 
-from bot.config import Feed
 from policy_feeds.model import FeedState, FetchResult, Item, Status
+from policy_feeds.settings import Feed
 
 __all__ = [
     "FetchError",

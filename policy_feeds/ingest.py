@@ -1,9 +1,9 @@
 """Run every policy source once: fetch (I/O, in threads), then store (one transaction each).
 
 `ingest_all(app)` is the one place that writes fetch results: the `feeds` row (validators,
-moved URL, status, last error), the policies through `PolicyStore`, and, when a feed
-answers 410 Gone, the staff-room notice (template policy_feed_gone) into the outbox — all
-in the same transaction per source. A source that fails is logged with its reason and
+moved URL, status, last error), the policies through the library's store, and, when a
+feed answers 410 Gone, the staff-room notice (template policy_feed_gone) into the outbox —
+all in the same transaction per source. A source that fails is logged with its reason and
 kept in `feeds.last_error`; the others go on. A disabled feed is skipped until its URL in
 the config changes.
 """
@@ -15,18 +15,15 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Policies
 from bot.db import to_db
 from bot.messages import Outgoing
-from policy_feeds.folder import FolderSource
-from policy_feeds.jsonapi import JsonSource
+from policy_feeds.library import PolicyLibrary
 from policy_feeds.model import FeedState, FetchResult, Source, Status
-from policy_feeds.rss import RssSource
-from policy_feeds.store import Outcome, PolicyStore
+from policy_feeds.store import Outcome
 from policy_feeds.tagging import Tagger
 
 if TYPE_CHECKING:
@@ -35,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "IngestReport",
     "SourceReport",
-    "build_sources",
     "fetch_in_order",
     "ingest_all",
     "ingest_async",
@@ -82,20 +78,6 @@ class IngestReport:
 
     def by_source(self) -> dict[str, SourceReport]:
         return {s.source: s for s in self.sources}
-
-
-def build_sources(policies: Policies, tz: tzinfo, base_dir: Path | None = None) -> list[Source]:
-    """The configured folder (if any) and feeds, relative paths against `base_dir`."""
-    sources: list[Source] = []
-    if policies.folder:
-        sources.append(FolderSource(policies.folder, tz, base_dir))
-    for feed in policies.feeds:
-        sources.append(
-            JsonSource(feed, tz, base_dir)
-            if feed.kind == "json"
-            else RssSource(feed, tz, base_dir)
-        )
-    return sources
 
 
 def _feed_state(app: Services, source: Source) -> tuple[FeedState, str, str]:
@@ -193,7 +175,7 @@ def store_result(
     if result.moved_to:
         moved = f"moved permanently to {result.moved_to}"
         report.message = f"{moved}; {report.message}" if report.message else moved
-    store = PolicyStore(app.db)
+    store = app.service(PolicyLibrary).store
     with app.db.atomic():
         app.db.table("feeds").update(source.id, changes)
         for item in result.items:
@@ -214,8 +196,7 @@ def _prepare(
     app: Services, sources: Sequence[Source] | None, base_dir: Path | None
 ) -> tuple[list[Source], list[Job], dict[str, SourceReport]]:
     if sources is None:
-        base = base_dir if base_dir is not None else getattr(app, "base_dir", None)
-        sources = build_sources(app.config.policies, app.config.tz, base)
+        sources = app.service(PolicyLibrary).sources(base_dir)
     jobs: list[Job] = []
     skipped: dict[str, SourceReport] = {}
     with app.db.atomic():
@@ -237,7 +218,7 @@ def _finish(
     results: list[FetchResult],
     done: dict[str, SourceReport],
 ) -> IngestReport:
-    tagger = Tagger(app.config.policies.tag_rules)
+    tagger = app.service(PolicyLibrary).tagger
     now = app.clock.now()
     for (source, state), result in zip(jobs, results, strict=True):
         done[source.id] = store_result(app, source, state, result, tagger, now)
@@ -254,9 +235,9 @@ def ingest_all(
     """Fetch every source once and store what came back; returns a per-source report,
     in the order of `sources`.
 
-    sources: defaults to the configured folder and feeds (`build_sources`), with relative
-    paths resolved against `base_dir` (the config file's folder; default: `app.base_dir`
-    if the app has one, else the working directory).
+    sources: defaults to the configured folder and feeds (`PolicyLibrary.sources`), with
+    relative paths resolved against `base_dir` (default: the config file's folder,
+    `app.base_dir`).
     progress: called with each source's report as soon as it is stored. The fetches run
     in parallel, but are stored (and reported) in the order of `sources`, a result
     waiting for the slower sources before it: the first source to store a policy owns it
@@ -264,7 +245,7 @@ def ingest_all(
     stored rows do not depend on which server answered first.
     """
     every, jobs, done = _prepare(app, sources, base_dir)
-    tagger = Tagger(app.config.policies.tag_rules)
+    tagger = app.service(PolicyLibrary).tagger
     fetched = zip(jobs, fetch_in_order(jobs), strict=True)
     for source in every:
         if source.id not in done:  # not disabled: the next fetch in order is this one's

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from bot.config import TagRule
 from bot.normalize import normalize
 from policy_feeds.identity import squash
 from policy_feeds.model import Item
+from policy_feeds.settings import TagRule
 
 __all__ = ["Tagger", "clean_tags"]
 

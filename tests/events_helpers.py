@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.services import Services
-from handlers.events.notices import announce, service
+from handlers.events.notices import announce
+from handlers.events.service import EventService
 from handlers.events.store import Activity
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, START, ChatBot
 
@@ -34,7 +35,7 @@ def make_event(
     announced: bool = True,
     **values: Any,
 ) -> Activity:
-    event = service(app).create(
+    event = app.service(EventService).create(
         {
             "title": title,
             "kind": values.pop("kind", "讲座"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import Config
-from chamberbot.root import FEATURES
+from chamberbot.root import FEATURES, sections
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -26,7 +26,8 @@ def test_every_keyword_is_in_the_command_table() -> None:
 
 def test_every_setting_is_in_the_configuration_section() -> None:
     section = _section("## Configuration")
-    missing = [name for name in Config.model_fields if f"`{name}`" not in section]
+    names = [*Config.model_fields, *sections()]  # the core's and the features' sections
+    missing = [name for name in names if f"`{name}`" not in section]
     assert missing == []
 
 

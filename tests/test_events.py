@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.messages import Incoming
-from handlers.events.notices import service
+from handlers.events.service import EventService
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot
 from tests.events_helpers import (
     LECTURE_START,
@@ -113,7 +113,7 @@ def test_deadline_cancelled_and_past_events_are_refused(bot: ChatBot) -> None:
     now = bot.clock.now()
     make_event(bot.app, title="截止的培训", kind="培训", deadline_at=now - timedelta(hours=1))
     cancelled = make_event(bot.app, title="取消的沙龙", kind="沙龙")
-    service(bot.app).cancel_event(cancelled, now)
+    bot.app.service(EventService).cancel_event(cancelled, now)
     make_event(bot.app, title="昨天的下午茶", kind="下午茶", start=now - timedelta(days=1))
     _known(bot, ZHANG)
     assert "报名已于 11月16日(周一) 08:00 截止" in bot.text("报名 1")
@@ -153,7 +153,7 @@ def test_lowering_capacity_drops_nobody_and_new_sign_ups_wait(bot: ChatBot) -> N
     _known(bot, ZHANG, LI, SUN, "wxid_zhou")
     for who in (ZHANG, LI, SUN):
         bot.say("报名 1", sender=who)
-    service(bot.app).edit(event, bot.clock.now(), capacity=1)
+    bot.app.service(EventService).edit(event, bot.clock.now(), capacity=1)
     assert "已进入候补名单第1位" in bot.text("报名 1", sender="wxid_zhou")
     bot.say("取消报名 1", sender=ZHANG)  # 2 seated for 1 seat: nobody moves up yet
     statuses = [r["status"] for r in rows_for(bot.app, 1)]
@@ -206,7 +206,7 @@ def test_phone_is_asked_privately_and_never_shown_in_a_group(bot: ChatBot) -> No
 def test_publish_walks_through_preview_and_confirm(bot: ChatBot) -> None:
     seed_groups(bot)
     assert "「发布活动」仅限商会工作人员使用" in bot.text("发布活动")
-    assert service(bot.app).store.where() == []
+    assert bot.app.service(EventService).store.where() == []
     ask: dict[str, Any] = {"sender": WANG, "room": STAFF_ROOM}
     assert "请发送活动标题" in bot.text("发布活动", **ask)
     assert "请发送时间" in bot.text("民营企业融资早餐会", **ask)
@@ -218,7 +218,7 @@ def test_publish_walks_through_preview_and_confirm(bot: ChatBot) -> None:
     assert "请确认以下活动通知（将发往 2 个群）" in preview
     assert "【活动预告】早餐会｜民营企业融资早餐会" in preview
     assert "时间：11月25日(周三) 08:00–09:30" in preview
-    assert service(bot.app).store.where() == []
+    assert bot.app.service(EventService).store.where() == []
     mark = last_id(bot)
     assert "已发布活动 1「民营企业融资早餐会」，通知已排队发往 2 个群" in bot.text("确认", **ask)
     for room in (MEMBERS_ROOM, OTHER_ROOM):
@@ -228,7 +228,7 @@ def test_publish_walks_through_preview_and_confirm(bot: ChatBot) -> None:
         assert "报名请发送「报名 1」" in post
     bot.say("发布活动", **ask)
     assert "已取消发布，没有保存任何内容" in bot.text("取消", **ask)
-    assert len(service(bot.app).store.where()) == 1
+    assert len(bot.app.service(EventService).store.where()) == 1
 
 
 def test_roster_shows_counts_and_names_to_staff_only(bot: ChatBot) -> None:

@@ -19,7 +19,7 @@ from bot.services import Services
 from chamberbot.cli import main
 from chamberbot.root import FEATURES
 from handlers.events.export import export_rows, write_export
-from handlers.events.notices import service
+from handlers.events.service import EventService
 from tests.conftest import DEMO_CONFIG, MEMBERS_ROOM, TZ, ChatBot, demo_config
 from tests.events_helpers import make_event
 
@@ -40,7 +40,7 @@ def _attendees(bot: ChatBot) -> None:
 
 def test_csv_has_a_bom_the_columns_and_the_statuses(bot: ChatBot, tmp_path: Path) -> None:
     _attendees(bot)
-    event = service(bot.app).store.get(1)
+    event = bot.app.service(EventService).store.get(1)
     out = tmp_path / "名单.csv"
     assert write_export(bot.app, event, out, "csv", staff=True, now=bot.clock.now()) == 3
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -57,7 +57,9 @@ def test_csv_has_a_bom_the_columns_and_the_statuses(bot: ChatBot, tmp_path: Path
 
 def test_member_facing_export_has_no_phone_column(bot: ChatBot) -> None:
     _attendees(bot)
-    rows = export_rows(bot.app, service(bot.app).store.get(1), staff=False, now=bot.clock.now())
+    rows = export_rows(
+        bot.app, bot.app.service(EventService).store.get(1), staff=False, now=bot.clock.now()
+    )
     assert "手机号" not in rows[0]
     assert len(rows[0]) == len(HEADER) - 1
     assert not any("1381234" in cell for row in rows for cell in row)
@@ -65,7 +67,7 @@ def test_member_facing_export_has_no_phone_column(bot: ChatBot) -> None:
 
 def test_xlsx_reads_back_with_the_same_rows(bot: ChatBot, tmp_path: Path) -> None:
     _attendees(bot)
-    event = service(bot.app).store.get(1)
+    event = bot.app.service(EventService).store.get(1)
     out = tmp_path / "名单.xlsx"
     write_export(bot.app, event, out, "xlsx", staff=True, now=bot.clock.now())
     sheet = load_workbook(out).active
@@ -81,7 +83,7 @@ def test_promoted_and_no_show_statuses(bot: ChatBot) -> None:
         bot.app.people.remember(who, enterprise="某公司")
         bot.say("报名 1", sender=who)
     bot.say("取消报名 1")
-    event = service(bot.app).store.get(1)
+    event = bot.app.service(EventService).store.get(1)
     now = bot.clock.now()
     assert [r[6] for r in export_rows(bot.app, event, staff=True, now=now)[1:]] == [
         "已取消", "候补转正"

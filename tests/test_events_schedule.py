@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from bot.clock import FrozenClock
 from bot.db import open_db
 from bot.services import Services
-from handlers.events.notices import announce, cancel_event, service
+from handlers.events.notices import announce, cancel_event
 from handlers.events.reminders import remind
 from handlers.events.service import EventService
 from handlers.events.settings import settings
@@ -110,7 +110,9 @@ def test_a_late_day_before_reminder_says_today(bot: ChatBot) -> None:
 def test_reminder_times_follow_an_edited_start(bot: ChatBot) -> None:
     event = make_event(bot.app)
     _sign_up(bot, ZHANG)
-    service(bot.app).edit(event, bot.clock.now(), starts_at=LECTURE_START + timedelta(days=1))
+    bot.app.service(EventService).edit(
+        event, bot.clock.now(), starts_at=LECTURE_START + timedelta(days=1)
+    )
     bot.advance(days=1, hours=9)  # Tuesday 18:00: no longer the day before
     assert remind(bot.app) == []
     bot.advance(days=1)
@@ -129,7 +131,7 @@ def test_announce_reaches_each_target_group_once_even_after_a_restart(
     _, again = announce(bot.app, event, clock.now())
     assert again == {OTHER_ROOM: 0}
     restarted = make_services(demo_config(), tmp_path / "bot.db", clock)
-    _, after = announce(restarted, service(restarted).store.get(1), clock.now())
+    _, after = announce(restarted, restarted.service(EventService).store.get(1), clock.now())
     assert after == {OTHER_ROOM: 0}
     restarted.db.close()
     assert len(texts_to(bot, OTHER_ROOM, mark)) == 1

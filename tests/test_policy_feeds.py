@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from bot.config import Feed
 from bot.services import Services
 from chamberbot.cli import main
 from policy_feeds import PolicyStore, Status, ingest_all
@@ -26,6 +25,7 @@ from policy_feeds.folder import FolderSource
 from policy_feeds.jsonapi import JsonSource
 from policy_feeds.model import FeedState
 from policy_feeds.rss import RssSource
+from policy_feeds.settings import Feed
 from tests.conftest import STAFF_ROOM, TZ
 
 Reply = tuple[int, dict[str, str], bytes]

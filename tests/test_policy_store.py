@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FrozenClock
-from bot.config import Feed, TagRule
 from bot.services import Services
 from chamberbot.cli import main
-from policy_feeds import Item, Outcome, PolicyStore, Source, Tagger, ingest_all
+from policy_feeds import Item, Outcome, PolicyLibrary, PolicyStore, Source, Tagger, ingest_all
 from policy_feeds.folder import FolderSource
 from policy_feeds.identity import canonical_url, squash
 from policy_feeds.rss import RssSource
+from policy_feeds.settings import Feed, TagRule
 from tests.conftest import TZ
 from tests.test_policy_feeds import rss, write
 
@@ -154,7 +154,7 @@ def test_short_titles_do_not_merge_different_policies(app: Services, clock: Froz
 
 def _library(app: Services, clock: FrozenClock) -> dict[str, int]:
     store = PolicyStore(app.db)
-    tagger = Tagger(app.config.policies.tag_rules)
+    tagger = app.service(PolicyLibrary).tagger
     rows = [
         ("工业和信息化部关于推进AI+制造行动的通知", "工业和信息化部", 1, ["人工智能"]),
         ("浙江省关于支持专精特新企业融资的若干措施", "浙江省发展和改革委员会", 5, []),

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from playwright.async_api import expect
 
-from handlers.events.notices import service
+from handlers.events.service import EventService
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot
 from tests.events_helpers import seed_groups
 from tests.web_harness import delivered, login, web_console
@@ -47,7 +47,7 @@ async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) ->
         await expect(page.get_by_label("地点")).to_have_value("商会大厦三楼报告厅")
         await expect(page.get_by_label("目标群")).to_have_attribute("aria-invalid", "true")
         await web.shot("event-form-problems")
-        assert service(bot.app).store.where() == []
+        assert bot.app.service(EventService).store.where() == []
 
         await page.get_by_label("活动标题").fill("数字化转型沙龙")
         await page.get_by_label("开始时间", exact=True).fill("2026-11-15T14:00")  # yesterday
@@ -56,7 +56,7 @@ async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) ->
         await page.get_by_label("目标群").fill("全部")
         await page.get_by_role("button", name="保存活动").click()
         await expect(page.locator("form.event-form")).to_contain_text("开始时间须晚于现在")
-        assert service(bot.app).store.where() == []
+        assert bot.app.service(EventService).store.where() == []
 
         await page.get_by_label("类型").select_option("沙龙")
         await page.get_by_label("开始时间", exact=True).fill(START_AT)
@@ -79,7 +79,7 @@ async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) ->
         for contact, name, firm in members:
             bot.app.people.remember(contact, name=name, enterprise=firm)
             bot.say("报名 1", sender=contact)
-        assert [r.status for r in service(bot.app).store.registrations(1)] == [
+        assert [r.status for r in bot.app.service(EventService).store.registrations(1)] == [
             "registered",
             "waiting",
         ]
@@ -93,7 +93,7 @@ async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) ->
         await page.get_by_label("名额").fill("2")
         await page.get_by_role("button", name="保存修改").click()
         await expect(page.locator("form.event-form")).to_contain_text("结束时间须晚于开始时间")
-        assert service(bot.app).store.get(1).capacity == 1
+        assert bot.app.service(EventService).store.get(1).capacity == 1
 
         await page.get_by_label("结束时间").fill("2026-11-20T17:00")
         await page.get_by_label("地点").fill("商会大厦五楼会议室")
@@ -104,7 +104,7 @@ async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) ->
         await expect(page.locator("hgroup")).to_contain_text("商会大厦五楼会议室")
         await expect(page.locator("table")).to_contain_text("孙氏电子")
         await web.shot("event-edited")
-    event = service(bot.app).store.get(1)
+    event = bot.app.service(EventService).store.get(1)
     assert (event.capacity, event.place, event.kind) == (2, "商会大厦五楼会议室", "沙龙")
     assert event.end - event.start == timedelta(hours=3)
     sent = bot.deliver()

@@ -31,7 +31,8 @@ def _write(text: str) -> None:
 
 
 def _cases(app: Services, status: str, limit: int | None = None) -> list[Case]:
-    where, params = CaseFilter(status="" if status == "all" else status).where(app.clock.now())
+    wanted = "" if status == "all" else status  # the filter's "" is every status
+    where, params = CaseFilter(status=wanted).where(app.clock.now())
     return app.service(CaseService).where(where, params, order_by="id desc", limit=limit)
 
 

@@ -1,8 +1,9 @@
 """活动: lectures and salons — announce, register in chat, waiting list, reminders, check-in.
 
-Modules: store (tables, numbering, the write lock), service (the rules), notices (who is
-told what), chat (member commands), publish (staff commands), reminders (the sweep),
-export (CSV / XLSX), cli (`chamberbot event …`).
+Modules: store (tables, numbering, the write lock), service (the rules; the feature's one
+service, found with `services.service(EventService)`), notices (who is told what), chat
+(member commands), publish (staff commands), reminders (the sweep), export (CSV / XLSX),
+cli (`chamberbot event …`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from bot.services import Services
 from handlers.events import chat, cli, publish
 from handlers.events.demo import console_seed
 from handlers.events.reminders import console_sweep
-from handlers.events.settings import EventsSettings
+from handlers.events.service import EventService
+from handlers.events.settings import EventsSettings, settings
 from handlers.events.store import MIGRATIONS
 
-__all__ = ["FEATURE"]
+__all__ = ["FEATURE", "EventService"]
 
 ROUTES: list[Route] = [
     Route("event_list", ("活动",), chat.list_events, "活动", "查看近期活动和剩余名额"),
@@ -61,6 +63,10 @@ ROUTES: list[Route] = [
 ]
 
 
+def _service(services: Services) -> EventService:
+    return EventService(services.db, settings(services.config))
+
+
 def _jobs(services: Services) -> list[JobSpec]:
     """The reminder sweep (rows the CLI queues are seen by the sender's data_version watch)."""
     tz = services.config.tz
@@ -87,4 +93,5 @@ FEATURE = Feature(
     settings={"events": EventsSettings},
     migrations=MIGRATIONS,
     templates=Path(__file__).resolve().parent / "templates",
+    service=_service,
 )

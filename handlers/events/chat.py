@@ -23,7 +23,8 @@ from typing import Any
 from bot.messages import Outgoing, Role
 from bot.normalize import SEPARATORS, normalize, split_word
 from bot.router import Context
-from handlers.events.notices import event_view, promoted_notices, service
+from handlers.events.notices import event_view, promoted_notices
+from handlers.events.service import EventService
 from handlers.events.store import ANNOUNCED, DRAFT, Activity
 
 __all__ = ["answer_detail", "check_in", "find_event", "list_events", "register", "withdraw"]
@@ -40,7 +41,7 @@ def find_event(ctx: Context, ref: str) -> Activity | list[Outgoing]:
     ref = ref.strip(SEPARATORS)
     if not ref:
         return ctx.usage()
-    svc = service(ctx.services)
+    svc = ctx.service(EventService)
     staff = ctx.role >= Role.STAFF
     shown = unicodedata.normalize("NFKC", ref)
     number = _NUMBER.match(shown)
@@ -79,7 +80,7 @@ def _not_found(ctx: Context, ref: str) -> list[Outgoing]:
 
 
 def list_events(ctx: Context) -> list[Outgoing]:
-    svc = service(ctx.services)
+    svc = ctx.service(EventService)
     rows = [event_view(ctx.services, e) for e in svc.upcoming(ctx.now)]
     return [
         ctx.say("events_list", rows=rows, register=ctx.services.router.keyword("event_register"))
@@ -95,7 +96,7 @@ def register(ctx: Context) -> list[Outgoing]:
 
 
 def _standing_reply(ctx: Context, event: Activity) -> list[Outgoing] | None:
-    svc = service(ctx.services)
+    svc = ctx.service(EventService)
     standing = svc.standing(event, ctx.msg.sender_id)
     if standing is not None:
         return [ctx.say("events_registered", signup=standing, **_words(ctx))]
@@ -125,7 +126,7 @@ def _proceed(ctx: Context, event: Activity) -> list[Outgoing]:
         if msg.is_group:
             return [ctx.say("events_phone_private", event=event, register=_register_kw(ctx))]
         return _ask(ctx, event, "phone")
-    signup = service(app).register(
+    signup = app.service(EventService).register(
         event.id,
         ctx.now,
         contact_id=msg.sender_id,
@@ -136,7 +137,7 @@ def _proceed(ctx: Context, event: Activity) -> list[Outgoing]:
         is_group=msg.is_group,
     )
     if signup.outcome in ("registered", "waiting", "already"):
-        left = service(app).seats_left(signup.event)
+        left = app.service(EventService).seats_left(signup.event)
         return [ctx.say("events_registered", signup=signup, left=left, **_words(ctx))]
     return [ctx.say("events_refused", reason=signup.outcome, event=signup.event)]
 
@@ -160,7 +161,7 @@ def _ask(ctx: Context, event: Activity, field: str, *, again: bool = False) -> l
 
 def answer_detail(ctx: Context) -> list[Outgoing]:
     """The member's name, enterprise or phone, asked by 报名; then 报名 goes on."""
-    svc = service(ctx.services)
+    svc = ctx.service(EventService)
     event = svc.store.get(int(ctx.prompt["event_id"]))
     field = str(ctx.prompt["field"])
     value = ctx.args.strip(SEPARATORS)
@@ -181,7 +182,7 @@ def withdraw(ctx: Context) -> list[Outgoing]:
     found = find_event(ctx, ctx.args)
     if isinstance(found, list):
         return found
-    done = service(ctx.services).withdraw(found.id, ctx.msg.sender_id, ctx.now)
+    done = ctx.service(EventService).withdraw(found.id, ctx.msg.sender_id, ctx.now)
     reply = ctx.say(
         "events_withdrawn", outcome=done.outcome, event=done.event, register=_register_kw(ctx)
     )
@@ -199,7 +200,7 @@ def check_in(ctx: Context) -> list[Outgoing]:
     if isinstance(found, list):
         return found
     contact = ctx.people.contact(ctx.msg.sender_id)
-    result = service(ctx.services).check_in(
+    result = ctx.service(EventService).check_in(
         found.id,
         code.strip(SEPARATORS),
         ctx.now,

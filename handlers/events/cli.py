@@ -27,7 +27,8 @@ from bot.feature import SubParsers, command_options, with_services
 from bot.services import Services
 from bot.targeting import TargetError, parse_target
 from handlers.events.export import FORMATS, write_export
-from handlers.events.notices import announce, cancel_event, promoted_notices, service
+from handlers.events.notices import announce, cancel_event, promoted_notices
+from handlers.events.service import EventService
 from handlers.events.settings import settings
 from handlers.events.store import REGISTERED, WAITING, WALK_IN, Activity, write_lock
 
@@ -108,7 +109,7 @@ def _add(app: Services, args: argparse.Namespace) -> int:
     values.setdefault("kind", settings(app.config).kinds[0])
     _check_times(values, None)
     now = app.clock.now()
-    event = service(app).create(values, now)
+    event = app.service(EventService).create(values, now)
     groups = 0
     if args.announce:
         event, queued = announce(app, event, now)
@@ -118,14 +119,14 @@ def _add(app: Services, args: argparse.Namespace) -> int:
 
 
 def _event(app: Services, args: argparse.Namespace) -> Activity | None:
-    event = service(app).store.find(args.number)
+    event = app.service(EventService).store.find(args.number)
     if event is None:
         _say(app, "not_found", error=True, number=args.number)
     return event
 
 
 def _counts(app: Services, event: Activity) -> dict[str, Any]:
-    regs = service(app).store.registrations(event.id)
+    regs = app.service(EventService).store.registrations(event.id)
     return {
         "registered": sum(r.status == REGISTERED for r in regs),
         "waiting": sum(r.status == WAITING for r in regs),
@@ -135,7 +136,7 @@ def _counts(app: Services, event: Activity) -> dict[str, Any]:
 
 
 def _list(app: Services, args: argparse.Namespace) -> int:
-    events = service(app).store.where()
+    events = app.service(EventService).store.where()
     _say(app, "list", rows=[{"event": e, **_counts(app, e)} for e in events])
     return OK
 
@@ -150,7 +151,7 @@ def _edit(app: Services, event: Activity, args: argparse.Namespace) -> int:
     _check_times(values, event)
     now = app.clock.now()
     with write_lock(app.db):
-        event, promoted = service(app).edit(event, now, **values)
+        event, promoted = app.service(EventService).edit(event, now, **values)
         app.outbox.enqueue(promoted_notices(app, event, promoted))
     _say(app, "edited", event=event, promoted=len(promoted))
     return OK
@@ -179,7 +180,7 @@ def _export(app: Services, event: Activity, args: argparse.Namespace) -> int:
 
 
 def _checkins(app: Services, event: Activity, args: argparse.Namespace) -> int:
-    regs = [r for r in service(app).store.registrations(event.id) if r.checked_in_at]
+    regs = [r for r in app.service(EventService).store.registrations(event.id) if r.checked_in_at]
     regs.sort(key=lambda r: r.checked_in_at or "")
     _say(app, "checkins", event=event, regs=regs, walk_in=WALK_IN)
     return OK

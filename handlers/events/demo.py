@@ -9,7 +9,7 @@ import yaml
 
 from bot.db import to_db
 from bot.services import Services
-from handlers.events.notices import service
+from handlers.events.service import EventService
 from handlers.events.settings import settings
 from handlers.events.store import ANNOUNCED
 
@@ -18,7 +18,7 @@ __all__ = ["console_seed", "seed_events"]
 
 def seed_events(app: Services, entries: list[dict[str, Any]]) -> int:
     """Create the seed's events as announced ones if the database has none yet."""
-    svc = service(app)
+    svc = app.service(EventService)
     if svc.store.where():
         return 0
     now = app.clock.now()

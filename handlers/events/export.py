@@ -13,8 +13,7 @@ from pathlib import Path
 from bot.db import from_db
 from bot.services import Services
 from bot.tables import write_table
-from handlers.events.notices import service
-from handlers.events.service import export_status
+from handlers.events.service import EventService, export_status
 from handlers.events.store import Activity
 
 __all__ = ["FORMATS", "export_rows", "write_export"]
@@ -35,7 +34,7 @@ def export_rows(app: Services, event: Activity, *, staff: bool, now: datetime) -
         for line in app.templates.render("events_export", part="labels", codes=_CODES).splitlines()
     )
     rows = [header]
-    for i, reg in enumerate(service(app).store.registrations(event.id), 1):
+    for i, reg in enumerate(app.service(EventService).store.registrations(event.id), 1):
         where = app.places.name(reg.conversation_id) if reg.is_group else labels["私聊"]
         row = [str(event.id), str(i), reg.name or reg.contact_id, reg.enterprise or ""]
         if staff:

@@ -26,19 +26,14 @@ __all__ = [
     "cancel_event",
     "event_view",
     "promoted_notices",
-    "service",
     "target_groups",
     "to_attendees",
 ]
 
 
-def service(app: Services) -> EventService:
-    return EventService(app.db, settings(app.config))
-
-
 def event_view(app: Services, event: Activity) -> dict[str, Any]:
     """The event and its seat count as the templates show them."""
-    return {"event": event, "left": service(app).seats_left(event)}
+    return {"event": event, "left": app.service(EventService).seats_left(event)}
 
 
 def target_groups(app: Services, event: Activity) -> list[Group]:
@@ -70,7 +65,7 @@ def announce(app: Services, event: Activity, now: datetime) -> tuple[Activity, d
     """Post the event to each target group once (ever); returns group id → rows queued."""
     queued: dict[str, int] = {}
     with write_lock(app.db):
-        event = service(app).announce(event, now)
+        event = app.service(EventService).announce(event, now)
         view = event_view(app, event)
         for group in target_groups(app, event):
             out = app.notices.to(group.id, "events_announce", **view)
@@ -83,7 +78,7 @@ def announce(app: Services, event: Activity, now: datetime) -> tuple[Activity, d
 def cancel_event(app: Services, event: Activity, now: datetime) -> tuple[Activity, int]:
     """Cancel and tell every registrant (seat or waiting list) once; rows queued."""
     with write_lock(app.db):
-        event, told = service(app).cancel_event(event, now)
+        event, told = app.service(EventService).cancel_event(event, now)
         outs = to_attendees(app, told, "events_cancelled", event=event)
         queued = app.outbox.enqueue(outs, dedupe_key=f"event:{event.id}:cancelled", scheduled=True)
     return event, queued

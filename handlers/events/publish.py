@@ -23,8 +23,8 @@ from bot.normalize import SEPARATORS, normalize
 from bot.router import Context
 from bot.targeting import TargetError, parse_target
 from handlers.events.chat import find_event
-from handlers.events.notices import announce, service, target_groups
-from handlers.events.service import export_status
+from handlers.events.notices import announce, target_groups
+from handlers.events.service import EventService, export_status
 from handlers.events.settings import settings
 from handlers.events.store import DRAFT, Activity
 
@@ -144,7 +144,7 @@ def answer_publish(ctx: Context) -> list[Outgoing]:
 def _create(ctx: Context, data: dict[str, Any]) -> list[Outgoing]:
     app = ctx.services
     start, end = from_db(data["start"]), from_db(data["end"])
-    event = service(app).create(
+    event = app.service(EventService).create(
         {
             "title": data["title"],
             "kind": _kind(ctx, data["title"]),
@@ -167,6 +167,6 @@ def roster(ctx: Context) -> list[Outgoing]:
     found = find_event(ctx, ctx.args)
     if isinstance(found, list):
         return found
-    regs = service(ctx.services).store.registrations(found.id)
+    regs = ctx.service(EventService).store.registrations(found.id)
     rows = [{"reg": r, "status": export_status(r, found, ctx.now)} for r in regs]
     return [ctx.say("events_roster", event=found, rows=rows, mention=False)]

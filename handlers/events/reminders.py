@@ -18,7 +18,8 @@ from bot.db import to_db
 from bot.messages import Outgoing
 from bot.scheduler import running_services
 from bot.services import Services
-from handlers.events.notices import service, to_attendees
+from handlers.events.notices import to_attendees
+from handlers.events.service import EventService
 from handlers.events.store import ANNOUNCED, REGISTERED, Activity, write_lock
 
 __all__ = ["console_sweep", "remind", "sweep_job"]
@@ -36,7 +37,7 @@ def _due(event: Activity, kind: str, now: datetime) -> bool:
 def remind(app: Services, now: datetime | None = None) -> list[Outgoing]:
     """One pass: queue the due reminders; returns what was queued."""
     now = now or app.clock.now()
-    svc = service(app)
+    svc = app.service(EventService)
     stamp = to_db(now)
     outs: list[Outgoing] = []
     with write_lock(app.db):

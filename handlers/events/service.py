@@ -12,7 +12,7 @@ wait, and promotion starts again only once the count is below the new capacity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -93,9 +93,10 @@ class EventService:
     def _reminder_times(self, start: datetime, now: datetime) -> dict[str, str | None]:
         """Due times of the two reminders; one already past (or pointless) is marked done."""
         hour_at = start - timedelta(minutes=self.settings.remind_before_minutes)
-        hh, mm = (int(x) for x in self.settings.remind_day_before_at.split(":"))
         local = start.astimezone(now.tzinfo)
-        day_at = datetime.combine(local.date() - timedelta(days=1), time(hh, mm), now.tzinfo)
+        day_at = datetime.combine(
+            local.date() - timedelta(days=1), self.settings.remind_day_before_at, now.tzinfo
+        )
         skip_day = day_at <= now or day_at >= hour_at
         return {
             "remind_day_at": to_db(day_at),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import re
+from datetime import time
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.config import HHMM
 
 __all__ = ["EventsSettings", "settings"]
 
@@ -18,17 +20,10 @@ class EventsSettings(BaseModel):
         default_factory=lambda: ["讲座", "沙龙", "下午茶", "早餐会", "培训", "接待日"],
         min_length=1,
     )
-    remind_day_before_at: str = "18:00"
+    remind_day_before_at: HHMM = time(18, 0)
     remind_before_minutes: int = Field(60, ge=1, le=24 * 60)
     checkin_opens_minutes: int = Field(60, ge=0, le=24 * 60)
     mentions_per_message: int = Field(20, ge=1, le=100)
-
-    @field_validator("remind_day_before_at")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("expected HH:MM, e.g. 18:00")
-        return value
 
 
 def settings(config: object) -> EventsSettings:

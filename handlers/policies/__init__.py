@@ -2,8 +2,10 @@
 digests (broadcasts) staff define, preview, confirm and schedule.
 
 The sources and the store are the top-level package `policy_feeds` (RSS/Atom, JSON, a
-folder, `policy add`), which this feature runs; chat.py (政策, 推送), broadcasts*.py and
-targeting.py (which groups get what), feeds.py and feeds_cli.py (`chamberbot policy …`).
+folder, `policy add`), which this feature runs; its one service is the library
+(`services.service(PolicyLibrary)`). settings.py (the `policies`, `broadcasts` and `digest`
+sections, read with `settings(config)`), chat.py (政策, 推送), broadcasts*.py (which groups
+get what), feeds.py and feeds_cli.py (`chamberbot policy …`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from pathlib import Path
 from bot.feature import Feature, JobSpec, SubParsers
 from bot.services import Services
 from handlers.policies import broadcast_schedule, broadcasts_cli, chat, feeds, feeds_cli
+from handlers.policies.settings import SECTIONS, settings
+from policy_feeds.library import PolicyLibrary
 
-__all__ = ["FEATURE"]
+__all__ = ["FEATURE", "PolicyLibrary"]
+
+
+def _service(services: Services) -> PolicyLibrary:
+    policies = settings(services.config).policies
+    return PolicyLibrary(services.db, policies, services.config.tz, services.base_dir)
 
 
 def _jobs(services: Services) -> list[JobSpec]:
@@ -35,5 +44,7 @@ FEATURE = Feature(
     on_start=broadcast_schedule.on_start,
     cli=_cli,
     console=[*chat.CONSOLE, *feeds.CONSOLE],
+    settings=SECTIONS,
     check=chat.CHECK,
+    service=_service,
 )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.config import Broadcast
 from bot.db import to_db
 from bot.scheduler import cron_trigger
 from bot.services import Services
 from bot.targeting import TargetError, parse_target
+from handlers.policies.settings import Broadcast, settings
 
 __all__ = [
     "BroadcastDef",
@@ -65,7 +65,7 @@ def sync_broadcasts(app: Services) -> None:
     now = to_db(app.clock.now())
     keep: list[str] = []
     with app.db.atomic():
-        for i, b in enumerate(app.config.broadcasts):
+        for i, b in enumerate(settings(app.config).broadcasts):
             problem = broadcast_problem(app, b)
             if problem is not None:
                 log.error("broadcasts[%d].%s: %s (%s not scheduled)", i, *problem, b.id)
@@ -99,7 +99,7 @@ def _broadcast(row: dict[str, object]) -> BroadcastDef:
 
 def _configured(app: Services) -> dict[str, BroadcastDef]:
     found: dict[str, BroadcastDef] = {}
-    for b in app.config.broadcasts:
+    for b in settings(app.config).broadcasts:
         if broadcast_problem(app, b) is None:
             found[b.id] = BroadcastDef(b.id, b.cron, b.target, b.template, b.max_items)
     return found

@@ -17,6 +17,7 @@ from bot.scheduler import cron_trigger, due_time, running_services
 from bot.services import Services
 from handlers.policies.broadcast_defs import get_broadcast, list_broadcasts, sync_broadcasts
 from handlers.policies.broadcasts import resume_runs, run_broadcast
+from handlers.policies.settings import settings
 
 __all__ = ["broadcast_job", "broadcast_job_id", "grace", "jobs", "on_start"]
 
@@ -33,7 +34,7 @@ def broadcast_job_id(broadcast_id: str) -> str:
 
 
 def grace(services: Services) -> timedelta:
-    return max(timedelta(minutes=services.config.digest.grace_minutes), ON_TIME)
+    return max(timedelta(minutes=settings(services.config).digest.grace_minutes), ON_TIME)
 
 
 def jobs(services: Services) -> list[JobSpec]:

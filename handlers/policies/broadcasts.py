@@ -30,8 +30,9 @@ from bot.places import Group
 from bot.services import Services
 from bot.targeting import parse_target
 from handlers.policies.broadcast_defs import BroadcastDef, get_broadcast
+from handlers.policies.settings import settings
+from policy_feeds.library import PolicyLibrary
 from policy_feeds.model import Policy
-from policy_feeds.store import PolicyStore
 
 __all__ = [
     "Digest",
@@ -74,7 +75,8 @@ def target_groups(app: Services, broadcast: BroadcastDef) -> list[Group]:
 
 def _matching(app: Services, group: Group, limit: int) -> list[Policy]:
     """Not yet sent to the group, sharing a tag with it (any, if it has none), newest first."""
-    return PolicyStore(app.db).candidates(tags=group.tags, limit=limit, not_sent_to=group.id)
+    store = app.service(PolicyLibrary).store
+    return store.candidates(tags=group.tags, limit=limit, not_sent_to=group.id)
 
 
 def _render(
@@ -106,7 +108,7 @@ def split_digest(app: Services, template: str, group: Group, items: list[Policy]
     as there are items (the longest header and the footer), so the final texts can only
     be shorter. One item longer than a message on its own is the only thing ever cut.
     """
-    limit = app.config.digest.max_chars
+    limit = settings(app.config).digest.max_chars
     chunks: list[list[Policy]] = []
     current: list[Policy] = []
     done = 0

@@ -21,7 +21,9 @@ from bot.services import Services
 from bot.targeting import split_tags
 from handlers.policies.broadcast_defs import broadcast_problem, get_broadcast, list_broadcasts
 from handlers.policies.broadcasts import plan_digest, run_broadcast, target_groups
-from policy_feeds.store import PolicyStore, search_words
+from handlers.policies.settings import settings
+from policy_feeds.library import PolicyLibrary
+from policy_feeds.store import search_words
 
 __all__ = ["CHECK", "CONSOLE", "PROMPTS", "ROUTES"]
 
@@ -35,9 +37,7 @@ _PUNCTUATION = " !！。.,，~～"
 
 def search(ctx: Context) -> list[Outgoing]:
     words = search_words(ctx.args)
-    limit = ctx.services.config.policies.search_limit
-    store = PolicyStore(ctx.services.db)
-    items = store.search(words, limit) if words else store.recent(limit)
+    items = ctx.service(PolicyLibrary).search(words)
     return [
         ctx.say(
             "policy_search",
@@ -205,7 +205,7 @@ def _console_broadcast(services: Services, args: str) -> str:
 
 
 def _check(services: Services) -> tuple[str, str] | None:
-    for i, broadcast in enumerate(services.config.broadcasts):
+    for i, broadcast in enumerate(settings(services.config).broadcasts):
         problem = broadcast_problem(services, broadcast)
         if problem:
             return f"broadcasts[{i}].{problem[0]}", problem[1]

@@ -7,12 +7,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.feature import ConsoleHook, JobSpec
 from bot.services import Services
 from policy_feeds.ingest import ingest_all
+from policy_feeds.library import PolicyLibrary
 
 __all__ = ["CONSOLE", "JOBS"]
 
 
 def _jobs(services: Services) -> list[JobSpec]:
-    policies = services.config.policies
+    policies = services.service(PolicyLibrary).settings
     if not (policies.feeds or policies.folder):
         return []
     minutes = policies.fetch_interval_minutes

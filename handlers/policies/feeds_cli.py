@@ -13,10 +13,10 @@ from datetime import tzinfo
 
 from bot.feature import command_options, with_services
 from bot.services import Services
-from policy_feeds.ingest import SourceReport, build_sources, ingest_all
+from policy_feeds.ingest import SourceReport, ingest_all
+from policy_feeds.library import PolicyLibrary
 from policy_feeds.manual import add_manual
 from policy_feeds.model import Item, Policy, Status, clean_text, parse_date, split_tags
-from policy_feeds.store import PolicyStore
 
 __all__ = ["format_policy", "register"]
 
@@ -57,7 +57,7 @@ def _add(app: Services, args: argparse.Namespace) -> int:
 
 
 def _list(app: Services, args: argparse.Namespace) -> int:
-    policies = PolicyStore(app.db).recent(args.limit, source=args.source)
+    policies = app.service(PolicyLibrary).store.recent(args.limit, source=args.source)
     for policy in policies:
         _write(format_policy(policy, app.config.tz))
     if not policies:
@@ -66,8 +66,7 @@ def _list(app: Services, args: argparse.Namespace) -> int:
 
 
 def _search(app: Services, args: argparse.Namespace) -> int:
-    limit = args.limit or app.config.policies.search_limit
-    found = PolicyStore(app.db).search(args.words, limit)
+    found = app.service(PolicyLibrary).search(args.words, args.limit)
     for policy in found:
         _write(format_policy(policy, app.config.tz))
     if not found:
@@ -81,7 +80,7 @@ _FAILED = frozenset({Status.ERROR, Status.GONE, Status.WARNING, Status.DISABLED}
 def _fetch(app: Services, args: argparse.Namespace) -> int:
     """A line per source as soon as it is stored (template policy_fetch_cli), then the
     total. Exit 1 when there were sources and not one of them could be read."""
-    sources = build_sources(app.config.policies, app.config.tz, app.base_dir)
+    sources = app.service(PolicyLibrary).sources()
     if not sources:
         _write(app.templates.render("policy_fetch_cli", kind="none"))
         return 0

@@ -31,14 +31,14 @@ def _jobs(services: Services) -> list[JobSpec]:
     """The cron on the 1st at `reports.monthly_at`, and an hourly catch-up check for a run
     missed while the bot was down (report_months makes the second one a no-op)."""
     settings = report_settings(services.config)
-    hour, minute = (int(x) for x in settings.monthly_at.split(":"))
+    at = settings.monthly_at
     tz = services.config.tz
     grace = settings.grace_hours * 3600
     return [
         JobSpec(
             "reports_monthly",
             MONTHLY_JOB,
-            CronTrigger(day=1, hour=hour, minute=minute, timezone=tz),
+            CronTrigger(day=1, hour=at.hour, minute=at.minute, timezone=tz),
             name="monthly report",
             misfire_grace_time=max(grace, 60),
             keep_next_run=True,

@@ -12,7 +12,7 @@ as broadcasts are.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from bot.db import to_db
 from bot.scheduler import running_services
@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def _due_at(now: datetime, settings: ReportSettings) -> datetime:
-    hours, minutes = (int(x) for x in settings.monthly_at.split(":"))
-    return datetime.combine(now.date().replace(day=1), time(hours, minutes), tzinfo=now.tzinfo)
+    return datetime.combine(now.date().replace(day=1), settings.monthly_at, tzinfo=now.tzinfo)
 
 
 def due_month(now: datetime, settings: ReportSettings) -> Period | None:

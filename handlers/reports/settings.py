@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.config import Config
+from bot.config import HHMM, Config
 
 __all__ = ["ReportSettings", "report_settings"]
 
@@ -12,9 +14,8 @@ __all__ = ["ReportSettings", "report_settings"]
 class ReportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    monthly_at: str = Field(
-        "09:00",
-        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+    monthly_at: HHMM = Field(
+        time(9, 0),
         description="HH:MM on the 1st the monthly summary goes out",
     )
     grace_hours: int = Field(72, ge=0, description="a missed monthly run still goes this late")

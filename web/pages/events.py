@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from handlers.events.export import write_export
-from handlers.events.notices import announce, cancel_event, promoted_notices, service
+from handlers.events.notices import announce, cancel_event, promoted_notices
+from handlers.events.service import EventService
 from handlers.events.settings import settings
 from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Activity, write_lock
 from web.console import Console
@@ -36,10 +37,10 @@ def routes(console: Console) -> list[Route]:
 
     def find(request: Request) -> Activity | None:
         raw = str(request.path_params["id"])
-        return service(app).store.find(int(raw)) if raw.isdigit() else None
+        return app.service(EventService).store.find(int(raw)) if raw.isdigit() else None
 
     def counts(event: Activity) -> dict[str, int]:
-        regs = service(app).store.registrations(event.id)
+        regs = app.service(EventService).store.registrations(event.id)
         return {
             "registered": sum(r.status == REGISTERED for r in regs),
             "waiting": sum(r.status == WAITING for r in regs),
@@ -47,14 +48,14 @@ def routes(console: Console) -> list[Route]:
         }
 
     async def index(request: Request, user: User) -> Response:
-        rows = [{"event": e, **counts(e)} for e in service(app).store.where()]
+        rows = [{"event": e, **counts(e)} for e in app.service(EventService).store.where()]
         return console.render(request, "events.html", rows=rows)
 
     async def detail(request: Request, user: User) -> Response:
         event = find(request)
         if event is None:
             return console.refuse(request, "no_event", 404)
-        regs = service(app).store.registrations(event.id)
+        regs = app.service(EventService).store.registrations(event.id)
         template = "event_sheet.html" if request.query_params.get("print") else "event.html"
         return console.render(
             request,
@@ -85,7 +86,7 @@ def routes(console: Console) -> list[Route]:
         form, values = read_form(await request.form(), None, settings(app.config).kinds, now)
         if form.problems:
             return show_form(request, form, None, 400)
-        event = service(app).create(values, now)
+        event = app.service(EventService).create(values, now)
         groups = 0
         if form.announce:
             event, queued = announce(app, event, now)
@@ -121,7 +122,7 @@ def routes(console: Console) -> list[Route]:
         if form.problems:
             return show_form(request, form, event, 400)
         with write_lock(app.db):
-            event, promoted = service(app).edit(event, now, **values)
+            event, promoted = app.service(EventService).edit(event, now, **values)
             app.outbox.enqueue(promoted_notices(app, event, promoted))
         console.flash(request, "event_saved", title=event.title, promoted=len(promoted))
         return console.redirect(request, f"/events/{event.id}")

@@ -7,9 +7,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from policy_feeds.ingest import ingest_async
+from policy_feeds.library import PolicyLibrary
 from policy_feeds.manual import add_manual
 from policy_feeds.model import Item, clean_text, parse_date, split_tags
-from policy_feeds.store import MIN_TITLE, PolicyStore
+from policy_feeds.store import MIN_TITLE
 from web.console import Console
 from web.store import User
 
@@ -23,8 +24,7 @@ def routes(console: Console) -> list[Route]:
 
     def sources() -> list[dict[str, object]]:
         rows = {r["id"]: r for r in app.db.table("feeds").rows}
-        configured = [{"id": "folder", "kind": "folder"}] if app.config.policies.folder else []
-        configured += [{"id": f.id, "kind": f.kind} for f in app.config.policies.feeds]
+        configured = [{"id": s.id, "kind": s.kind} for s in app.service(PolicyLibrary).sources()]
         out = []
         for source in configured:
             row = rows.get(str(source["id"]), {})
@@ -36,7 +36,7 @@ def routes(console: Console) -> list[Route]:
 
     async def index(request: Request, user: User) -> Response:
         q = request.query_params.get("q", "").strip()[:100]
-        store = PolicyStore(app.db)
+        store = app.service(PolicyLibrary).store
         found = store.search(q, _LIST) if q else store.recent(_LIST)
         return console.render(
             request, "policies.html", q=q, policies=found, sources=sources(), total=store.count()
