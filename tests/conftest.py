@@ -5,14 +5,17 @@ outbox and phone masking)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 import yaml
+from playwright.async_api import Browser, async_playwright
 
 from bot.clock import FrozenClock
 from bot.config import Config, parse_config
@@ -24,7 +27,9 @@ from bot.transport import mention_prefix
 from chamberbot.root import FEATURES, sections
 from channels.test import TestTransport
 from handlers.cases import CaseService
-from handlers.cases.service import Actor
+from handlers.cases.service import Actor, Case
+from tests.gateway_harness import Gateway, node_problem
+from tests.web_harness import ARGS, CHROMIUM
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo" / "config.yaml"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -47,6 +52,16 @@ PEOPLE = {
 TOPICS = {MEMBERS_ROOM: "会员一群", OTHER_ROOM: "会员二群", STAFF_ROOM: "秘书处工作群"}
 
 
+class Place(TypedDict):
+    """Where and as whom a message is said: ChatBot.say(text, **place)."""
+
+    sender: str
+    room: str | None
+
+
+WANG: Place = {"sender": "wxid_wang", "room": STAFF_ROOM}  # 王科长, 经济处, in the staff room
+
+
 def demo_config(**overrides: object) -> Config:
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     data.update(overrides)
@@ -61,6 +76,30 @@ def actor(contact_id: str) -> Actor:
 def case_service(app: Services) -> CaseService:
     """The cases feature's service, as every adapter finds it."""
     return app.service(CaseService)
+
+
+def open_case(
+    app: Services,
+    now: datetime,
+    description: str = "银行突然抽贷，资金周转困难",
+    *,
+    reporter: str = "wxid_zhang",
+    enterprise: str | None = "张氏机械",
+    room: str | None = MEMBERS_ROOM,
+) -> Case:
+    """A case as the member-side 诉求 command opens it, from a known contact (room None: in
+    a private chat)."""
+    app.people.remember(reporter, name=PEOPLE.get(reporter, reporter), enterprise=enterprise)
+    opened = case_service(app).open(
+        actor(reporter),
+        channel="wechat",
+        enterprise=enterprise,
+        conversation_id=room or reporter,
+        is_group=room is not None,
+        description=description,
+        now=now,
+    )
+    return opened.case
 
 
 def make_services(config: Config, db_path: Path, clock: FrozenClock) -> Services:
@@ -112,6 +151,27 @@ class ChatBot:
         self.dispatcher.handle(msg)
         return self.transport.deliver(self.app.outbox, before)
 
+    def report(
+        self,
+        description: str = "银行突然抽贷，资金周转困难",
+        *,
+        reporter: str = "wxid_zhang",
+        enterprise: str | None = "张氏机械",
+        room: str | None = MEMBERS_ROOM,
+        now: datetime | None = None,
+    ) -> Case:
+        """open_case by someone the bot has seen chatting in the room first."""
+        if room is not None:
+            assert self.say("大家好", sender=reporter, room=room) == []  # ignored, but seen
+        return open_case(
+            self.app,
+            now or self.clock.now(),
+            description,
+            reporter=reporter,
+            enterprise=enterprise,
+            room=room,
+        )
+
     def deliver(self) -> list[Outgoing]:
         """Send every row that is due now (scheduled notices, after quiet hours …)."""
         return self.transport.deliver(self.app.outbox)
@@ -139,6 +199,11 @@ class ChatBot:
         self.clock.advance(timedelta(**kwargs))
 
 
+def delivered(bot: ChatBot, conversation_id: str) -> list[str]:
+    """What the test transport received for one place (the outbox drained through it)."""
+    return [o.text for o in bot.deliver() if o.conversation_id == conversation_id]
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
@@ -154,3 +219,29 @@ def app(tmp_path: Path, clock: FrozenClock) -> Iterator[Services]:
 @pytest.fixture
 def bot(app: Services, clock: FrozenClock) -> ChatBot:
     return ChatBot(app, clock)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the session (per xdist worker); tests open their own contexts in it,
+    and run on the session's event loop (tests.web_harness.BROWSER_LOOP)."""
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One populated Node test gateway for a test module (tests/gateway_harness.py); each
+    test connects its own bot to it with `connected`, which resets it first. A test that
+    kills, restarts or reshapes the gateway (rooms, contacts) starts its own (`running`)."""
+    problem = node_problem()
+    if problem:
+        pytest.fail(problem)
+    shared = Gateway(tmp_path_factory.mktemp("gateway") / "gateway.log")
+    try:
+        shared.populate()
+        yield shared
+    finally:
+        shared.close()

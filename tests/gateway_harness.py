@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -45,6 +47,7 @@ ROOM_MEMBERS = {
     MEMBERS: ["wxid_zhang", "wxid_li", "wxid_sun", "wxid_chen"],
     STAFF: ["wxid_wang", "wxid_zhao", "wxid_chen"],
 }
+NUMBER = re.compile(r"\d{4}-\d{4}")
 T = TypeVar("T")
 
 
@@ -272,17 +275,50 @@ class Bot:
 
 
 @contextmanager
+def connected(gateway: Gateway, folder: Path, **config: Any) -> Iterator[Bot]:
+    """A bot of its own (config and data in `folder`) on a gateway that is already up,
+    reset first: nothing sent, failing or held; logged in. Stopped afterwards."""
+    gateway.post("/reset")
+    path = write_config(folder, gateway.endpoint, gateway.token, **config)
+    bot = Bot(path, folder / "bot.log")
+    try:
+        # a starting Python process on a loaded two-core machine may take more than 10 s
+        bot.wait_log("logged in to WeChat as", timeout=30)
+        yield bot
+    finally:
+        bot.stop()
+
+
+@contextmanager
 def running(folder: Path, **config: Any) -> Iterator[tuple[Gateway, Bot]]:
-    """A populated gateway and a bot connected to it (logged in), stopped afterwards."""
+    """A populated gateway of its own and a bot connected to it (logged in), both stopped
+    afterwards: for a test that kills, restarts or reshapes the gateway."""
     gateway = Gateway(folder / "gateway.log")
-    bot: Bot | None = None
     try:
         gateway.populate()
-        path = write_config(folder, gateway.endpoint, gateway.token, **config)
-        bot = Bot(path, folder / "bot.log")
-        bot.wait_log("logged in to WeChat as")
-        yield gateway, bot
+        with connected(gateway, folder, **config) as bot:
+            yield gateway, bot
     finally:
-        if bot is not None:
-            bot.stop()
         gateway.close()
+
+
+def case_number(text: str) -> str:
+    found = NUMBER.search(text)
+    assert found, text
+    return found[0]
+
+
+def open_case(gw: Gateway, sender: str, description: str, enterprise: str) -> str:
+    """诉求 in the member group with an @mention; the bot asks the enterprise once."""
+    before = len(gw.sent_to(MEMBERS))
+    gw.say(sender, f"诉求 {description}", room=MEMBERS, mention_bot=True)
+    question = gw.wait_sent(MEMBERS, before + 1)[-1]
+    assert "企业名称" in question["text"]
+    gw.say(sender, enterprise, room=MEMBERS)
+    return case_number(gw.wait_sent(MEMBERS, before + 2)[-1]["text"])
+
+
+def assert_nothing_twice(messages: list[dict[str, Any]]) -> None:
+    twice = [k for k, n in Counter((m["conversation_id"], m["text"]) for m in messages).items()
+             if n > 1]  # fmt: skip
+    assert twice == []

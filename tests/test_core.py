@@ -18,9 +18,15 @@ from bot.services import Services
 from chamberbot.root import FEATURES
 from handlers.cases.rules import ALLOWED
 from handlers.cases.service import Actor, Case, EventKind, Status
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, ChatBot, actor, case_service, demo_config
+from tests.conftest import (
+    MEMBERS_ROOM,
+    STAFF_ROOM,
+    ChatBot,
+    actor,
+    case_service,
+    demo_config,
+)
 
-WANG = {"sender": "wxid_wang", "room": STAFF_ROOM}
 TEMPLATES = Path(__file__).resolve().parent.parent / "bot" / "templates"
 
 

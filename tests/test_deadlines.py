@@ -25,6 +25,7 @@ from tests.conftest import (
     actor,
     case_service,
     demo_config,
+    open_case,
 )
 
 NEW, ACCEPTED, IN_PROGRESS = Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS
@@ -34,25 +35,6 @@ RESOLVED, CLOSED, WITHDRAWN = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
 PERMIT = "办证审批太慢，跑了三趟窗口还没办下来，联系人13812345678"
 DUE = datetime(2026, 11, 25, 9, 0, tzinfo=TZ)  # Wednesday
 LEVEL2_DUE = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)  # 5 working days later
-
-
-def open_case(
-    app: Services, clock: FrozenClock, description: str = PERMIT, *, private: bool = False
-) -> Case:
-    app.people.remember("wxid_zhang", name="张总", enterprise="张氏机械")
-    return (
-        case_service(app)
-        .open(
-            actor("wxid_zhang"),
-            enterprise="张氏机械",
-            channel="wechat",
-            conversation_id="wxid_zhang" if private else MEMBERS_ROOM,
-            is_group=not private,
-            description=description,
-            now=clock.now(),
-        )
-        .case
-    )
 
 
 def claim(app: Services, case: Case, now: datetime, staff_id: str = "wxid_wang") -> Case:
@@ -86,7 +68,7 @@ def rating_label(app: Services, code: str | None) -> str:
 def test_unanswered_case_is_flagged_to_staff_room_when_first_response_limit_passes(
     app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
-    case = open_case(app, clock)
+    case = open_case(app, clock.now(), PERMIT)
     clock.advance(hours=23, minutes=59)
     assert swept(app) == []
 
@@ -116,7 +98,7 @@ def test_unanswered_case_is_flagged_to_staff_room_when_first_response_limit_pass
 def test_response_overdue_says_how_long_the_case_has_waited(
     app: Services, clock: FrozenClock
 ) -> None:
-    open_case(app, clock)
+    open_case(app, clock.now(), PERMIT)
     clock.advance(hours=50)  # the bot was down for two days
 
     (out,) = swept(app)
@@ -125,7 +107,7 @@ def test_response_overdue_says_how_long_the_case_has_waited(
 
 
 def test_case_answered_in_time_is_not_flagged(app: Services, clock: FrozenClock) -> None:
-    case = open_case(app, clock)
+    case = open_case(app, clock.now(), PERMIT)
     clock.advance(hours=2)
     claim(app, case, clock.now())
 
@@ -138,7 +120,7 @@ def test_case_answered_in_time_is_not_flagged(app: Services, clock: FrozenClock)
 def test_case_in_progress_without_first_response_stamp_is_not_flagged(
     app: Services, clock: FrozenClock
 ) -> None:
-    case = open_case(app, clock)
+    case = open_case(app, clock.now(), PERMIT)
     # a state older versions could leave: in progress, no first-response stamp
     case_service(app).store.write(
         case,
@@ -158,7 +140,7 @@ def test_case_in_progress_without_first_response_stamp_is_not_flagged(
 def test_assignee_is_reminded_privately_a_day_before_the_due_date(
     app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
-    case = claim(app, open_case(app, clock), clock.now())
+    case = claim(app, open_case(app, clock.now(), PERMIT), clock.now())
     clock.set(DUE - timedelta(hours=24, minutes=1))
     assert swept(app) == []
 
@@ -185,7 +167,7 @@ def test_assignee_is_reminded_privately_a_day_before_the_due_date(
 def test_unassigned_case_reminder_goes_to_staff_rooms(
     app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
-    case = open_case(app, clock)
+    case = open_case(app, clock.now(), PERMIT)
     case_service(app).answer(case, actor("wxid_zhao"), "已收到，正在了解情况", clock.now())
     clock.set(DUE - timedelta(hours=3))
 
@@ -204,7 +186,7 @@ def test_unassigned_case_reminder_goes_to_staff_rooms(
 def test_overdue_case_is_escalated_to_department_head_and_reporter_told(
     app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
-    case = claim(app, open_case(app, clock), clock.now())
+    case = claim(app, open_case(app, clock.now(), PERMIT), clock.now())
     clock.set(DUE - timedelta(hours=1))
     swept(app)  # the reminder
     clock.set(DUE - timedelta(seconds=1))
@@ -234,7 +216,7 @@ def test_overdue_case_is_escalated_to_department_head_and_reporter_told(
 def test_second_limit_raises_case_to_leadership_for_the_monthly_report(
     app: Services, clock: FrozenClock
 ) -> None:
-    case = claim(app, open_case(app, clock), clock.now())
+    case = claim(app, open_case(app, clock.now(), PERMIT), clock.now())
     clock.set(DUE)
     swept(app)
     clock.set(LEVEL2_DUE - timedelta(minutes=1))
@@ -265,7 +247,7 @@ def test_second_limit_raises_case_to_leadership_for_the_monthly_report(
 def test_reporter_in_private_chat_is_told_without_a_mention(
     app: Services, clock: FrozenClock
 ) -> None:
-    claim(app, open_case(app, clock, private=True), clock.now())
+    claim(app, open_case(app, clock.now(), PERMIT, room=None), clock.now())
     clock.set(DUE)
 
     _staff, reporter = swept(app)
@@ -277,7 +259,7 @@ def test_reporter_in_private_chat_is_told_without_a_mention(
 def test_case_escalated_by_staff_by_hand_is_not_escalated_again_at_level_1(
     app: Services, clock: FrozenClock
 ) -> None:
-    case = claim(app, open_case(app, clock), clock.now())
+    case = claim(app, open_case(app, clock.now(), PERMIT), clock.now())
     case_service(app).escalate(case, actor("wxid_wang"), "需协调", clock.now())
     clock.set(DUE)
 
@@ -290,7 +272,7 @@ def test_case_escalated_by_staff_by_hand_is_not_escalated_again_at_level_1(
 def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
     app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
-    case = claim(app, open_case(app, clock), clock.now())
+    case = claim(app, open_case(app, clock.now(), PERMIT), clock.now())
     clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
     case = resolve(app, case, clock.now())
     rate_due = from_db(str(case.rate_due_at))
@@ -323,9 +305,11 @@ def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
 
 
 def test_closed_and_withdrawn_cases_are_never_touched(app: Services, clock: FrozenClock) -> None:
-    withdrawn = open_case(app, clock)
+    withdrawn = open_case(app, clock.now(), PERMIT)
     withdrawn = case_service(app).withdraw(withdrawn, actor("wxid_zhang"), "", clock.now()).case
-    closed = resolve(app, claim(app, open_case(app, clock), clock.now()), clock.now())
+    closed = resolve(
+        app, claim(app, open_case(app, clock.now(), PERMIT), clock.now()), clock.now()
+    )
     closed = case_service(app).rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now()).case
     before = {c.id: (c, kinds(app, c)) for c in (withdrawn, closed)}
 
@@ -358,7 +342,7 @@ def test_deadline_of_case_opened_before_national_day_skips_the_holiday(
     app: Services, clock: FrozenClock
 ) -> None:
     clock.set(datetime(2026, 9, 30, 9, 0, tzinfo=TZ))
-    case = claim(app, open_case(app, clock), clock.now())
+    case = claim(app, open_case(app, clock.now(), PERMIT), clock.now())
     # 10-08, 10-09, 10-10 (调休 Saturday), 10-12 … 10-15: the 7th working day.
     due = datetime(2026, 10, 15, 9, 0, tzinfo=TZ)
     assert from_db(case.due_at) == due
@@ -389,8 +373,8 @@ def test_deadline_of_case_opened_before_national_day_skips_the_holiday(
 def test_second_pass_at_the_same_time_queues_nothing(
     app: Services, clock: FrozenClock, bot: ChatBot, when: timedelta
 ) -> None:
-    open_case(app, clock)
-    resolve(app, open_case(app, clock, "拖欠工程款"), clock.now())
+    open_case(app, clock.now(), PERMIT)
+    resolve(app, open_case(app, clock.now(), "拖欠工程款"), clock.now())
     clock.advance(when)
 
     first = sweep(app)
@@ -404,8 +388,8 @@ def test_second_pass_at_the_same_time_queues_nothing(
 def test_bot_down_for_weeks_takes_each_step_once_in_order(
     app: Services, clock: FrozenClock, bot: ChatBot
 ) -> None:
-    late = open_case(app, clock)
-    resolved = resolve(app, open_case(app, clock, "拖欠工程款"), clock.now())
+    late = open_case(app, clock.now(), PERMIT)
+    resolved = resolve(app, open_case(app, clock.now(), "拖欠工程款"), clock.now())
 
     clock.advance(days=30)
     outs = swept(app)
@@ -439,7 +423,7 @@ def test_a_failing_pass_changes_nothing_and_queues_nothing(
         demo_config(templates_dir=str(broken)), db_path=tmp_path / "b.db", clock=clock
     )
     try:
-        case = open_case(app, clock)
+        case = open_case(app, clock.now(), PERMIT)
         clock.set(DUE)
 
         with pytest.raises(UndefinedError, match="no_such_value"):
@@ -456,7 +440,7 @@ def test_staff_hints_use_the_configured_keywords(tmp_path: Path, clock: FrozenCl
     config = demo_config(commands={"claim": ["接单"], "resolve": ["结案"]})
     app = build_services(config, db_path=tmp_path / "k.db", clock=clock)
     try:
-        case = open_case(app, clock)
+        case = open_case(app, clock.now(), PERMIT)
         clock.advance(hours=24)
         (flag,) = swept(app)
         claim(app, case, clock.now())
@@ -473,7 +457,7 @@ def test_escalation_found_at_night_waits_for_the_morning(
     app: Services, clock: FrozenClock
 ) -> None:
     """Nobody is waiting for a sweep's message at 23:00: it is held until quiet hours end."""
-    open_case(app, clock)
+    open_case(app, clock.now(), PERMIT)
     clock.set(DUE.replace(hour=23))
 
     assert sweep(app)

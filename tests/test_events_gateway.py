@@ -21,13 +21,13 @@ from tests.gateway_harness import (
     STAFF,
     Bot,
     Gateway,
+    assert_nothing_twice,
     chamberbot,
     clean_env,
     node_problem,
     running,
     wait_for,
 )
-from tests.test_gateway import assert_nothing_twice
 
 ZHANG, LI = "wxid_zhang", "wxid_li"
 EVENTS = {"remind_before_minutes": 120, "checkin_opens_minutes": 180}

@@ -14,9 +14,8 @@ from bot.services import Services
 from handlers.cases.deadlines import sweep
 from handlers.cases.service import OPEN, Case, EventKind, Status
 from handlers.cases.store import OPEN_SQL
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, ChatBot, actor, case_service
+from tests.conftest import MEMBERS_ROOM, WANG, ChatBot, actor, case_service
 
-WANG = {"sender": "wxid_wang", "room": STAFF_ROOM}
 SECOND = timedelta(seconds=1)
 
 

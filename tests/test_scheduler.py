@@ -18,8 +18,14 @@ from bot.scheduler import build_scheduler
 from bot.services import Services
 from chamberbot.root import services as build_services
 from handlers.cases.deadlines import sweep_job
-from handlers.cases.service import Actor
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, case_service, demo_config, running
+from tests.conftest import (
+    MEMBERS_ROOM,
+    STAFF_ROOM,
+    TZ,
+    demo_config,
+    open_case,
+    running,
+)
 
 
 @asynccontextmanager
@@ -36,19 +42,6 @@ def stored_jobs(app: Services) -> list[dict[str, Any]]:
     """The job rows as APScheduler stored them, with the pickled state unpacked."""
     rows = app.db.execute("select id, job_state from scheduler_jobs order by id").fetchall()
     return [{"id": r[0], **pickle.loads(r[1])} for r in rows]
-
-
-def open_case(app: Services, clock: FrozenClock) -> None:
-    app.people.remember("wxid_zhang", name="张总")
-    case_service(app).open(
-        Actor("wxid_zhang", "张总"),
-        channel="wechat",
-        enterprise="张氏机械",
-        conversation_id=MEMBERS_ROOM,
-        is_group=True,
-        description="办证审批太慢",
-        now=clock.now(),
-    )
 
 
 def queued(app: Services, conversation_id: str) -> list[str]:
@@ -106,7 +99,7 @@ async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
 async def test_job_function_sweeps_on_the_apps_frozen_clock(
     app: Services, clock: FrozenClock
 ) -> None:
-    open_case(app, clock)
+    open_case(app, clock.now(), "办证审批太慢")
     clock.advance(hours=24)
 
     with running(app):
@@ -121,7 +114,7 @@ async def test_job_function_sweeps_on_the_apps_frozen_clock(
 async def test_scheduler_runs_the_stored_job_against_the_running_app(
     app: Services, clock: FrozenClock
 ) -> None:
-    open_case(app, clock)
+    open_case(app, clock.now(), "办证审批太慢")
     clock.advance(hours=24)
     done = asyncio.Event()
     events: list[JobExecutionEvent] = []

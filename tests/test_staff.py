@@ -3,56 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypedDict
 
 from bot.clock import FrozenClock
 from bot.db import to_db
 from bot.messages import Outgoing
 from bot.services import Services
-from handlers.cases.service import Actor, Case, Status
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, actor, case_service
+from handlers.cases.service import Status
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, WANG, ChatBot, Place, actor, case_service
 
 NEW, ACCEPTED, IN_PROGRESS = Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS
 RESOLVED, CLOSED, WITHDRAWN = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
 
 
-class Place(TypedDict):
-    sender: str
-    room: str | None
-
-
-WANG: Place = {"sender": "wxid_wang", "room": STAFF_ROOM}  # 王科长, 经济处, in the staff room
 ZHAO: Place = {"sender": "wxid_zhao", "room": None}  # 赵律师, 法律处, in a private chat
 PHONE = "13812345678"
-
-
-def open_case(
-    bot: ChatBot,
-    description: str = "银行突然抽贷，资金周转困难",
-    *,
-    reporter: str = "wxid_zhang",
-    name: str = "张总",
-    enterprise: str | None = "张氏机械",
-    room: str | None = MEMBERS_ROOM,
-    now: datetime | None = None,
-) -> Case:
-    """A case as the member-side 诉求 command would open it, from a known contact."""
-    if room is not None:
-        assert bot.say("大家好", sender=reporter, room=room) == []  # chatter: ignored, but seen
-    bot.app.people.remember(reporter, name=name, enterprise=enterprise)
-    return (
-        case_service(bot.app)
-        .open(
-            Actor(reporter, name),
-            channel="wechat",
-            enterprise=enterprise,
-            conversation_id=room or reporter,
-            is_group=room is not None,
-            description=description,
-            now=now or bot.clock.now(),
-        )
-        .case
-    )
 
 
 def to(outs: list[Outgoing], conversation_id: str) -> list[Outgoing]:
@@ -73,7 +37,7 @@ def queued_texts(bot: ChatBot, conversation_id: str) -> list[str]:
 
 
 def test_members_are_refused_staff_commands(bot: ChatBot, app: Services) -> None:
-    case = open_case(bot)
+    case = bot.report()
     for text in ("待办", f"详情 {case.number}", f"认领 {case.number}"):
         reply = bot.text(text)
         assert "仅限商会工作人员" in reply
@@ -83,7 +47,7 @@ def test_members_are_refused_staff_commands(bot: ChatBot, app: Services) -> None
 
 
 def test_staff_typing_todo_in_a_member_group_is_sent_to_a_staff_place(bot: ChatBot) -> None:
-    open_case(bot)
+    bot.report()
     outs = bot.say("待办", sender="wxid_wang", room=MEMBERS_ROOM)
     reply = one(outs, MEMBERS_ROOM)
     assert "请在工作群或与我私聊时使用" in reply.text
@@ -97,9 +61,9 @@ def test_staff_typing_todo_in_a_member_group_is_sent_to_a_staff_place(bot: ChatB
 def test_todo_lists_open_cases_by_due_date(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
-    market = open_case(bot, "银行抽贷")  # 市场环境: 10 working days
-    gov = open_case(bot, "审批窗口办证太慢", reporter="wxid_li", name="李总")  # 7 days
-    done = open_case(bot, "合同纠纷")
+    market = bot.report("银行抽贷")  # 市场环境: 10 working days
+    gov = bot.report("审批窗口办证太慢", reporter="wxid_li")  # 7 days
+    done = bot.report("合同纠纷")
     case_service(app).withdraw(done, actor("wxid_zhang"), "", clock.now())
 
     reply = bot.text("待办", **WANG)
@@ -116,8 +80,8 @@ def test_todo_lists_open_cases_by_due_date(
 
 
 def test_todo_filters_overdue_unassigned_and_mine(bot: ChatBot) -> None:
-    market = open_case(bot, "银行抽贷")  # due 2026-11-30
-    gov = open_case(bot, "审批窗口办证太慢", reporter="wxid_li", name="李总")  # 11-25
+    market = bot.report("银行抽贷")  # due 2026-11-30
+    gov = bot.report("审批窗口办证太慢", reporter="wxid_li")  # 11-25
     bot.say(f"认领 {gov.number}", **ZHAO)
     bot.say(f"升级 {gov.number} 久拖不决", **WANG)
     assert "暂无超期诉求" in bot.text("待办 超期", **WANG)
@@ -148,7 +112,7 @@ def test_todo_filters_overdue_unassigned_and_mine(bot: ChatBot) -> None:
 
 def test_todo_overdue_includes_cases_late_on_their_first_response(bot: ChatBot) -> None:
     """Bug: 待办 超期 listed only cases past their resolution deadline."""
-    case = open_case(bot, "审批窗口办证太慢")
+    case = bot.report("审批窗口办证太慢")
     assert "暂无超期诉求" in bot.text("待办 超期", **WANG)
     bot.advance(hours=25)  # first-response limit is 24 h
     overdue = bot.text("待办 超期", **WANG)
@@ -161,7 +125,7 @@ def test_todo_overdue_includes_cases_late_on_their_first_response(bot: ChatBot) 
 def test_todo_reads_each_filter_in_due_order_from_an_index(bot: ChatBot, app: Services) -> None:
     """Bug: a feature's (status, id) index made every 待办 sort all open cases (176 ms at
     100,000 open instead of 2 ms, bench/scale.py)."""
-    open_case(bot, "银行抽贷")
+    bot.report("银行抽贷")
     for text in ("待办", "待办 超期", "待办 未分配", "待办 我的"):
         seen: list[str] = []
         app.db.conn.set_trace_callback(seen.append)
@@ -188,7 +152,7 @@ def test_todo_with_nothing_open_and_with_an_unknown_filter(bot: ChatBot) -> None
 def test_details_show_everything_and_the_whole_timeline_with_notes(
     bot: ChatBot, app: Services
 ) -> None:
-    case = open_case(bot, f"欠款三个月未付，联系人电话 {PHONE}")
+    case = bot.report(f"欠款三个月未付，联系人电话 {PHONE}")
     app.people.remember("wxid_zhang", phone="13900001111")
     bot.say(f"认领 {case.number}", **WANG)
     bot.advance(hours=2)
@@ -220,7 +184,7 @@ def test_details_show_everything_and_the_whole_timeline_with_notes(
 
 
 def test_details_of_a_private_case_and_in_traditional_full_width_input(bot: ChatBot) -> None:
-    case = open_case(bot, "招工难", reporter="wxid_li", name="李总", room=None)
+    case = bot.report("招工难", reporter="wxid_li", room=None)
     reply = bot.text("詳情 ＃１", **WANG)
     assert f"诉求 {case.number}" in reply
     assert "来源：私聊" in reply
@@ -232,8 +196,8 @@ def test_unknown_malformed_and_ambiguous_numbers(bot: ChatBot) -> None:
     assert "格式：认领 <编号>" in bot.text("认领 昨天那件", **WANG)
     assert "没有找到诉求 2026-0042" in bot.text("详情 42", **WANG)
 
-    old = open_case(bot, "银行抽贷", now=datetime(2025, 3, 3, 9, 0, tzinfo=TZ))
-    new = open_case(bot, "审批太慢")
+    old = bot.report("银行抽贷", now=datetime(2025, 3, 3, 9, 0, tzinfo=TZ))
+    new = bot.report("审批太慢")
     assert old.seq == new.seq == 1
     reply = bot.text("认领 1", **WANG)
     assert "2025-0001" in reply
@@ -248,7 +212,7 @@ def test_unknown_malformed_and_ambiguous_numbers(bot: ChatBot) -> None:
 def test_claim_accepts_the_case_and_tells_the_reporter_once(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
-    case = open_case(bot)
+    case = bot.report()
     bot.advance(hours=1)
 
     outs = bot.say(f"认领 {case.number}", **WANG)
@@ -275,7 +239,7 @@ def test_claim_accepts_the_case_and_tells_the_reporter_once(
 
 
 def test_claim_after_an_answer_keeps_the_case_in_progress(bot: ChatBot) -> None:
-    case = open_case(bot)
+    case = bot.report()
     bot.say(f"回复 {case.number} 我们先了解一下情况", **WANG)
     outs = bot.say(f"认领 {case.number}", **ZHAO)
     assert to(outs, MEMBERS_ROOM) == []
@@ -285,7 +249,7 @@ def test_claim_after_an_answer_keeps_the_case_in_progress(bot: ChatBot) -> None:
 def test_assign_by_name_tells_the_assignee_privately_and_the_reporter(
     bot: ChatBot, app: Services
 ) -> None:
-    case = open_case(bot, f"合同纠纷，对方电话 {PHONE}")
+    case = bot.report(f"合同纠纷，对方电话 {PHONE}")
 
     outs = bot.say(f"指派 {case.number} ＠赵律师\u2005请今天联系企业", **WANG)
 
@@ -305,7 +269,7 @@ def test_assign_by_name_tells_the_assignee_privately_and_the_reporter(
 
 
 def test_assign_by_contact_id_from_a_private_chat(bot: ChatBot) -> None:
-    case = open_case(bot)
+    case = bot.report()
     outs = bot.say(f"指派 {case.number} wxid_qian", **ZHAO)
     assert "指派给政研室钱主任" in one(outs, "wxid_zhao").text
     assert "指派给您办理" in one(outs, "wxid_qian").text
@@ -313,7 +277,7 @@ def test_assign_by_contact_id_from_a_private_chat(bot: ChatBot) -> None:
 
 
 def test_assign_to_an_unknown_person_lists_the_staff(bot: ChatBot, app: Services) -> None:
-    case = open_case(bot)
+    case = bot.report()
     outs = bot.say(f"指派 {case.number} @刘经理", **WANG)
     assert len(outs) == 1
     assert "没有找到工作人员「刘经理」" in outs[0].text
@@ -325,7 +289,7 @@ def test_assign_to_an_unknown_person_lists_the_staff(bot: ChatBot, app: Services
 def test_transfer_clears_the_assignee_and_tells_the_staff_room(
     bot: ChatBot, app: Services
 ) -> None:
-    case = open_case(bot)
+    case = bot.report()
     bot.say(f"认领 {case.number}", **WANG)
 
     outs = bot.say(f"转办 {case.number} 政研室 属于人才政策", **ZHAO)
@@ -341,7 +305,7 @@ def test_transfer_clears_the_assignee_and_tells_the_staff_room(
 
 
 def test_transfer_from_the_staff_room_is_said_there_once(bot: ChatBot, app: Services) -> None:
-    case = open_case(bot)
+    case = bot.report()
     outs = bot.say(f"转办 {case.number} 法律", **WANG)
     assert len(outs) == 1
     assert "转办至法律处" in one(outs, STAFF_ROOM).text
@@ -349,7 +313,7 @@ def test_transfer_from_the_staff_room_is_said_there_once(bot: ChatBot, app: Serv
 
 
 def test_transfer_to_an_unknown_department_lists_them(bot: ChatBot, app: Services) -> None:
-    case = open_case(bot)
+    case = bot.report()
     reply = bot.text(f"转办 {case.number} 外交部", **WANG)
     assert "没有「外交部」这个部门" in reply
     assert "秘书处、经济处、法律处、会员处、政研室" in reply
@@ -362,7 +326,7 @@ def test_transfer_to_an_unknown_department_lists_them(bot: ChatBot, app: Service
 def test_answer_is_relayed_into_the_origin_group_at_the_reporter(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
-    case = open_case(bot)
+    case = bot.report()
 
     outs = bot.say(f"回复 {case.number}：已约银行面谈，经办人电话 {PHONE}", **ZHAO)
 
@@ -381,7 +345,7 @@ def test_answer_is_relayed_into_the_origin_group_at_the_reporter(
 
 
 def test_answer_to_a_private_case_goes_to_the_private_chat(bot: ChatBot) -> None:
-    case = open_case(bot, "招工难", reporter="wxid_li", name="李总", room=None)
+    case = bot.report("招工难", reporter="wxid_li", room=None)
     outs = bot.say(f"回复 {case.number} 下周有招聘会", **WANG)
     relay = one(outs, "wxid_li")
     assert relay.mention_ids == ()
@@ -391,7 +355,7 @@ def test_answer_to_a_private_case_goes_to_the_private_chat(bot: ChatBot) -> None
 def test_resolve_asks_the_reporter_to_rate(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
-    case = open_case(bot)
+    case = bot.report()
     bot.say(f"认领 {case.number}", **WANG)
     bot.advance(days=2)
 
@@ -420,13 +384,13 @@ def test_resolve_asks_the_reporter_to_rate(
 def test_resolving_straight_away_is_the_first_response(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
-    case = open_case(bot)
+    case = bot.report()
     bot.say(f"办结 {case.number} 已告知政策口径", **ZHAO)
     assert case_service(app).get(case.id).first_response_at == to_db(clock.now())
 
 
 def test_escalate_twice_then_it_is_at_the_top(bot: ChatBot, app: Services) -> None:
-    case = open_case(bot)
+    case = bot.report()
 
     first = bot.say(f"升级 {case.number} 银行拒不配合", **ZHAO)
 
@@ -451,7 +415,7 @@ def test_escalate_twice_then_it_is_at_the_top(bot: ChatBot, app: Services) -> No
 
 
 def test_a_note_never_reaches_the_member_group(bot: ChatBot, app: Services) -> None:
-    case = open_case(bot)
+    case = bot.report()
 
     outs = bot.say(f"备注 {case.number} 企业法人与银行行长有旧怨，谨慎处理", **WANG)
 
@@ -469,10 +433,10 @@ def test_a_note_never_reaches_the_member_group(bot: ChatBot, app: Services) -> N
 def test_closed_and_withdrawn_cases_only_allow_details_and_notes(
     bot: ChatBot, app: Services, clock: FrozenClock
 ) -> None:
-    closed = open_case(bot)
+    closed = bot.report()
     closed = case_service(app).resolve(closed, actor("wxid_wang"), "已处理", clock.now()).case
     case_service(app).rate(closed, actor("wxid_zhang"), "satisfied", "", clock.now())
-    withdrawn = open_case(bot, "审批太慢")
+    withdrawn = bot.report("审批太慢")
     case_service(app).withdraw(withdrawn, actor("wxid_zhang"), "", clock.now())
 
     for number, label in ((closed.number, "已销号"), (withdrawn.number, "已撤回")):

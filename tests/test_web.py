@@ -12,14 +12,25 @@ import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from handlers.cases.service import Case
 from policy_feeds.manual import add_manual
 from policy_feeds.model import Item
-from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot, case_service
+from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot, case_service, delivered
 from tests.events_helpers import make_event, seed_groups
-from tests.web_harness import PASSWORD, delivered, login, web_console
+from tests.web_harness import (
+    BROWSER_LOOP,
+    PASSWORD,
+    csrf_in,
+    http_console,
+    http_login,
+    login,
+    text_at,
+    web_console,
+)
+
+pytestmark = BROWSER_LOOP
 
 
 async def opened_in_chat(bot: ChatBot, text: str, room: str = MEMBERS_ROOM) -> Case:
@@ -32,9 +43,11 @@ async def opened_in_chat(bot: ChatBot, text: str, room: str = MEMBERS_ROOM) -> C
     return case_service(bot.app).where("number = ?", [number.group()])[0]
 
 
-async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(bot: ChatBot) -> None:
+async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(
+    bot: ChatBot, browser: Browser
+) -> None:
     case = await opened_in_chat(bot, "银行突然抽贷，资金周转困难")
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
         await login(page, "wang")
         await expect(page.get_by_role("link", name="工作台", exact=True)).to_be_visible()
@@ -65,9 +78,11 @@ async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(bot: ChatBot
     assert events == ["张总", "王科长", "王科长"]
 
 
-async def test_an_empty_answer_is_refused_and_changes_nothing(bot: ChatBot) -> None:
+async def test_an_empty_answer_is_refused_and_changes_nothing(
+    bot: ChatBot, browser: Browser
+) -> None:
     case = await opened_in_chat(bot, "工程款被拖欠半年")
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         await login(web.page, "wang")
         await web.page.goto(f"/cases/{case.number}")
         await web.page.locator("form.answer textarea").evaluate("t => t.required = false")
@@ -77,10 +92,12 @@ async def test_an_empty_answer_is_refused_and_changes_nothing(bot: ChatBot) -> N
     assert delivered(bot, MEMBERS_ROOM) == []
 
 
-async def test_the_ledger_filters_and_exports_the_filtered_view(bot: ChatBot) -> None:
+async def test_the_ledger_filters_and_exports_the_filtered_view(
+    bot: ChatBot, browser: Browser
+) -> None:
     loan = await opened_in_chat(bot, "银行抽贷，融资困难")
     contract = await opened_in_chat(bot, "合同纠纷，对方违约", room=OTHER_ROOM)
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
         await login(page, "wang")
         await page.goto("/cases")
@@ -105,10 +122,10 @@ async def test_the_ledger_filters_and_exports_the_filtered_view(bot: ChatBot) ->
     assert rows[1][rows[0].index("状态")] == "待受理"
 
 
-async def test_a_broadcast_is_added_edited_and_previewed(bot: ChatBot) -> None:
+async def test_a_broadcast_is_added_edited_and_previewed(bot: ChatBot, browser: Browser) -> None:
     bot.say("大家好")  # the bot has seen the member group
     add_manual(bot.app, Item(title="小微企业融资担保降费通知", url="https://example.org/p/1"))
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
         await login(page, "chen")
         await page.goto("/broadcasts")
@@ -137,66 +154,95 @@ async def test_a_broadcast_is_added_edited_and_previewed(bot: ChatBot) -> None:
 
 
 async def test_wrong_passwords_lock_the_account_for_fifteen_minutes(bot: ChatBot) -> None:
-    async with web_console(bot.app) as web:
-        page = web.page
-        await login(page, "wang", "wrong")
-        await expect(page.get_by_role("alert")).to_contain_text("账号或密码不正确")
-        await web.shot("login")
-        for _ in range(4):
-            await login(page, "wang", "wrong")
-        await expect(page.get_by_role("alert")).to_contain_text("账号已锁定，请 15 分钟后再试")
-        await login(page, "wang")  # the right password, but locked
-        await expect(page.get_by_role("alert")).to_contain_text("账号已锁定")
+    async with http_console(bot.app) as client:
+        wrong = await http_login(client, "wang", "wrong")
+        assert wrong.status_code == 401
+        assert "账号或密码不正确" in text_at(wrong.text, "//*[@role='alert']")
+        for _ in range(3):
+            assert (await http_login(client, "wang", "wrong")).status_code == 401
+        locked = await http_login(client, "wang", "wrong")  # the fifth
+        assert locked.status_code == 423
+        assert "账号已锁定，请 15 分钟后再试" in text_at(locked.text, "//*[@role='alert']")
+        still = await http_login(client, "wang")  # the right password, but locked
+        assert still.status_code == 423
+        assert "账号已锁定" in text_at(still.text, "//*[@role='alert']")
         bot.advance(minutes=14)
-        await login(page, "wang")
-        await expect(page.get_by_role("alert")).to_contain_text("请 1 分钟后再试")
+        almost = await http_login(client, "wang")
+        assert almost.status_code == 423
+        assert "请 1 分钟后再试" in text_at(almost.text, "//*[@role='alert']")
         bot.advance(minutes=1, seconds=1)
-        await login(page, "wang")
-        await expect(page.get_by_role("link", name="诉求台账")).to_be_visible()
+        ok = await http_login(client, "wang")
+        assert (ok.status_code, ok.headers["location"]) == (303, "/")
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert text_at(home.text, "//nav//a[@href='/cases']") == "诉求台账"
 
 
 async def test_no_page_without_login_and_no_post_without_csrf(bot: ChatBot) -> None:
     case = await opened_in_chat(bot, "审批窗口办证太慢")
-    async with web_console(bot.app) as web:
-        page = web.page
-        await page.goto("/cases")
-        await expect(page).to_have_url(re.compile(r"/login\?next=/cases$"))
-        await page.get_by_label("登录名").fill("wang")
-        await page.get_by_label("密码").fill(PASSWORD)
-        await page.get_by_role("button", name="登录").click()  # back where it wanted to go
-        await expect(page.locator("h2")).to_have_text("诉求台账")
+    async with http_console(bot.app) as client:
+        away = await client.get("/cases")
+        assert (away.status_code, away.headers["location"]) == (303, "/login?next=/cases")
+        form = await client.get(away.headers["location"])
+        assert 'name="next" value="/cases"' in form.text
+        back = await client.post(
+            "/login",
+            data={"csrf": csrf_in(form.text), "next": "/cases", "username": "wang",
+                  "password": PASSWORD},
+        )  # fmt: skip
+        assert (back.status_code, back.headers["location"]) == (303, "/cases")  # where it was
+        ledger = await client.get("/cases")
+        assert text_at(ledger.text, "//h2") == "诉求台账"
         answer = f"/cases/{case.number}/answer"
-        refused = await page.request.post(answer, form={"text": "伪造的答复"})
-        assert refused.status == 403
-        assert "缺少安全令牌" in await refused.text()
-        forged = await page.request.post(answer, form={"text": "伪造的答复", "csrf": "x" * 32})
-        assert forged.status == 403
+        refused = await client.post(answer, data={"text": "伪造的答复"})
+        assert refused.status_code == 403
+        assert "缺少安全令牌" in refused.text
+        forged = await client.post(answer, data={"text": "伪造的答复", "csrf": "x" * 32})
+        assert forged.status_code == 403
+        assert "缺少安全令牌" in forged.text
     assert len(case_service(bot.app).timeline(case)) == 1
     assert delivered(bot, MEMBERS_ROOM) == []
 
 
 async def test_staff_cannot_open_admin_pages(bot: ChatBot) -> None:
-    async with web_console(bot.app) as web:
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        home = await client.get("/")
+        assert text_at(home.text, "//a[normalize-space()='账号']") == ""
+        refused = await client.get("/accounts")
+        assert refused.status_code == 403
+        assert "仅限管理员" in text_at(refused.text, "//main")
+        out = await client.post("/logout", data={"csrf": csrf_in(home.text)})
+        assert (out.status_code, out.headers["location"]) == (303, "/login")
+        gone = await client.get("/")
+        assert (gone.status_code, gone.headers["location"]) == (303, "/login?next=/")
+        await http_login(client, "chen")
+        accounts = await client.get("/accounts")
+        assert accounts.status_code == 200
+        assert "王科长" in text_at(accounts.text, "//table")
+
+
+async def test_login_accounts_and_logout_in_the_browser(bot: ChatBot, browser: Browser) -> None:
+    async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "wang")
-        await expect(page.get_by_role("link", name="账号", exact=True)).to_have_count(0)
-        response = await page.goto("/accounts")
-        assert response is not None
-        assert response.status == 403
-        await expect(page.locator("main")).to_contain_text("仅限管理员")
-        await page.get_by_role("button", name="退出").click()
-        await expect(page).to_have_url(re.compile(r"/login$"))
+        await login(page, "chen", "wrong")
+        await expect(page.get_by_role("alert")).to_contain_text("账号或密码不正确")
+        await web.shot("login")
         await login(page, "chen")
-        await page.goto("/accounts")
+        await page.get_by_role("link", name="账号", exact=True).click()
         await expect(page.locator("table")).to_contain_text("王科长")
         await web.shot("accounts")
+        await page.get_by_role("button", name="退出").click()
+        await expect(page).to_have_url(re.compile(r"/login$"))
+        await page.goto("/accounts")
+        await expect(page).to_have_url(re.compile(r"/login\?next=/accounts$"))
 
 
-async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot) -> None:
+async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot, browser: Browser) -> None:
     text = "<script>alert(1)</script> {{ 7*7 }} <b>加粗</b>"
     case = await opened_in_chat(bot, text)
     dialogs: list[str] = []
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
 
         def seen(dialog: Dialog) -> None:
@@ -216,9 +262,9 @@ async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot) -> None:
     assert dialogs == []
 
 
-async def test_policies_groups_and_a_phone_layout(bot: ChatBot) -> None:
+async def test_policies_groups_and_a_phone_layout(bot: ChatBot, browser: Browser) -> None:
     bot.say("大家好")
-    async with web_console(bot.app, mobile=True) as web:
+    async with web_console(bot.app, browser, mobile=True) as web:
         page = web.page
         await login(page, "chen")
         await web.shot("dashboard-phone")
@@ -249,10 +295,12 @@ async def test_policies_groups_and_a_phone_layout(bot: ChatBot) -> None:
     assert timedelta(minutes=15)
 
 
-async def test_an_event_is_announced_on_the_web_and_reaches_the_group(bot: ChatBot) -> None:
+async def test_an_event_is_announced_on_the_web_and_reaches_the_group(
+    bot: ChatBot, browser: Browser
+) -> None:
     seed_groups(bot)
     event = make_event(bot.app, announced=False, capacity=30)
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
         await login(page, "wang")
         await page.get_by_role("link", name="活动", exact=True).click()
@@ -276,12 +324,12 @@ async def test_an_event_is_announced_on_the_web_and_reaches_the_group(bot: ChatB
 
 
 async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
-    bot: ChatBot,
+    bot: ChatBot, browser: Browser
 ) -> None:
     case = await opened_in_chat(bot, "银行突然抽贷，资金周转困难")
     assert (case.category, case.aspect) == ("市场环境", "融资信贷")
     when = bot.app.templates.env.filters["datetime"]
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
         await login(page, "wang")
         await page.goto(f"/cases/{case.number}")

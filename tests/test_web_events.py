@@ -10,19 +10,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
 from handlers.events.service import EventService
-from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot
+from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot, delivered
 from tests.events_helpers import seed_groups
-from tests.web_harness import delivered, login, web_console
+from tests.web_harness import BROWSER_LOOP, login, web_console
+
+pytestmark = BROWSER_LOOP
 
 START_AT = "2026-11-20T14:00"  # Friday; the test clock is Monday 2026-11-16 09:00
 
 
-async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) -> None:
+async def test_an_event_is_created_checked_announced_and_edited(
+    bot: ChatBot, browser: Browser
+) -> None:
     seed_groups(bot)
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
         await login(page, "wang")
         await page.goto("/events")
@@ -115,8 +119,8 @@ async def test_an_event_is_created_checked_announced_and_edited(bot: ChatBot) ->
     assert any("孙总" in o.text for o in sent if o.conversation_id == STAFF_ROOM)
 
 
-async def test_the_event_form_on_a_phone(bot: ChatBot) -> None:
-    async with web_console(bot.app, mobile=True) as web:
+async def test_the_event_form_on_a_phone(bot: ChatBot, browser: Browser) -> None:
+    async with web_console(bot.app, browser, mobile=True) as web:
         await login(web.page, "chen")
         await web.page.goto("/events/new")
         await expect(web.page.get_by_label("活动标题")).to_be_visible()

@@ -9,7 +9,6 @@ Node.js and tests/gateway/node_modules are required (see tests/gateway_harness.p
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -17,29 +16,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.async_api import Browser, expect
 
 from tests.gateway_harness import (
     MEMBERS,
     STAFF,
     Bot,
     Gateway,
+    assert_nothing_twice,
     chamberbot,
     clean_env,
+    free_port,
     node_problem,
+    open_case,
     running,
     wait_for,
 )
-from tests.test_gateway import assert_nothing_twice, open_case
-from tests.web_harness import ARGS, CHROMIUM, PASSWORD, SHOTS
+from tests.web_harness import BROWSER_LOOP, PASSWORD, login, new_context
 
 ZHANG = "wxid_zhang"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+pytestmark = BROWSER_LOOP
 
 
 def _up(url: str) -> bool:
@@ -55,7 +51,7 @@ def chat(tmp_path: Path) -> Iterator[tuple[Gateway, Bot, str]]:
     problem = node_problem()
     if problem:
         pytest.fail(problem)
-    listen = f"127.0.0.1:{_free_port()}"
+    listen = f"127.0.0.1:{free_port()}"
     with running(tmp_path, web={"listen": listen}) as (gw, bot):
         url = f"http://{listen}"
         wait_for(lambda: _up(f"{url}/login"), "the web console of `chamberbot run`")
@@ -69,39 +65,30 @@ def chat(tmp_path: Path) -> Iterator[tuple[Gateway, Bot, str]]:
         yield gw, bot, url
 
 
-def test_a_case_reported_through_the_gateway_is_answered_on_the_web(
-    chat: tuple[Gateway, Bot, str],
+async def test_a_case_reported_through_the_gateway_is_answered_on_the_web(
+    chat: tuple[Gateway, Bot, str], browser: Browser
 ) -> None:
     gw, _bot, url = chat
     number = open_case(gw, ZHANG, "银行突然抽贷，流动资金紧张", "宏达机械有限公司")
     (new,) = gw.wait_sent(STAFF, 1)
     assert number in new["text"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(base_url=url, locale="zh-CN")
-            page.set_default_timeout(10_000)
-            page.goto("/login")
-            page.get_by_label("登录名").fill("wang")
-            page.get_by_label("密码").fill(PASSWORD)
-            page.get_by_role("button", name="登录").click()
-            expect(page.get_by_role("link", name="诉求台账")).to_be_visible()
-            page.goto("/cases")
-            page.locator("#rows").get_by_role("link", name=number).click()
-            expect(page.locator("h2")).to_contain_text(number)
-            expect(page.locator("hgroup")).to_contain_text(
-                "宏达机械有限公司 · 张总 · 来自「会员一群」"
-            )
-            seen = len(gw.sent_to(MEMBERS))
-            page.locator("form.answer textarea").fill("已协调开户行续贷，请联系客户经理。")
-            page.get_by_role("button", name="回复企业").click()
-            expect(page.locator(".flash.good")).to_contain_text(f"诉求 {number}：已回复企业")
-            answered = gw.wait_sent(MEMBERS, seen + 1)[seen]
-            expect(page.locator(".timeline")).to_contain_text("答复企业 · 王科长")
-            SHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SHOTS / "case-through-gateway.png"), full_page=True)
-        finally:
-            browser.close()
+    async with new_context(browser, url) as web:
+        page = web.page
+        await login(page, "wang")
+        await expect(page.get_by_role("link", name="诉求台账")).to_be_visible()
+        await page.goto("/cases")
+        await page.locator("#rows").get_by_role("link", name=number).click()
+        await expect(page.locator("h2")).to_contain_text(number)
+        await expect(page.locator("hgroup")).to_contain_text(
+            "宏达机械有限公司 · 张总 · 来自「会员一群」"
+        )
+        seen = len(gw.sent_to(MEMBERS))
+        await page.locator("form.answer textarea").fill("已协调开户行续贷，请联系客户经理。")
+        await page.get_by_role("button", name="回复企业").click()
+        await expect(page.locator(".flash.good")).to_contain_text(f"诉求 {number}：已回复企业")
+        answered = gw.wait_sent(MEMBERS, seen + 1)[seen]
+        await expect(page.locator(".timeline")).to_contain_text("答复企业 · 王科长")
+        await web.shot("case-through-gateway")
     assert answered["mention_ids"] == [ZHANG]
     assert answered["text"].startswith("@张总\u2005")
     assert "王科长答复如下" in answered["text"]

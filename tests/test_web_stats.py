@@ -12,14 +12,16 @@ import io
 from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
 from handlers.cases.deadlines import sweep
 from handlers.reports.figures import totals
 from handlers.reports.period import month_of
 from tests.conftest import TZ, ChatBot
 from tests.test_reports import build
-from tests.web_harness import login, web_console
+from tests.web_harness import BROWSER_LOOP, login, web_console
+
+pytestmark = BROWSER_LOOP
 
 
 def _at(bot: ChatBot, when: datetime) -> None:
@@ -29,11 +31,13 @@ def _at(bot: ChatBot, when: datetime) -> None:
         sweep(bot.app)
 
 
-async def test_the_monthly_report_with_charts_and_downloads(bot: ChatBot) -> None:
+async def test_the_monthly_report_with_charts_and_downloads(
+    bot: ChatBot, browser: Browser
+) -> None:
     build(bot)
     _at(bot, datetime(2026, 12, 1, 0, 0, tzinfo=TZ))
     requested: list[str] = []
-    async with web_console(bot.app) as web:
+    async with web_console(bot.app, browser) as web:
         page = web.page
         page.on("request", lambda r: requested.append(r.url))
         await login(page, "wang")
@@ -101,13 +105,13 @@ async def test_the_monthly_report_with_charts_and_downloads(bot: ChatBot) -> Non
     assert all(u.startswith("http://127.0.0.1:") for u in requested)  # nothing from a CDN
 
 
-async def test_the_dashboard_shows_this_months_three_rates(bot: ChatBot) -> None:
+async def test_the_dashboard_shows_this_months_three_rates(bot: ChatBot, browser: Browser) -> None:
     build(bot)  # ends on Fri 2026-11-20 10:00
     now = bot.clock.now()
     t = totals(bot.app.db, month_of(now), now)
     # 0001 满意, 0005 基本满意, 0006 不满意
     assert (t.satisfaction.num, t.satisfaction.den) == (2, 3)
-    async with web_console(bot.app, mobile=True) as web:
+    async with web_console(bot.app, browser, mobile=True) as web:
         page = web.page
         await login(page, "wang")
         rates = page.locator("#rates")

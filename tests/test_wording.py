@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from tests.conftest import ChatBot
-from tests.test_staff import WANG, open_case
+from tests.conftest import WANG, ChatBot
 
 
 def test_details_of_a_reopened_then_withdrawn_case_shows_no_resolution_time(
     bot: ChatBot,
 ) -> None:
-    case = open_case(bot)
+    case = bot.report()
     bot.say(f"认领 {case.number}", **WANG)
     bot.say(f"办结 {case.number} 银行同意续贷", **WANG)
     assert "办结时间：" in bot.text(f"详情 {case.number}", **WANG)
@@ -24,7 +23,7 @@ def test_details_of_a_reopened_then_withdrawn_case_shows_no_resolution_time(
 
 def test_todo_truncation_never_cuts_a_phone_number_in_half(bot: ChatBot) -> None:
     # 24 characters would end inside the number (…请联系1381…).
-    case = open_case(bot, "厂区门口的道路坑洼不平货车进不来请联系13812345678尽快")
+    case = bot.report("厂区门口的道路坑洼不平货车进不来请联系13812345678尽快")
 
     todo = bot.text("待办", **WANG)
 
@@ -42,7 +41,7 @@ def test_clip_keeps_short_text_and_whole_numbers() -> None:
 
 
 def test_the_escalation_reply_names_nobody_and_says_escalated_once(bot: ChatBot) -> None:
-    case = open_case(bot)
+    case = bot.report()
 
     reply = bot.text(f"升级 {case.number} 银行拒不配合", **WANG)
 

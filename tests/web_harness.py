@@ -1,21 +1,46 @@
-"""The web console on 127.0.0.1 in the test's event loop, and Debian's Chromium driving it."""
+"""The web console on 127.0.0.1 in the test's event loop, and Debian's Chromium driving it;
+or, for what is only HTTP (status codes, redirects, cookies, CSRF), an ASGI client.
+
+One Chromium serves the whole session (the `browser` fixture in tests/conftest.py, on the
+session's event loop: a test module using it marks itself `BROWSER_LOOP`); each test gets a
+fresh browser context, so no cookie or storage outlives it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import Page, async_playwright
+import httpx
+import lxml.html  # type: ignore[import-untyped]
+import pytest
+from playwright.async_api import Browser, Page
 
 from bot.services import Services
-from tests.conftest import ChatBot
+from web.app import create_app
 from web.server import bind, serve
 from web.store import Accounts, WebRole
 
-__all__ = ["PASSWORD", "SHOTS", "WebRun", "delivered", "login", "web_console"]
+__all__ = [
+    "ARGS",
+    "BROWSER_LOOP",
+    "CHROMIUM",
+    "PASSWORD",
+    "SHOTS",
+    "WebRun",
+    "add_accounts",
+    "csrf_in",
+    "http_console",
+    "http_login",
+    "login",
+    "new_context",
+    "text_at",
+    "web_console",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -30,11 +55,8 @@ ARGS = [
 ]
 PASSWORD = "correct-horse-9"
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-
-
-def delivered(bot: ChatBot, conversation_id: str) -> list[str]:
-    """What the test transport received for one place (the outbox drained through it)."""
-    return [o.text for o in bot.deliver() if o.conversation_id == conversation_id]
+# The session-scoped browser lives on the session's event loop; so must the tests using it.
+BROWSER_LOOP = pytest.mark.asyncio(loop_scope="session")
 
 
 @dataclass
@@ -54,34 +76,46 @@ class WebRun:
         self.shots.append(path)
 
 
-@asynccontextmanager
-async def web_console(app: Services, *, mobile: bool = False) -> AsyncIterator[WebRun]:
-    """Accounts `wang` (staff, 王科长) and `chen` (admin, 陈秘书长); a page in a browser."""
+def add_accounts(app: Services) -> None:
+    """Accounts `wang` (staff, 王科长) and `chen` (admin, 陈秘书长), both with PASSWORD."""
     accounts = Accounts(app.db)
     now = app.clock.now()
     accounts.add("wang", "wxid_wang", WebRole.STAFF, PASSWORD, now)
     accounts.add("chen", "wxid_chen", WebRole.ADMIN, PASSWORD, now)
+
+
+@asynccontextmanager
+async def new_context(
+    browser: Browser, url: str, *, mobile: bool = False
+) -> AsyncIterator[WebRun]:
+    """A page in a fresh context of the shared browser (its own cookies and storage)."""
+    width, height = (390, 844) if mobile else (1280, 900)
+    context = await browser.new_context(
+        base_url=url,
+        accept_downloads=True,
+        viewport={"width": width, "height": height},
+        locale="zh-CN",
+    )
+    context.set_default_timeout(10_000)
+    try:
+        yield WebRun(await context.new_page(), url)
+    finally:
+        await context.close()
+
+
+@asynccontextmanager
+async def web_console(
+    app: Services, browser: Browser, *, mobile: bool = False
+) -> AsyncIterator[WebRun]:
+    """The console served on a free port (accounts: add_accounts), a page in the browser."""
+    add_accounts(app)
     sock = bind("127.0.0.1:0")
     port = sock.getsockname()[1]
     stop = asyncio.Event()
     server = asyncio.create_task(serve(app, stop, sock))
-    url = f"http://127.0.0.1:{port}"
     try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            width, height = (390, 844) if mobile else (1280, 900)
-            context = await browser.new_context(
-                base_url=url,
-                accept_downloads=True,
-                viewport={"width": width, "height": height},
-                locale="zh-CN",
-            )
-            context.set_default_timeout(10_000)
-            page = await context.new_page()
-            try:
-                yield WebRun(page, url)
-            finally:
-                await browser.close()
+        async with new_context(browser, f"http://127.0.0.1:{port}", mobile=mobile) as run:
+            yield run
     finally:
         stop.set()
         await server
@@ -93,3 +127,37 @@ async def login(page: Page, username: str, password: str = PASSWORD) -> None:
     await page.get_by_label("密码").fill(password)
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_load_state()
+
+
+@asynccontextmanager
+async def http_console(app: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """The console's ASGI app behind an HTTP client that keeps cookies, follows nothing."""
+    add_accounts(app)
+    transport = httpx.ASGITransport(app=create_app(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token a page hands out (the login form's hidden field, or the meta tag)."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html) or re.search(
+        r'<meta name="csrf-token" content="([^"]+)"', html
+    )
+    assert found, html
+    return found[1]
+
+
+async def http_login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, target: str = "/"
+) -> httpx.Response:
+    """Fill in the login form as a browser would: its page first (the session's CSRF token)."""
+    form = await client.get("/login", params={"next": target})
+    assert form.status_code == 200, form.text
+    data = {"csrf": csrf_in(form.text), "next": target, "username": username, "password": password}
+    return await client.post("/login", data=data)
+
+
+def text_at(html: str, xpath: str) -> str:
+    """The text of what an XPath finds in a page, whitespace collapsed ("" when nothing)."""
+    found = lxml.html.fromstring(html).xpath(xpath)
+    return " ".join(" ".join(str(e.text_content()).split()) for e in found)

@@ -39,6 +39,9 @@
  *   POST /release    {conversation_id}  -> held sends are delivered (and echoed) now
  *   POST /logout     {reason?}        -> bot logs out (logout event)
  *   POST /login                       -> bot logs in again (login + ready events)
+ *   POST /reset                       -> a clean slate for the next bot: nothing sent, nothing
+ *                                        failing or held (held sends are released), logged in
+ *                                        (contacts and rooms stay as they are)
  *   POST /shutdown                    -> stops servers and exits 0
  */
 
@@ -112,6 +115,7 @@ const mocker = new mock.Mocker()
 const puppet = new PuppetMock({ mocker })
 
 const sent = []                 // what the bot sent, in order
+let generation = 0              // bumped by /reset: a send held across it is dropped
 const failing = new Map()       // conversation_id -> {message, code}
 const holding = new Map()       // conversation_id -> [resolve, ...] of held sends
 const stats = {
@@ -167,7 +171,9 @@ puppet.messageSendText = async (conversationId, text, mentionIdList) => {
   stats.send_calls++
   if (holding.has(conversationId)) {
     stats.held_sends++
+    const held = generation
     await new Promise(resolve => holding.get(conversationId).push(resolve))
+    if (held !== generation) throw new Error('dropped by /reset')
   }
   const mentionIds = Array.isArray(mentionIdList) ? [...mentionIdList] : []
   const failure = failing.get(conversationId)
@@ -333,6 +339,16 @@ const routes = {
     return { logged_in: puppet.isLoggedIn }
   },
   'POST /login': () => {
+    doLogin()
+    return { logged_in: puppet.isLoggedIn }
+  },
+
+  'POST /reset': () => {
+    generation++
+    for (const held of holding.values()) for (const resolve of held) resolve()
+    holding.clear()
+    failing.clear()
+    sent.length = 0
     doLogin()
     return { logged_in: puppet.isLoggedIn }
   },
