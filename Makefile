@@ -74,7 +74,7 @@ $(GATEWAY_STAMP): $(GATEWAY)/package-lock.json $(GATEWAY)/package.json
 	touch $@
 
 test: lint $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/intake.py

@@ -7,8 +7,6 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from openpyxl import Workbook
-
 __all__ = ["write_table"]
 
 
@@ -17,6 +15,8 @@ def write_table(rows: Sequence[Sequence[str]], path: Path, fmt: str, sheet_title
         with path.open("w", encoding="utf-8-sig", newline="") as out:
             csv.writer(out).writerows(rows)
         return
+    from openpyxl import Workbook  # openpyxl takes 0.2 s to import: only when writing XLSX
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

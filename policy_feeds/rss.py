@@ -7,8 +7,6 @@ import time
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-import feedparser
-
 from policy_feeds.http import HttpFeed, ParseError, Response
 from policy_feeds.model import Item, clean_text, parse_date, split_tags
 
@@ -47,6 +45,8 @@ class RssSource(HttpFeed):
 
     def _parse(self, answer: Response) -> tuple[list[Item], list[str]]:
         headers = {"content-type": answer.content_type} if answer.content_type else {}
+        import feedparser  # only when a feed is fetched (its import is slow)
+
         parsed = feedparser.parse(answer.body, response_headers=headers)
         if not parsed.get("version") and not parsed.entries:
             reason = parsed.get("bozo_exception") or "unknown format"

@@ -24,7 +24,6 @@ from starlette.routing import Route
 
 from handlers.reports.figures import Report, compute
 from handlers.reports.html import ECHARTS_JS, ChartsMissing, chart_data, render_html
-from handlers.reports.ledger import write_ledger
 from handlers.reports.period import Period, month_of, parse_month, previous_month
 from handlers.reports.text import definitions, labels
 from web.console import Console
@@ -144,6 +143,8 @@ def routes(console: Console) -> list[Route]:
         report = await report_of(choice, 0)
 
         def workbook(db: Database) -> bytes:
+            from handlers.reports.ledger import write_ledger  # openpyxl: 0.2 s to import
+
             with tempfile.TemporaryDirectory() as scratch:
                 path = Path(scratch) / "ledger.xlsx"
                 write_ledger(db, render, app.config, report, path)
