@@ -74,6 +74,9 @@ $(GATEWAY_STAMP): $(GATEWAY)/package-lock.json $(GATEWAY)/package.json
 	touch $@
 
 test: lint $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium
+	@# the suite starts the bot as a subprocess many times: compiled once here, even where
+	@# PYTHONDONTWRITEBYTECODE is set (Python still reads the .pyc files)
+	$(BIN)/python -m compileall -q bot channels chamberbot handlers policy_feeds web tests >/dev/null
 	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
