@@ -21,7 +21,15 @@ from bot.router import Handler, Route
 if TYPE_CHECKING:
     from bot.services import Services
 
-__all__ = ["ConsoleHook", "Feature", "JobSpec", "SubParsers", "command_options", "with_services"]
+__all__ = [
+    "ConsoleHook",
+    "Feature",
+    "JobSpec",
+    "SubParsers",
+    "WebPart",
+    "command_options",
+    "with_services",
+]
 
 SubParsers = argparse._SubParsersAction
 Command = Callable[["Services", argparse.Namespace], int]
@@ -73,6 +81,16 @@ class ConsoleHook:
 
 
 @dataclass(frozen=True)
+class WebPart:
+    """A feature's pages on the staff web console: `routes(console)` gives its routes (the
+    console is web/console.py's `Console`; the core knows neither), `nav` its tabs as
+    (path, label), in the features' order."""
+
+    routes: Callable[[Any], Sequence[Any]]
+    nav: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
 class Feature:
     name: str
     routes: Sequence[Route] = ()
@@ -95,3 +113,5 @@ class Feature:
     #: the feature's one application service, built once by the services (after the
     #: core's and the earlier features'); others find it by type: services.service(T)
     service: Callable[[Services], object] | None = None
+    #: the feature's pages on the staff web console
+    web: WebPart | None = None

@@ -1,4 +1,5 @@
-"""The console as one Starlette application over the bot's Services."""
+"""The console as one Starlette application over the bot's Services: the sign-in and
+account pages (web/auth.py), then each feature's pages and tabs from its manifest (`web`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.services import Services
+from web import auth
 from web.console import Console
-from web.pages import auth, cases, events, policies, schedule, stats
 from web.settings import web_settings
 from web.store import session_secret
 
@@ -23,13 +24,11 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(services: Services) -> Starlette:
     console = Console(services)
+    parts = [f.web for f in services.features if f.web is not None]
+    console.nav = [tab for part in parts for tab in part.nav]
     routes: list[BaseRoute] = [
         *auth.routes(console),
-        *cases.routes(console),
-        *policies.routes(console),
-        *schedule.routes(console),
-        *events.routes(console),
-        *stats.routes(console),
+        *(route for part in parts for route in part.routes(console)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.services import Services
-from web.ledger import Words
 from web.offload import Offload
 from web.store import Accounts, User
 
@@ -41,6 +40,8 @@ class Console:
         self.app = app
         self.accounts = Accounts(app.db)
         self.offload = Offload(app)
+        #: the features' tabs, (path, label), set by create_app
+        self.nav: list[tuple[str, str]] = []
         self.env = Environment(
             # The console's own pages, and the chat's labels for stored codes (one wording).
             loader=ChoiceLoader([PackageLoader("web", "templates"), PackageLoader("bot")]),
@@ -56,7 +57,6 @@ class Console:
         self._label_cache: dict[tuple[str, object], str] = {}
         self.day = lru_cache(maxsize=4096)(self._day)  # tables show the same days many times
         self.env.filters["day"] = self.day
-        self.words = Words(status=self._status_html, day=self.day)
 
     # -- formatting ------------------------------------------------------------------------
 
@@ -75,8 +75,8 @@ class Console:
         return self._label_cache[key]
 
     @lru_cache(maxsize=64)  # noqa: B019 - one Console per app, a handful of statuses
-    def _status_html(self, code: str) -> str:
-        """A status label as HTML text, for the tables' pre-escaped rows (web/ledger.py)."""
+    def status_html(self, code: str) -> str:
+        """A status label as HTML text, for the tables' pre-escaped rows (cases web_ledger)."""
         return html.escape(self.label("status", code))
 
     # -- sessions --------------------------------------------------------------------------
@@ -125,6 +125,7 @@ class Console:
             csrf=Markup(self.csrf_token(request)),
             flashes=flashes,
             path=request.url.path,
+            nav=self.nav,
             label=self.label,
             **context,
         )

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.feature import Feature, JobSpec
+from bot.feature import Feature, JobSpec, WebPart
 from bot.services import Services
 from handlers.cases import deadlines, intake, reporter, staff
+from handlers.cases import web as cases_web
 from handlers.cases.calendar_watch import check_calendar
 from handlers.cases.service import (
     OPEN,
@@ -70,4 +71,5 @@ FEATURE = Feature(
     cli=staff.CLI,
     console=deadlines.CONSOLE,
     service=_service,
+    web=WebPart(cases_web.routes, [("/", "工作台"), ("/cases", "诉求台账")]),
 )

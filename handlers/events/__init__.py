@@ -12,11 +12,12 @@ from pathlib import Path
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.feature import ConsoleHook, Feature, JobSpec
+from bot.feature import ConsoleHook, Feature, JobSpec, WebPart
 from bot.messages import Role
 from bot.router import Route
 from bot.services import Services
 from handlers.events import chat, cli, publish
+from handlers.events import web as events_web
 from handlers.events.demo import console_seed
 from handlers.events.reminders import console_sweep
 from handlers.events.service import EventService
@@ -94,4 +95,5 @@ FEATURE = Feature(
     migrations=MIGRATIONS,
     templates=Path(__file__).resolve().parent / "templates",
     service=_service,
+    web=WebPart(events_web.routes, [("/events", "活动")]),
 )

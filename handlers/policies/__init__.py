@@ -11,10 +11,21 @@ get what), feeds.py and feeds_cli.py (`chamberbot policy …`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from bot.feature import Feature, JobSpec, SubParsers
+from starlette.routing import BaseRoute
+
+from bot.feature import Feature, JobSpec, SubParsers, WebPart
 from bot.services import Services
-from handlers.policies import broadcast_schedule, broadcasts_cli, chat, feeds, feeds_cli
+from handlers.policies import (
+    broadcast_schedule,
+    broadcasts_cli,
+    chat,
+    feeds,
+    feeds_cli,
+    web_library,
+    web_schedule,
+)
 from handlers.policies.settings import SECTIONS, settings
 from policy_feeds.library import PolicyLibrary
 
@@ -35,6 +46,10 @@ def _cli(commands: SubParsers) -> None:
     feeds_cli.register(commands)
 
 
+def _web_routes(console: Any) -> list[BaseRoute]:
+    return [*web_library.routes(console), *web_schedule.routes(console)]
+
+
 FEATURE = Feature(
     templates=Path(__file__).resolve().parent / "templates",
     name="policies",
@@ -47,4 +62,7 @@ FEATURE = Feature(
     settings=SECTIONS,
     check=chat.CHECK,
     service=_service,
+    web=WebPart(
+        _web_routes, [("/policies", "政策"), ("/broadcasts", "定时推送"), ("/groups", "群")]
+    ),
 )

@@ -9,12 +9,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from starlette.routing import BaseRoute
 
-from bot.feature import Feature, JobSpec
+from bot.feature import Feature, JobSpec, WebPart
 from bot.services import Services
+from handlers.reports import web as reports_web
+from handlers.reports import web_rates
 from handlers.reports.chat import ROUTES, statistics
 from handlers.reports.cli import register
 from handlers.reports.figures import Report, compute
@@ -47,6 +51,10 @@ def _jobs(services: Services) -> list[JobSpec]:
     ]
 
 
+def _web_routes(console: Any) -> list[BaseRoute]:
+    return [*reports_web.routes(console), *web_rates.routes(console)]
+
+
 FEATURE = Feature(
     name="reports",
     routes=ROUTES,
@@ -55,4 +63,5 @@ FEATURE = Feature(
     settings={"reports": ReportSettings},
     migrations=MIGRATIONS,
     templates=Path(__file__).resolve().parent / "templates",
+    web=WebPart(_web_routes, [("/stats", "统计")]),
 )

@@ -20,8 +20,8 @@ from handlers.events.notices import announce, cancel_event, promoted_notices
 from handlers.events.service import EventService
 from handlers.events.settings import settings
 from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Activity, write_lock
+from handlers.events.web_form import EventForm, read_form
 from web.console import Console
-from web.event_form import EventForm, read_form
 from web.store import User
 
 __all__ = ["routes"]

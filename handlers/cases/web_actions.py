@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from bot.db import transaction
 from bot.refusal import Refusal
 from bot.services import Services
-from handlers.cases import CaseService
 from handlers.cases.actions import Asked, perform, staff_actor
-from handlers.cases.service import Case
+from handlers.cases.service import Case, CaseService
 
 __all__ = ["ActionResult", "refusal_text", "run_action"]
 

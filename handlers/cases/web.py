@@ -11,23 +11,21 @@ from starlette.routing import Route
 
 from bot.db import to_db
 from bot.refusal import Refusal
-from handlers.cases import CaseService
 from handlers.cases.actions import STAFF_ACTIONS, Asked
 from handlers.cases.listing import section
-from handlers.cases.service import Case, ledger_labels, ledger_rows
-from handlers.reports.period import month_of
-from handlers.reports.text import labels
-from web.actions import run_action
-from web.console import Console
-from web.ledger import (
+from handlers.cases.service import Case, CaseService, ledger_labels, ledger_rows
+from handlers.cases.web_actions import run_action
+from handlers.cases.web_ledger import (
     EXPORT_LIMIT,
     STATUSES,
     Filters,
     Row,
+    Words,
     ledger_page,
     ledger_xlsx,
     read_rows,
 )
+from web.console import Console
 from web.settings import web_settings
 from web.store import User
 
@@ -45,7 +43,7 @@ def _section(
     """A 工作台 card: its count (capped), whether capped, and its first cases."""
     db = console.app.db
     selection, order, count = section(db, key, params, COUNT_CAP)
-    rows = read_rows(db, selection, order, _DASHBOARD_LIMIT, 0, now, console.words)
+    rows = read_rows(db, selection, order, _DASHBOARD_LIMIT, 0, now, _words(console))
     return key, min(count, COUNT_CAP), count > COUNT_CAP, rows
 
 
@@ -67,6 +65,11 @@ def _fixed_choices(console: Console) -> dict[str, Any]:
     }
 
 
+def _words(console: Console) -> Words:
+    """How the tables write a status and a day (the console's labels, HTML-escaped)."""
+    return Words(status=console.status_html, day=console.day)
+
+
 def routes(console: Console) -> list[Route]:
     app = console.app
     fixed = _fixed_choices(console)
@@ -83,21 +86,14 @@ def routes(console: Console) -> list[Route]:
             _section(console, "overdue", [to_db(now)], now),
             _section(console, "rating", [], now),
         ]
-        return console.render(request, "dashboard.html", sections=sections, month=month_of(now))
-
-    async def rates(request: Request, user: User) -> Response:
-        """This month's three rates: a fragment the 工作台 loads (computed off the loop)."""
-        month = month_of(app.clock.now())
-        found = await console.offload.rates(month)
-        return console.render(
-            request, "_rates.html", rates=found, month=month, lab=labels(app.templates.render)
-        )
+        month = {"start": now.astimezone(app.config.tz).date()}  # the rates' month, for its title
+        return console.render(request, "dashboard.html", sections=sections, month=month)
 
     async def ledger(request: Request, user: User) -> Response:
         filters = Filters.parse(request.query_params)
         now = app.clock.now()
         size = web_settings(app).page_size
-        rows, more = ledger_page(app.db, filters, now, size, console.words)
+        rows, more = ledger_page(app.db, filters, now, size, _words(console))
         template = "ledger_rows.html" if request.headers.get("hx-request") else "ledger.html"
         return console.render(
             request,
@@ -188,7 +184,6 @@ def routes(console: Console) -> list[Route]:
 
     return [
         Route("/", console.page(dashboard)),
-        Route("/rates", console.page(rates)),
         Route("/cases", console.page(ledger)),
         Route("/cases.xlsx", console.page(export)),
         Route("/cases/{number}", console.page(detail)),
