@@ -1,5 +1,5 @@
 """Running the bot: its transports, the dispatcher, one outbox sender per channel and
-the scheduler. Knows no network: each transport is an adapter (bot/transports/*)."""
+the scheduler. Knows no network: each transport is an adapter (channels/*)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The seam between the core and a chat network: what every adapter provides.
 
-An adapter (bot/transports/*) declares its channel name and what it can do, delivers
+An adapter (channels/*) declares its channel name, delivers
 inbound messages to `on_message`, and sends one `Outgoing` at a time, rendering its
 mentions the network's way. Only adapters know a network's protocol and events.
 """

@@ -253,7 +253,7 @@ async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot, browser: B
         for path in ("/", "/cases", f"/cases/{case.number}"):
             await page.goto(path)
             await expect(page.locator("main")).to_contain_text("{{ 7*7 }}")
-            # the tables print pre-escaped rows (web/ledger.py): the markup is text there too
+            # the tables print pre-escaped rows (cases/web_ledger.py): the markup is text there too
             await expect(page.locator("main")).to_contain_text("<script>alert(1)</script>")
             assert await page.locator("main b, main script").count() == 0
         await expect(page.locator(".description")).to_have_text(text)

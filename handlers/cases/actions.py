@@ -1,5 +1,5 @@
 """The staff actions on a case, as one table: the chat's routes (staff.py) and the web
-console's forms (web/pages/cases.py) both read it and both act through `perform`.
+console's forms (handlers/cases/web.py) both read it and both act through `perform`.
 
 Each row names the service intent, the chat keywords and usage, whether text must follow
 (the chat's `CaseArg(need_text=…)`, the web's required field), the choice a web form

@@ -1,6 +1,6 @@
 """The deadline sweep as a feature: a periodic job runs the case service's time limits.
 
-The rules (what is due, what happens) are the case service's (bot/cases/deadlines.py);
+The rules (what is due, what happens) are the case service's (handlers/cases/deadline_intents.py);
 this module only runs a pass, queues what it says, and schedules itself.
 """
 

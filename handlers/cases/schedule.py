@@ -1,7 +1,7 @@
 """When the sweep next has something to do for a case: the `next_action_at` column.
 
-The case service's one writer (bot/cases/store.py) stores it with every change, from the
-same rules the sweep's steps check (bot/cases/deadlines.py), so a sweep pass reads only
+The case service's one writer (handlers/cases/store.py) stores it with every change, from the
+same rules the sweep's steps check (handlers/cases/deadline_intents.py), so a sweep pass reads only
 the cases that are due (an index on `next_action_at`) rather than every open one. A step
 still re-checks its own rule on the row; the column only says when to look.
 """

@@ -3,7 +3,7 @@
 `CaseService` is the only code that changes a case. Its intents (open, supplement, rate,
 reopen, withdraw; claim, assign, transfer, answer, resolve, escalate, note, reclassify;
 and the system's flag_response_overdue, remind, auto_close) are checked against one
-transition table (bot/cases/rules.py) and each writes one timeline event.
+transition table (handlers/cases/rules.py) and each writes one timeline event.
 """
 
 from handlers.cases.core import Outcome

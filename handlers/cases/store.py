@@ -2,7 +2,7 @@
 
 `write` changes a case: new column values plus one timeline event, in one transaction.
 Only the case service calls it; the columns it may change are listed here. With every
-change it stores `next_action_at` (bot/cases/schedule.py), the sweep's index.
+change it stores `next_action_at` (handlers/cases/schedule.py), the sweep's index.
 
 Plain SQL through the one connection (this is the intake's hot path): a new case comes
 back from its INSERT … RETURNING, a changed one from its UPDATE … RETURNING.
