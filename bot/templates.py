@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    BytecodeCache,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
@@ -34,11 +35,12 @@ from jinja2 import (
     StrictUndefined,
     Template,
 )
+from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 
 from bot.clock import Clock, SystemClock
 
-__all__ = ["Templates", "clip"]
+__all__ = ["CompiledOnce", "Templates", "clip"]
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -69,6 +71,29 @@ def clip(text: str, length: int) -> str:
 # A line of text that ends in a block tag (`…{% endif %}`): trim_blocks would eat its
 # newline and run it into the next line. Such lines get an empty expression at the end.
 _TEXT_ENDING_IN_TAG = re.compile(r"^(?!\s*\{%)(.*\S.*%\})$", re.MULTILINE)
+
+
+class CompiledOnce(BytecodeCache):
+    """The compiled code of each template, kept in memory for the process: an Environment
+    built again with the same settings (a Services per test, a console per app) compiles
+    nothing twice. Keyed as Jinja's own caches are, by name, file and the source's
+    checksum, so a changed or overriding file compiles anew. One instance per way of
+    building an Environment: the code depends on its settings (autoescape, extensions)."""
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[str, str], Any] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            self._code[bucket.key, bucket.checksum] = bucket.code
+
+
+_COMPILED = CompiledOnce()  # for Templates' one way of building its Environment
 
 
 class KeepLineEnds(Extension):
@@ -102,6 +127,7 @@ class Templates:
             autoescape=False,
             auto_reload=False,
             extensions=[KeepLineEnds],  # templates do not change under a running bot
+            bytecode_cache=_COMPILED,
         )
         self.tz = tz
         self._compiled: dict[str, Template] = {}

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.services import Services
+from bot.templates import CompiledOnce
 from web.offload import Offload
 from web.store import Accounts, User
 
@@ -33,6 +34,7 @@ CSRF_HEADER = "x-csrf-token"
 Page = Callable[[Request, User], Awaitable[Response]]
 _UNKNOWN = object()
 Endpoint = Callable[[Request], Awaitable[Response]]
+_COMPILED = CompiledOnce()  # each page compiled once per process, however many consoles
 
 
 class Console:
@@ -50,6 +52,7 @@ class Console:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
+            bytecode_cache=_COMPILED,
         )
         self.env.filters["datetime"] = app.templates.env.filters["datetime"]  # the chat's wording
         self.env.globals["bot_name"] = app.config.bot_name
