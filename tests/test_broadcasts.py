@@ -395,11 +395,32 @@ async def test_restart_keeps_the_stored_next_run_unless_the_schedule_changed(
     assert moved["next_run_time"].astimezone(TZ).strftime("%a %H:%M") == "Fri 08:30"
 
 
-async def _start_after_downtime(app: Services, clock: FrozenClock, down: timedelta) -> list[int]:
+def _far_from_now() -> list[dict[str, Any]]:
+    """The weekly broadcast daily at an hour twelve hours from the real now. APScheduler
+    counts missed runs on the real clock: on a Monday just after 09:00 (the demo's time) a
+    regular run fell inside the grace period and ran, and the skipped-run test failed on
+    Mondays 09:00-10:00 Asia/Shanghai. (A run that is skipped never reaches the frozen
+    clock's due check, so the hour matters only to APScheduler.)"""
+    hour = (datetime.now(TZ).hour + 12) % 24
+    cron = f"0 {hour} * * *"
+    return [{"id": "weekly", "cron": cron, "target": "all", "template": "digest", "max_items": 5}]
+
+
+async def _start_after_downtime(
+    app: Services,
+    clock: FrozenClock,
+    down: timedelta,
+    schedule: list[dict[str, Any]] | None = None,
+) -> list[int]:
     """Stop with the weekly run `down` ago and start again; the scheduler's events."""
-    async with started(app, paused=True) as scheduler:
-        scheduler.modify_job(WEEKLY, next_run_time=datetime.now(TZ) - down)
-    again = other_app(app, clock)
+    overrides: dict[str, Any] = {"broadcasts": schedule} if schedule else {}
+    first = other_app(app, clock, **overrides)
+    try:
+        async with started(first, paused=True) as scheduler:
+            scheduler.modify_job(WEEKLY, next_run_time=datetime.now(TZ) - down)
+    finally:
+        first.db.close()
+    again = other_app(app, clock, **overrides)
     done = asyncio.Event()
     codes: list[int] = []
 
@@ -440,7 +461,7 @@ async def test_a_run_missed_beyond_the_grace_period_is_skipped(
     meet(app)
     add_policy(app, "小微企业融资担保降费通知", 1)
 
-    codes = await _start_after_downtime(app, clock, timedelta(hours=4))
+    codes = await _start_after_downtime(app, clock, timedelta(hours=4), _far_from_now())
 
     assert codes == [EVENT_JOB_MISSED]
     assert digests(app, MEMBERS_ROOM) == []
