@@ -82,11 +82,11 @@ class ConsoleHook:
 
 @dataclass(frozen=True)
 class WebPart:
-    """A feature's pages on the staff web console: `routes(console)` gives its routes (the
+    """A feature's pages on the staff web console: each of `pages(console)` gives routes (the
     console is web/console.py's `Console`; the core knows neither), `nav` its tabs as
     (path, label), in the features' order."""
 
-    routes: Callable[[Any], Sequence[Any]]
+    pages: Sequence[Callable[[Any], Sequence[Any]]]
     nav: Sequence[tuple[str, str]] = ()
 
 

@@ -28,7 +28,7 @@ def create_app(services: Services) -> Starlette:
     console.nav = [tab for part in parts for tab in part.nav]
     routes: list[BaseRoute] = [
         *auth.routes(console),
-        *(route for part in parts for route in part.routes(console)),
+        *(route for part in parts for page in part.pages for route in page(console)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

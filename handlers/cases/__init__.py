@@ -71,5 +71,5 @@ FEATURE = Feature(
     cli=staff.CLI,
     console=deadlines.CONSOLE,
     service=_service,
-    web=WebPart(cases_web.routes, [("/", "工作台"), ("/cases", "诉求台账")]),
+    web=WebPart([cases_web.routes], [("/", "工作台"), ("/cases", "诉求台账")]),
 )

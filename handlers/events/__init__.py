@@ -95,5 +95,5 @@ FEATURE = Feature(
     migrations=MIGRATIONS,
     templates=Path(__file__).resolve().parent / "templates",
     service=_service,
-    web=WebPart(events_web.routes, [("/events", "活动")]),
+    web=WebPart([events_web.routes], [("/events", "活动")]),
 )

@@ -11,9 +11,6 @@ get what), feeds.py and feeds_cli.py (`chamberbot policy …`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from starlette.routing import BaseRoute
 
 from bot.feature import Feature, JobSpec, SubParsers, WebPart
 from bot.services import Services
@@ -46,10 +43,6 @@ def _cli(commands: SubParsers) -> None:
     feeds_cli.register(commands)
 
 
-def _web_routes(console: Any) -> list[BaseRoute]:
-    return [*web_library.routes(console), *web_schedule.routes(console)]
-
-
 FEATURE = Feature(
     templates=Path(__file__).resolve().parent / "templates",
     name="policies",
@@ -63,6 +56,7 @@ FEATURE = Feature(
     check=chat.CHECK,
     service=_service,
     web=WebPart(
-        _web_routes, [("/policies", "政策"), ("/broadcasts", "定时推送"), ("/groups", "群")]
+        [web_library.routes, web_schedule.routes],
+        [("/policies", "政策"), ("/broadcasts", "定时推送"), ("/groups", "群")],
     ),
 )

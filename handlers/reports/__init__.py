@@ -9,11 +9,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from starlette.routing import BaseRoute
 
 from bot.feature import Feature, JobSpec, WebPart
 from bot.services import Services
@@ -51,10 +49,6 @@ def _jobs(services: Services) -> list[JobSpec]:
     ]
 
 
-def _web_routes(console: Any) -> list[BaseRoute]:
-    return [*reports_web.routes(console), *web_rates.routes(console)]
-
-
 FEATURE = Feature(
     name="reports",
     routes=ROUTES,
@@ -63,5 +57,5 @@ FEATURE = Feature(
     settings={"reports": ReportSettings},
     migrations=MIGRATIONS,
     templates=Path(__file__).resolve().parent / "templates",
-    web=WebPart(_web_routes, [("/stats", "统计")]),
+    web=WebPart([reports_web.routes, web_rates.routes], [("/stats", "统计")]),
 )
