@@ -50,9 +50,8 @@ CALENDAR_JOB = "handlers.cases.calendar_watch:calendar_job"
 
 
 def _service(services: Services) -> CaseService:
-    cases = CaseService(services.db, services.config, services.people, services.notices)
-    cases.calendar = services.calendar_file.calendar
-    return cases
+    s = services
+    return CaseService(s.db, s.config, s.people, s.notices, s.calendar_file)
 
 
 def _jobs(services: Services) -> list[JobSpec]:

@@ -86,8 +86,7 @@ def warn(services: Services, now: datetime) -> int:
 def check_calendar(services: Services, now: datetime | None = None) -> None:
     """Reload the file if it changed, recount what the fallback counted, warn staff."""
     now = now or services.clock.now()
-    if services.calendar_file.refresh():
-        services.service(CaseService).calendar = services.calendar_file.calendar
+    services.calendar_file.refresh()  # the case service reads the file's calendar as it is
     recompute(services, now)
     warn(services, now)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.calendar_file import CalendarFile
 from bot.config import Config
 from bot.db import to_db
 from bot.messages import Outgoing
@@ -37,13 +38,26 @@ class Outcome:
 
 
 class CaseCore:
-    def __init__(self, db: Database, config: Config, people: People, notices: Notices) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        people: People,
+        notices: Notices,
+        calendar_file: CalendarFile | None = None,
+    ) -> None:
         self.db = db
         self.config = config
         self.people = people
         self.notices = notices
         self.store = CaseStore(db, timedelta(hours=config.cases.remind_before_hours))
-        self.calendar = WorkCalendar()  # the services hand over the one with calendar.file
+        self._calendar_file = calendar_file
+        self._plain = WorkCalendar()
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar: calendar.file's as last (re)loaded, else the package's."""
+        return self._calendar_file.calendar if self._calendar_file else self._plain
 
     # -- reading -------------------------------------------------------------------------
 
