@@ -25,7 +25,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 def create_app(services: Services) -> Starlette:
     console = Console(services)
     parts = [f.web for f in services.features if f.web is not None]
-    console.nav = [tab for part in parts for tab in part.nav]
     routes: list[BaseRoute] = [
         *auth.routes(console),
         *(route for part in parts for page in part.pages for route in page(console)),

@@ -42,8 +42,8 @@ class Console:
         self.app = app
         self.accounts = Accounts(app.db)
         self.offload = Offload(app)
-        #: the features' tabs, (path, label), set by create_app
-        self.nav: list[tuple[str, str]] = []
+        #: the features' tabs, (path, label), in the features' order
+        self.nav = [tab for f in app.features if f.web is not None for tab in f.web.nav]
         self.env = Environment(
             # The console's own pages, and the chat's labels for stored codes (one wording).
             loader=ChoiceLoader([PackageLoader("web", "templates"), PackageLoader("bot")]),
