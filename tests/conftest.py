@@ -266,11 +266,12 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """One populated Node test gateway for a test module (tests/gateway_harness.py); each
-    test connects its own bot to it with `connected`, which resets it first. A test that
-    kills, restarts or reshapes the gateway (rooms, contacts) starts its own (`running`)."""
+    """One populated Node test gateway for the session (per xdist worker; a Node start costs
+    about 2 s of CPU); each test connects its own bot to it with `connected`, which resets it
+    first (nothing sent, failing or held; counters at zero). A test that kills, stops,
+    restarts or reshapes the gateway (rooms, contacts) starts its own (`running`)."""
     problem = node_problem()
     if problem:
         pytest.fail(problem)

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from tests.chaos_harness import handled, run
-from tests.gateway_harness import PEOPLE, STAFF, Bot, Gateway, node_problem, running, wait_for
+from tests.gateway_harness import (
+    PEOPLE,
+    STAFF,
+    Bot,
+    Gateway,
+    connected,
+    node_problem,
+    running,
+    wait_for,
+)
 
 LI = "wxid_li"
 
@@ -55,9 +64,10 @@ def test_a_burst_survives_two_kills_with_one_case_and_one_ack_each(tmp_path: Pat
 
 
 def test_a_send_cut_off_by_a_kill_is_unconfirmed_then_confirmed_by_its_echo(
-    tmp_path: Path,
+    gateway: Gateway, tmp_path: Path
 ) -> None:
-    with running(tmp_path) as (gw, bot):
+    gw = gateway
+    with connected(gw, tmp_path) as bot:
         gw.post("/hold", conversation_id=LI)  # the gateway takes the send and says nothing
         gw.say(LI, "帮助")
         wait_for(lambda: gw.get("/stats")["held_sends"] >= 1, "the reply in flight")

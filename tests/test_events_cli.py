@@ -7,6 +7,7 @@ so the XLSX is proven valid by reading it back with openpyxl, cell by cell.
 from __future__ import annotations
 
 import csv
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -139,6 +140,16 @@ def test_event_commands_from_add_to_checkins(
     assert code == 0
     assert "1 人由候补转为正式报名，已通知" in out
     assert any("已从候补转为正式报名" in str(r["text"]) for r in bot.queued(MEMBERS_ROOM))
+    assert not any("【活动变更】" in str(r["text"]) for r in bot.queued(MEMBERS_ROOM))
+    later = start + timedelta(hours=1)
+    code, _ = _cli(capsys, config, "edit", "1", "--start", f"{later:%Y-%m-%d %H:%M}")
+    assert code == 0
+    (changed,) = [r for r in bot.queued(MEMBERS_ROOM) if "【活动变更】" in str(r["text"])]
+    day = f"{start.month}月{start.day}日"
+    assert f"」时间调整为 {day}" in str(changed["text"])
+    assert f"15:00（原定 {day}" in str(changed["text"])
+    assert "如不能参加，请发送「取消报名 1」取消" in str(changed["text"])
+    assert sorted(json.loads(str(changed["mention_ids"]))) == ["wxid_li", "wxid_zhang"]
     assert "1｜已发布｜讲座｜数字化转型大讲堂" in _cli(capsys, config, "list")[1]
     shown = _cli(capsys, config, "show", "1")[1]
     assert "签到码：66" in shown

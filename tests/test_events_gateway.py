@@ -1,8 +1,9 @@
 """活动 through the real Wechaty gateway and a real `chamberbot run`, the CLI beside it.
 
-announce (CLI, while the bot runs) → 报名 → waiting list → 取消报名 → promotion → the
-hour-before reminder (sweep every 5 s, reminder two hours before so it is due seconds after
-the event is added) → 签到. Node.js and tests/gateway/node_modules are required.
+announce (CLI, while the bot runs) → 报名 → waiting list → 取消报名 → promotion → the staff
+move the start (CLI) and the registrant is told → the hour-before reminder (sweep every 5 s;
+the new start is two hours and a few seconds away, so the reminder falls due seconds after the
+move) → 签到. Node.js and tests/gateway/node_modules are required.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from tests.gateway_harness import (
     assert_nothing_twice,
     chamberbot,
     clean_env,
-    node_problem,
-    running,
+    connected,
     wait_for,
 )
 
@@ -34,12 +34,9 @@ EVENTS = {"remind_before_minutes": 120, "checkin_opens_minutes": 180}
 
 
 @pytest.fixture
-def chat(tmp_path: Path) -> Iterator[tuple[Gateway, Bot]]:
-    problem = node_problem()
-    if problem:
-        pytest.fail(problem)
-    with running(tmp_path, events=EVENTS, sweep_interval_seconds=5) as pair:
-        yield pair
+def chat(gateway: Gateway, tmp_path: Path) -> Iterator[tuple[Gateway, Bot]]:
+    with connected(gateway, tmp_path, events=EVENTS, sweep_interval_seconds=5) as bot:
+        yield gateway, bot
 
 
 def _new(gw: Gateway, conversation: str, seen: int, timeout: float = 10.0) -> dict[str, Any]:
@@ -53,16 +50,18 @@ def _said(gw: Gateway, sender: str, text: str) -> dict[str, Any]:
     return _new(gw, MEMBERS, seen)
 
 
-def _event_add(config: Path, start: datetime) -> str:
+def _event(config: Path, *args: str) -> str:
+    """`chamberbot event …` beside the running bot; its first line."""
     done = subprocess.run(
-        [*chamberbot(), "event", "add", "--title", "数字化转型大讲堂", "--capacity", "1",
-         "--start", start.strftime("%Y-%m-%d %H:%M:%S"),
-         "--end", (start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S"),
-         "--place", "商会大厦三楼", "--announce", "--config", str(config)],
+        [*chamberbot(), "event", *args, "--config", str(config)],
         capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()[0]
+
+
+def _at(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_announce_register_wait_cancel_promote_remind_check_in(
@@ -71,9 +70,13 @@ def test_announce_register_wait_cancel_promote_remind_check_in(
     gw, _bot = chat
     assert "近期暂无可报名的活动" in _said(gw, ZHANG, "活动")["text"]  # the bot knows the group
 
+    config = tmp_path / "config.yaml"
     seen = len(gw.sent_to(MEMBERS))
-    start = datetime.now(TZ) + timedelta(minutes=120, seconds=25)
-    assert _event_add(tmp_path / "config.yaml", start) == "1"
+    start = datetime.now(TZ) + timedelta(days=3)
+    added = _event(config, "add", "--title", "数字化转型大讲堂", "--capacity", "1",
+                   "--start", _at(start), "--end", _at(start + timedelta(hours=2)),
+                   "--place", "商会大厦三楼", "--announce")  # fmt: skip
+    assert added == "1"
     announced = _new(gw, MEMBERS, seen, timeout=4)  # seen by data_version
     assert announced["text"].startswith("【活动预告】讲座｜数字化转型大讲堂")
     assert "报名请发送「报名 1」" in announced["text"]
@@ -95,10 +98,17 @@ def test_announce_register_wait_cancel_promote_remind_check_in(
     assert "您已从候补转为正式报名「数字化转型大讲堂」" in promoted["text"]
     assert "李总 已由候补转为正式报名" in _new(gw, STAFF, staff_seen)["text"]
 
+    # moved to two hours and ten seconds from now: the hour-before reminder is due then
+    seen = len(gw.sent_to(MEMBERS))
+    _event(config, "edit", "1", "--start", _at(datetime.now(TZ) + timedelta(hours=2, seconds=10)))
+    moved = _new(gw, MEMBERS, seen)
+    assert moved["mention_ids"] == [LI]  # the seat holder; 张总 cancelled
+    assert "【活动变更】「数字化转型大讲堂」时间调整为" in moved["text"]
+    assert "如不能参加，请发送「取消报名 1」取消" in moved["text"]
     reminder = wait_for(
         lambda: next((m for m in gw.sent_to(MEMBERS) if "【活动提醒】" in m["text"]), None),
         "the hour-before reminder",
-        timeout=45,
+        timeout=30,
     )
     assert reminder["mention_ids"] == [LI]  # the seat holder; 张总 cancelled
     assert "到场后请发送「签到 1」签到" in reminder["text"]

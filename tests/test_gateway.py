@@ -234,38 +234,45 @@ def test_bot_removed_from_a_group_fails_once_and_the_staff_room_is_told(chat: Ch
 
 
 def test_wrong_token_unreachable_gateway_and_missing_settings_exit_clearly(
-    tmp_path: Path,
+    gateway: Gateway, tmp_path: Path
 ) -> None:
-    problem = node_problem()
-    if problem:
-        pytest.fail(problem)
-    gw = Gateway(tmp_path / "gateway.log")
-    try:
-        wrong = write_config(tmp_path, gw.endpoint, "not-the-token")
-        run = subprocess.run([*chamberbot(), "run", "--config", str(wrong)], env=clean_env(),
-                             capture_output=True, text=True, timeout=30)  # fmt: skip
-    finally:
-        gw.close()
-    assert run.returncode == 1
-    assert f"the Wechaty gateway at {gw.endpoint} refused the token" in run.stderr
-    assert "not-the-token" not in run.stderr + run.stdout
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"127.0.0.1:{s.getsockname()[1]}"
-    nobody = write_config(tmp_path, closed, "token")
-    run = subprocess.run([*chamberbot(), "run", "--config", str(nobody)], env=clean_env(),
-                         capture_output=True, text=True, timeout=30)  # fmt: skip
-    assert run.returncode == 1
-    assert f"cannot reach the Wechaty gateway at {closed}" in run.stderr
+    configs = {}
+    for name, endpoint, token in (
+        ("wrong", gateway.endpoint, "not-the-token"),
+        ("nobody", closed, "token"),
+        ("no_token", closed, None),
+    ):
+        (tmp_path / name).mkdir()
+        configs[name] = write_config(tmp_path / name, endpoint, token)
+    # the three at once: each is mostly a Python start-up
+    procs = {
+        name: subprocess.Popen(
+            [*chamberbot(), "run", "--config", str(config)],
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, config in configs.items()
+    }
+    runs = {name: (proc, *proc.communicate(timeout=30)) for name, proc in procs.items()}
 
-    fresh = tmp_path / "fresh"
-    fresh.mkdir()
-    no_token = write_config(fresh, closed, None)
-    run = subprocess.run([*chamberbot(), "run", "--config", str(no_token)], env=clean_env(),
-                         capture_output=True, text=True, timeout=30)  # fmt: skip
-    assert run.returncode == 2
-    assert run.stderr.strip() == (
+    proc, out, err = runs["wrong"]
+    assert proc.returncode == 1
+    assert f"the Wechaty gateway at {gateway.endpoint} refused the token" in err
+    assert "not-the-token" not in err + out
+
+    proc, out, err = runs["nobody"]
+    assert proc.returncode == 1
+    assert f"cannot reach the Wechaty gateway at {closed}" in err
+
+    proc, out, err = runs["no_token"]
+    no_token, fresh = configs["no_token"], tmp_path / "no_token"
+    assert proc.returncode == 2
+    assert err.strip() == (
         f"{no_token}: wechat.token: required (or set WECHATY_PUPPET_SERVICE_TOKEN)"
     )
     assert not (fresh / "data").exists()  # nothing written before the settings are right

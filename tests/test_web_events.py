@@ -112,10 +112,14 @@ async def test_an_event_is_created_checked_announced_and_edited(
     assert (event.capacity, event.place, event.kind) == (2, "商会大厦五楼会议室", "沙龙")
     assert event.end - event.start == timedelta(hours=3)
     sent = bot.deliver()
-    promoted = [o.text for o in sent if o.conversation_id == MEMBERS_ROOM]
-    assert len(promoted) == 1
-    assert "@孙总" in promoted[0]
-    assert "您已从候补转为正式报名「数字化转型沙龙」" in promoted[0]
+    promoted, moved = [o.text for o in sent if o.conversation_id == MEMBERS_ROOM]
+    assert "@孙总" in promoted
+    assert "您已从候补转为正式报名「数字化转型沙龙」" in promoted
+    assert "地点：商会大厦五楼会议室" in promoted
+    # the place moved: the others holding a seat are told, the promoted one not twice
+    assert moved.startswith(
+        "@李总\u2005【活动变更】「数字化转型沙龙」地点改为：商会大厦五楼会议室。"
+    )
     assert any("孙总" in o.text for o in sent if o.conversation_id == STAFF_ROOM)
 
 

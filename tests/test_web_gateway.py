@@ -26,10 +26,9 @@ from tests.gateway_harness import (
     assert_nothing_twice,
     chamberbot,
     clean_env,
+    connected,
     free_port,
-    node_problem,
     open_case,
-    running,
     wait_for,
 )
 from tests.web_harness import BROWSER_LOOP, PASSWORD, login, new_context
@@ -47,12 +46,10 @@ def _up(url: str) -> bool:
 
 
 @pytest.fixture
-def chat(tmp_path: Path) -> Iterator[tuple[Gateway, Bot, str]]:
-    problem = node_problem()
-    if problem:
-        pytest.fail(problem)
+def chat(gateway: Gateway, tmp_path: Path) -> Iterator[tuple[Gateway, Bot, str]]:
     listen = f"127.0.0.1:{free_port()}"
-    with running(tmp_path, web={"listen": listen}) as (gw, bot):
+    gw = gateway
+    with connected(gw, tmp_path, web={"listen": listen}) as bot:
         url = f"http://{listen}"
         wait_for(lambda: _up(f"{url}/login"), "the web console of `chamberbot run`")
         add = subprocess.run(

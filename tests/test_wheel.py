@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.gateway_harness import Gateway, clean_env, node_problem, wait_for, write_config
+from tests.gateway_harness import Gateway, clean_env, wait_for, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "channels", "chamberbot", "handlers", "policy_feeds", "web")
@@ -206,12 +206,9 @@ def test_the_installed_bot_writes_the_html_report_with_its_chart(
 
 
 @pytest.fixture
-def console(installed: Path, tmp_path: Path) -> Iterator[str]:
+def console(installed: Path, gateway: Gateway, tmp_path: Path) -> Iterator[str]:
     """`chamberbot run` of the installed wheel (cwd outside the checkout), its console's URL."""
-    problem = node_problem()
-    if problem:
-        pytest.fail(problem)
-    gateway = Gateway(tmp_path / "gateway.log")
+    gateway.post("/reset")
     log = (tmp_path / "bot.log").open("w", encoding="utf-8")
     proc: subprocess.Popen[bytes] | None = None
     try:
@@ -237,7 +234,6 @@ def console(installed: Path, tmp_path: Path) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
-        gateway.close()
 
 
 def test_the_installed_bot_serves_a_styled_console(console: str) -> None:

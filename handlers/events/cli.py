@@ -27,10 +27,10 @@ from bot.feature import SubParsers, command_options, with_services
 from bot.services import Services
 from bot.targeting import TargetError, parse_target
 from handlers.events.export import FORMATS, write_export
-from handlers.events.notices import announce, cancel_event, promoted_notices
+from handlers.events.notices import announce, cancel_event, edit_event
 from handlers.events.service import EventService
 from handlers.events.settings import settings
-from handlers.events.store import REGISTERED, WAITING, WALK_IN, Activity, write_lock
+from handlers.events.store import REGISTERED, WAITING, WALK_IN, Activity
 
 __all__ = ["register"]
 
@@ -149,10 +149,7 @@ def _show(app: Services, event: Activity, args: argparse.Namespace) -> int:
 def _edit(app: Services, event: Activity, args: argparse.Namespace) -> int:
     values = _values(app, args)
     _check_times(values, event)
-    now = app.clock.now()
-    with write_lock(app.db):
-        event, promoted = app.service(EventService).edit(event, now, **values)
-        app.outbox.enqueue(promoted_notices(app, event, promoted))
+    event, promoted = edit_event(app, event, app.clock.now(), **values)
     _say(app, "edited", event=event, promoted=len(promoted))
     return OK
 

@@ -19,11 +19,19 @@ from bot.services import Services
 from bot.targeting import parse_target
 from handlers.events.service import EventService
 from handlers.events.settings import settings
-from handlers.events.store import Activity, Registration, write_lock
+from handlers.events.store import (
+    ANNOUNCED,
+    REGISTERED,
+    WAITING,
+    Activity,
+    Registration,
+    write_lock,
+)
 
 __all__ = [
     "announce",
     "cancel_event",
+    "edit_event",
     "event_view",
     "promoted_notices",
     "target_groups",
@@ -82,6 +90,29 @@ def cancel_event(app: Services, event: Activity, now: datetime) -> tuple[Activit
         outs = to_attendees(app, told, "events_cancelled", event=event)
         queued = app.outbox.enqueue(outs, dedupe_key=f"event:{event.id}:cancelled", scheduled=True)
     return event, queued
+
+
+def edit_event(
+    app: Services, event: Activity, now: datetime, **values: Any
+) -> tuple[Activity, list[Registration]]:
+    """Change an event (CLI and web alike). The promoted are told (with the time and place);
+    when an announced event's time or place moves, so is everyone else holding a seat or
+    waiting."""
+    svc = app.service(EventService)
+    with write_lock(app.db):
+        changed, promoted = svc.edit(event, now, **values)
+        outs = promoted_notices(app, changed, promoted)
+        moved = (changed.starts_at, changed.place) != (event.starts_at, event.place)
+        if moved and changed.status == ANNOUNCED:
+            just = {r.id for r in promoted}
+            regs = svc.store.registrations(changed.id, REGISTERED, WAITING)
+            told = [r for r in regs if r.id not in just]
+            cancel = app.router.keyword("event_cancel")
+            outs += to_attendees(
+                app, told, "events_changed", event=changed, before=event, cancel=cancel
+            )
+        app.outbox.enqueue(outs)
+    return changed, promoted
 
 
 def promoted_notices(

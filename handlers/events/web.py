@@ -16,10 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from handlers.events.export import write_export
-from handlers.events.notices import announce, cancel_event, promoted_notices
+from handlers.events.notices import announce, cancel_event, edit_event
 from handlers.events.service import EventService
 from handlers.events.settings import settings
-from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Activity, write_lock
+from handlers.events.store import ANNOUNCED, DRAFT, REGISTERED, WAITING, Activity
 from handlers.events.web_form import EventForm, read_form
 from web.console import Console
 from web.store import User
@@ -121,9 +121,7 @@ def routes(console: Console) -> list[Route]:
         form, values = read_form(await request.form(), event, settings(app.config).kinds, now)
         if form.problems:
             return show_form(request, form, event, 400)
-        with write_lock(app.db):
-            event, promoted = app.service(EventService).edit(event, now, **values)
-            app.outbox.enqueue(promoted_notices(app, event, promoted))
+        event, promoted = edit_event(app, event, now, **values)
         console.flash(request, "event_saved", title=event.title, promoted=len(promoted))
         return console.redirect(request, f"/events/{event.id}")
 

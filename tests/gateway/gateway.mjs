@@ -40,8 +40,9 @@
  *   POST /logout     {reason?}        -> bot logs out (logout event)
  *   POST /login                       -> bot logs in again (login + ready events)
  *   POST /reset                       -> a clean slate for the next bot: nothing sent, nothing
- *                                        failing or held (held sends are released), logged in
- *                                        (contacts and rooms stay as they are)
+ *                                        failing or held (held sends are released), /stats
+ *                                        counters at zero, logged in (contacts and rooms stay
+ *                                        as they are)
  *   POST /shutdown                    -> stops servers and exits 0
  */
 
@@ -349,6 +350,7 @@ const routes = {
     holding.clear()
     failing.clear()
     sent.length = 0
+    for (const key of Object.keys(stats)) stats[key] = 0
     doLogin()
     return { logged_in: puppet.isLoggedIn }
   },
