@@ -424,3 +424,10 @@ def m012_fallback_deadlines(db: Database) -> None:
         pk="case_id",
         foreign_keys=[("case_id", "cases", "id")],
     )
+
+
+@MIGRATIONS()
+def m013_outbox_choices(db: Database) -> None:
+    """A queued message keeps the choices it offers (buttons where the channel has them):
+    a JSON list of [label, command], or null."""
+    db.table("outbox").add_column("choices", str)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
-__all__ = ["DEFAULT_CHANNEL", "Incoming", "Outgoing", "Role"]
+__all__ = ["DEFAULT_CHANNEL", "Choice", "Incoming", "Outgoing", "Role"]
 
 DEFAULT_CHANNEL = "wechat"
 
@@ -43,10 +43,21 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """An answer a message offers: a button where the channel has them (WeCom cards), its
+    `command` delivered as if the person had typed it; elsewhere the text says what to type."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    """One message the bot wants delivered; mention_ids become real @mentions."""
+    """One message the bot wants delivered; mention_ids become real @mentions; `choices`
+    (from the template's `choices`) become buttons on a channel that has them."""
 
     conversation_id: str
     text: str
     mention_ids: tuple[str, ...] = field(default=())
     channel: str = DEFAULT_CHANNEL
+    choices: tuple[Choice, ...] = field(default=())

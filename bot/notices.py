@@ -34,8 +34,8 @@ class Notices:
         channel: str = DEFAULT_CHANNEL,
         **context: Any,
     ) -> Outgoing:
-        text = self.render(template, **context)
-        return Outgoing(conversation_id, text, tuple(mention_ids), channel)
+        text, choices = self.templates.compose(template, **context)
+        return Outgoing(conversation_id, text, tuple(mention_ids), channel, choices)
 
     def to_contact(
         self, contact_id: str, template: str, *, channel: str = DEFAULT_CHANNEL, **context: Any

@@ -22,15 +22,15 @@ from sqlite_utils import Database
 from bot.clock import Clock
 from bot.config import QuietHours
 from bot.db import from_db, to_db, to_json, transaction
-from bot.messages import Outgoing
+from bot.messages import Choice, Outgoing
 from bot.normalize import mask_phones
 from bot.sender import Sender
 
 __all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
-_BATCH, _PER_ROW = 500, 8  # messages per INSERT (SQLite's variable limit), values per row
-_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel"
+_BATCH, _PER_ROW = 500, 9  # messages per INSERT (SQLite's variable limit), values per row
+_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel, choices"
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,9 @@ class Queued:
     not_before: datetime
 
 
-def _queued(row: tuple[int, str, str, str, int, str, str]) -> Queued:
-    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")), row[6])
+def _queued(row: tuple[int, str, str, str, int, str, str, str | None]) -> Queued:
+    choices = tuple(Choice(label, command) for label, command in json.loads(row[7] or "[]"))
+    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")), row[6], choices)
     return Queued(row[0], out, row[4] or 0, from_db(row[5]))
 
 
@@ -117,16 +118,18 @@ class Outbox:
                 to_db(not_before) if not_before else now,
                 PENDING,
                 f"{dedupe_key}#{i}" if dedupe_key else None,
+                to_json([[c.label, c.command] for c in out.choices]) if out.choices else None,
             ]
         added = 0
         with transaction(self.db):  # one INSERT per _BATCH messages, in their order
             step = _BATCH * _PER_ROW
             for start in range(0, len(rows), step):
                 batch = rows[start : start + step]
-                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?)"] * (len(batch) // _PER_ROW))
+                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"] * (len(batch) // _PER_ROW))
                 added += self.db.execute(
                     "insert or ignore into outbox (channel, conversation_id, text, mention_ids,"
-                    f" created_at, not_before, status, attempts, dedupe_key) values {values}",
+                    " created_at, not_before, status, attempts, dedupe_key, choices)"
+                    f" values {values}",
                     batch,
                 ).rowcount
         if added:

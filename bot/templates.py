@@ -13,6 +13,10 @@ The year is written when it is not the current year (of the injected clock), or 
 `year=` when given (a listing of one year says the year once: `date(year=plan.year)`).
 `datetime(same_day=other)` writes only `09:00` when x falls on `other`'s day (an event's
 end, a check-in). Values: aware datetimes, dates, or stored ISO stamps; empty → "—".
+
+A template offers answers with a top-level `{% set choices = [choice(label, word, …)] %}`:
+`Templates.compose` returns them beside the text (a click sends the words, space-joined,
+as if typed); only a channel with buttons shows them, so the text still says what to type.
 `when` and `day` are the older filters, kept while handlers/reports and web templates
 still use them.
 """
@@ -39,6 +43,7 @@ from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 
 from bot.clock import Clock, SystemClock
+from bot.messages import Choice
 
 __all__ = ["CompiledOnce", "Templates", "clip"]
 
@@ -56,6 +61,10 @@ def _day_text(day: date, year: int) -> str:
     """`12月3日(周四)`, with `2027年` first when `day` is not in `year`."""
     text = f"{day.month}月{day.day}日(周{_WEEKDAYS[day.weekday()]})"
     return text if day.year == year else f"{day.year}年{text}"
+
+
+def _choice(label: str, *words: object) -> Choice:
+    return Choice(label, " ".join(str(w) for w in words))
 
 
 def clip(text: str, length: int) -> str:
@@ -135,6 +144,7 @@ class Templates:
         self.env.filters["date"] = self._date
         self.env.filters["datetime"] = self._datetime
         self.env.filters["clip"] = clip
+        self.env.globals["choice"] = _choice
         self.env.globals.update(globals_)
 
     def _moment(self, value: datetime | date | str) -> datetime | date:
@@ -166,6 +176,11 @@ class Templates:
         return f"{self._date(when, year)} {clock}"
 
     def render(self, name: str, **context: Any) -> str:
+        return self.compose(name, **context)[0]
+
+    def compose(self, name: str, **context: Any) -> tuple[str, tuple[Choice, ...]]:
+        """The text, and the choices the template offers: a top-level
+        `{% set choices = [choice(label, word, …), …] %}` (each click sends the words)."""
         template = self._compiled.get(name)
         if template is None:  # templates do not change under a running bot
             template = self._compiled[name] = self.env.get_template(f"{name}.j2")
@@ -173,9 +188,10 @@ class Templates:
         # every call; one merged dict in a shared context is the same, at half the cost.
         ctx = template.new_context({**self.env.globals, **context}, shared=True)
         try:
-            return "".join(template.root_render_func(ctx)).strip()
+            text = "".join(template.root_render_func(ctx)).strip()
         except Exception:
             self.env.handle_exception()  # Jinja's traceback, pointing into the template
+        return text, tuple(ctx.vars.get("choices", ()))
 
     def names(self) -> list[str]:
         return sorted(n.removesuffix(".j2") for n in self.env.list_templates(extensions=["j2"]))

@@ -1,7 +1,9 @@
 """`chamberbot demo`: type as any member in any group or private chat and watch the bot.
 
 Console commands start with `/`: /as 张总 @会员一群, /as 王科长 (a private chat),
-/who, /advance 3d, /sweep, /fetch, /broadcast weekly, /help, /quit. Anything else is a
+/who, /advance 3d, /sweep, /fetch, /broadcast weekly, /1 /2 … (press a button of the
+conversation's latest card: its command is said for the current person), /help, /quit.
+Anything else is a
 chat message from the current person in the current conversation; starting it with
 @<bot name> mentions the bot.
 """
@@ -49,6 +51,7 @@ _AS = re.compile(r"^/as\s+(?P<who>[^@＠\s]+)\s*(?:[@＠](?P<room>\S+))?\s*$")
 _ADVANCE = re.compile(r"^/advance\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _HOOK = re.compile(r"^/(?P<name>\w+)(?:\s+(?P<args>.*))?$")
+_PRESS = re.compile(r"^/(?P<n>\d+)$")
 
 
 class ConsoleDemo:
@@ -68,7 +71,9 @@ class ConsoleDemo:
         self.names = {v: k for k, v in self.people.items()}
         self.sender = self.people[data["start"]["who"]]
         self.room: str | None = self.rooms[data["start"]["room"]]
-        self.transport = ConsoleTransport(write, self.label, app.config.bot_name, app.people.name)
+        self.transport = ConsoleTransport(
+            write, self.label, app.config.bot_name, app.people.name, app.templates.render
+        )
         self.runtime = Runtime(app, [self.transport])
         self.hooks = {h.name: h for f in app.features for h in f.console}
         # /sweep and /seed may come from several features: each one's runs, in order.
@@ -97,11 +102,26 @@ class ConsoleDemo:
         line = line.strip()
         if not line or line.startswith("--"):
             return True
+        if press := _PRESS.match(line):
+            return await self._press(int(press["n"]))
         if line.startswith("/"):
             return await self._command(line)
-        self._count += 1
         bot = self.app.config.bot_name
-        mentions = line.startswith((f"@{bot}", f"＠{bot}"))
+        await self._say(line, mentions=line.startswith((f"@{bot}", f"＠{bot}")))
+        return True
+
+    async def _press(self, n: int) -> bool:
+        """A button of the conversation's latest card: its command, said to the bot."""
+        choices = self.transport.choices(self.room or self.sender)
+        if not 1 <= n <= len(choices):
+            render = self.app.templates.render
+            self.write(render("console_no_choice", given=n, count=len(choices)))
+            return True
+        await self._say(choices[n - 1].command, mentions=True)
+        return True
+
+    async def _say(self, line: str, *, mentions: bool) -> None:
+        self._count += 1
         msg = Incoming(
             message_id=f"console-{self.app.clock.now().timestamp():.0f}-{self._count}",
             conversation_id=self.room or self.sender,
@@ -115,7 +135,6 @@ class ConsoleDemo:
         )
         await self.runtime.on_message(msg)
         await self.runtime.sender.drain_once(paced=False)
-        return True
 
     async def _command(self, line: str) -> bool:
         app = self.app

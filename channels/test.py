@@ -1,13 +1,14 @@
 """The test transport (like Errbot's): push a message in, pop what was actually sent.
 
 What it records is what a network would have received: the outbox row (after phone
-masking), with mentions rendered as WeChat renders them. `deliver` drains due rows of
-its channel through the real outbox (claim → send → mark sent), without pacing.
+masking), with mentions rendered as WeChat renders them, and its choices (buttons).
+`deliver` drains due rows of its channel through the real outbox (claim → send → mark
+sent), without pacing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from bot.messages import DEFAULT_CHANNEL, Outgoing
@@ -37,7 +38,7 @@ class TestTransport:
 
     def record(self, out: Outgoing) -> Outgoing:
         text = mention_prefix(out, self.names) + out.text
-        shown = Outgoing(out.conversation_id, text, out.mention_ids, out.channel)
+        shown = replace(out, text=text)
         self.received.append(shown)
         return shown
 

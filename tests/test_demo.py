@@ -30,6 +30,9 @@ def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str])
     assert "王科长答复如下：\n    已联系开户行，周三前给您答复" in out  # continuation indented
     assert "@李总\u2005没有找到诉求 2026-0001" in out
     assert "诉求 2026-0001 已销号" in out
+    # buttons (a WeCom card) show as numbered choices; /1 pressed 满意 for 张总
+    assert "    ［按钮］1. 满意　2. 基本满意　3. 不满意（输入 /1–3 点按）" in out
+    assert "@张总\u2005感谢您的评价（满意），诉求 2026-0001 已销号" in out
     # 活动: the seeded lecture is listed, 李总 registers, staff see the roster; the
     # day-before reminder, due while the clock jumped a day, says 今天 when it goes.
     assert "1. 【讲座】数字化转型大讲堂" in out
