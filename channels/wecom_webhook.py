@@ -127,13 +127,16 @@ class WebhookTransport:
         self.timeout = timeout
         self._client: httpx.AsyncClient | None = None
         self._busy = asyncio.Lock()  # a send in flight; stop() lets it finish
+        self._stopped = False
 
     async def start(self, on_message: OnMessage) -> None:
         """Nothing arrives on this channel: a group robot only sends."""
         log.info("WeCom group robots ready: %s", ", ".join(sorted(self.robots)))
 
     async def stop(self) -> None:
+        """Let a send in flight finish; later ones fail for now (the outbox keeps them)."""
         async with self._busy:
+            self._stopped = True
             if self._client is not None:
                 await self._client.aclose()
                 self._client = None
@@ -144,6 +147,8 @@ class WebhookTransport:
             raise TransportError(f"no robot {out.conversation_id!r} configured", permanent=True)
         payload = _payload(out)
         async with self._busy:
+            if self._stopped:
+                raise TransportError("the bot is stopping")
             answer = await self._post(robot, payload)
         self._settle(robot, answer)
 

@@ -261,17 +261,22 @@ async def test_an_unreachable_webhook_is_retried_and_a_lost_answer_never_resent(
     app.close()
 
 
-async def test_mentions_go_as_text_with_mentioned_list(
+async def test_mentions_go_as_text_with_mentioned_list_and_a_stopped_channel_keeps_rows(
     tmp_path: Path, clock: FrozenClock, hook: WebhookServer
 ) -> None:
     app = make_services(config(hook, STEADY), tmp_path / "bot.db", clock)
+    robots = transport(app.config)
     app.outbox.enqueue([Outgoing(ROBOT, "请查收本周政策", ("wangqing",), CHANNEL)])
 
-    assert await sender(app, transport(app.config), clock).drain_once() == 1
+    assert await sender(app, robots, clock).drain_once() == 1
+    await robots.stop()
+    app.outbox.enqueue([Outgoing(ROBOT, "停机后排队", channel=CHANNEL)])
+    assert await sender(app, robots, clock).drain_once() == 0
 
     (got,) = hook.received
     assert (got.msgtype, got.mentioned_list) == ("text", ("wangqing",))
     assert got.content == "请查收本周政策"
+    assert robot_rows(app)[1]["status"] == "pending"  # for the next start, not failed
     app.close()
 
 
