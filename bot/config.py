@@ -34,6 +34,7 @@ __all__ = [
     "Channel",
     "Config",
     "ConfigError",
+    "Robot",
     "Sections",
     "StaffMember",
     "config_key",
@@ -150,12 +151,22 @@ class Pacing(_Strict):
     max_attempts: int = Field(8, ge=1)
 
 
+class Robot(_Strict):
+    """A send-only group robot (`channels.<name>.robots.<robot>`, e.g. a WeCom 群机器人):
+    one internal group reached by a webhook whose key is in an environment variable."""
+
+    key_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="env var: the key")
+    url: str | None = Field(None, description="the webhook; None: the vendor's")
+    tags: list[str] = Field(default_factory=list, description="digests: policies' tags")
+
+
 class Channel(_Strict):
     """One chat network the bot is connected to (`channels.<name>`)."""
 
     endpoint: str | None = None
     token: str | None = None
     pacing: Pacing = Pacing()
+    robots: dict[str, Robot] = Field(default_factory=dict)
 
 
 class QuietHours(_Strict):

@@ -35,6 +35,7 @@ class Group:
     id: str
     topic: str | None
     tags: tuple[str, ...]
+    channel: str = DEFAULT_CHANNEL
 
     @property
     def name(self) -> str:

@@ -14,7 +14,9 @@ Rules, all measured on the injected clock:
 - Failures: a transient TransportError (or any other exception, which is logged) retries
   with exponential backoff capped at `pacing.retry_max_seconds`, with jitter; a permanent
   one, or the `pacing.max_attempts`-th failure, marks the row failed and calls
-  `on_failed(out, reason)` once.
+  `on_failed(out, reason)` once. A refusal with `retry_after` (the network's rate limit,
+  e.g. WeCom's 45009) was not delivered: the row keeps its place and waits that long, and
+  such refusals never fail it.
 - Once: a row is claimed before the transport is called and marked sent as soon as the
   transport returns. A send whose fate is unknown (no answer, or a row a previous run
   left claimed) is marked `unknown` and reported through `on_unknown` (else `on_failed`),
@@ -201,6 +203,8 @@ class Sender:
         except TransportError as exc:
             if exc.unknown:
                 self._unknown(item, str(exc))
+            elif exc.retry_after is not None:
+                self._refused(item, str(exc), exc.retry_after)
             else:
                 self._failed(item, str(exc) or type(exc).__name__, permanent=exc.permanent)
             return 0
@@ -231,6 +235,11 @@ class Sender:
         delay = self._backoff(attempts)
         log.info("outbox row %s: %s; retry in %.1f s", item.id, reason, delay)
         self.outbox.retry_later(item.id, reason, self.clock.now() + timedelta(seconds=delay))
+
+    def _refused(self, item: Queued, reason: str, wait: float) -> None:
+        """Rate-limited: not delivered, so it waits its turn again — never failed for it."""
+        log.warning("outbox row %s refused for now: %s; again in %.0f s", item.id, reason, wait)
+        self.outbox.retry_later(item.id, reason, self.clock.now() + timedelta(seconds=wait))
 
     def _unknown(self, item: Queued, reason: str) -> None:
         log.warning("outbox row %s: delivery unknown, not sent again: %s", item.id, reason)

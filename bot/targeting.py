@@ -9,6 +9,10 @@ A target expression is evaluated over a group's tags:
 
 Tags and expressions are normalised like chat input (full width → half width, Traditional →
 Simplified, lower case), so `＆`, `｜`, `！`, `（）` and 融資 work too.
+
+A target may instead name one conversation of a channel, `<channel>:<name>` (e.g.
+`wecom_webhook:秘书处`, a group robot of the config): it reaches that conversation and no
+member group.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ ALL = "all"
 _ALL_WORDS = {"all", "全部", "所有"}
 _TAG_SEPARATORS = SEPARATORS + "、;；/"
 _TOKEN = re.compile(r"\s*(?:([&|!()])|([^&|!()\s]+))")
+_NAMED = re.compile(r"\s*([a-z][a-z0-9_]*)\s*[:：]\s*(\S(?:.*\S)?)\s*")
 
 Matcher = Callable[[frozenset[str]], bool]
 
@@ -43,12 +48,16 @@ class TargetError(ValueError):
 class Target:
     text: str
     matcher: Matcher | None  # None: every member group
+    channel: str | None = None  # `<channel>:<name>`: that one conversation, no member group
+    name: str | None = None
 
     @property
     def is_all(self) -> bool:
-        return self.matcher is None
+        return self.matcher is None and self.channel is None
 
     def matches(self, tags: Iterable[str]) -> bool:
+        if self.channel is not None:
+            return False
         return self.matcher is None or self.matcher(frozenset(tags))
 
 
@@ -69,7 +78,10 @@ def split_tags(text: str) -> list[str]:
 
 
 def parse_target(text: str) -> Target:
-    """`all` (or 全部) or a tag expression; raises TargetError."""
+    """`all` (or 全部), `<channel>:<name>` or a tag expression; raises TargetError."""
+    named = _NAMED.fullmatch(text)
+    if named:
+        return Target(text.strip(), None, named[1], named[2])
     norm = normalize(text)
     if not norm or norm in _ALL_WORDS:
         return Target(ALL, None)

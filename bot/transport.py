@@ -21,12 +21,22 @@ Names = Callable[[str], str]
 
 class TransportError(Exception):
     """A send that did not go through. `permanent`: retrying cannot help. `unknown`: it
-    may have been delivered all the same (no answer came); never retried."""
+    may have been delivered all the same (no answer came); never retried. `retry_after`:
+    the network refused it for now (a rate limit) and it must wait that many seconds; it
+    was not delivered, is retried then, and such a refusal never fails the message."""
 
-    def __init__(self, reason: str, *, permanent: bool = False, unknown: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        unknown: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.permanent = permanent or unknown
         self.unknown = unknown
+        self.retry_after = None if self.permanent else retry_after
 
 
 class Transport(Protocol):

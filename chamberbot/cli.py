@@ -24,7 +24,9 @@ from handlers.cases.calendar_cli import summary as calendar_summary
 from handlers.operations.backup import BackupError, RunLock
 
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.runtime import Runtime
+    from bot.transport import Transport
 
 __all__ = ["main"]
 
@@ -98,6 +100,7 @@ def _check(args: argparse.Namespace) -> int:
         or os.environ.get(ENV_TOKEN)
     ):
         wechat_settings(config, str(path), os.environ)
+    _webhook(config, path)
     for warning in id_warnings(config, str(path)):
         sys.stderr.write(f"warning: {warning}\n")
     with tempfile.TemporaryDirectory() as scratch:
@@ -113,6 +116,14 @@ def _wechat(args: argparse.Namespace) -> tuple[Path, str, str]:
 
     path = Path(args.config)
     return (path, *wechat_settings(load(path), str(path), os.environ))
+
+
+def _webhook(config: Config, path: Path) -> Transport | None:
+    """The WeCom group robots' channel when the config names any (keys from the
+    environment: a missing one is a ConfigError, exit 2)."""
+    from channels.wecom_webhook import webhook_transport
+
+    return webhook_transport(config, path, os.environ)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -131,6 +142,7 @@ def _run(args: argparse.Namespace) -> int:
 
     path, endpoint, token = _wechat(args)
     config = load(path)
+    robots = _webhook(config, path)
     for warning in id_warnings(config, str(path)):
         logging.getLogger("chamberbot").warning(warning)
     db_path = config.database_path(path.parent)
@@ -149,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
             names=services.people.name,
             journal=Journal(services.db, WechatyTransport.channel),
         )
-        runtime = Runtime(services, [transport])
+        runtime = Runtime(services, [transport, *([robots] if robots else [])])
         _with_web(runtime, demo=False)
         try:
             asyncio.run(serve_until_signalled(runtime))

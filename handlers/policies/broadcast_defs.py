@@ -12,9 +12,10 @@ import logging
 from dataclasses import dataclass
 
 from bot.db import to_db
+from bot.normalize import normalize
 from bot.scheduler import cron_trigger
 from bot.services import Services
-from bot.targeting import TargetError, parse_target
+from bot.targeting import Target, TargetError, parse_target
 from handlers.policies.settings import Broadcast, settings
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "broadcast_problem",
     "get_broadcast",
     "list_broadcasts",
+    "robot_named",
     "sync_broadcasts",
 ]
 
@@ -39,6 +41,15 @@ class BroadcastDef:
     origin: str = "config"  # config | cli
 
 
+def robot_named(app: Services, target: Target) -> str | None:
+    """The configured robot a `<channel>:<robot>` target names (normalised names are equal)."""
+    if target.channel is None or target.name is None:
+        return None
+    wanted = normalize(target.name)
+    robots = app.config.channel(target.channel).robots
+    return next((name for name in robots if normalize(name) == wanted), None)
+
+
 def broadcast_problem(
     app: Services, broadcast: Broadcast | BroadcastDef
 ) -> tuple[str, str] | None:
@@ -48,9 +59,15 @@ def broadcast_problem(
     except ValueError as exc:
         return "cron", str(exc)
     try:
-        parse_target(broadcast.target)
+        target = parse_target(broadcast.target)
     except TargetError as exc:
         return "target", str(exc)
+    if target.channel is not None and robot_named(app, target) is None:
+        robots = sorted(app.config.channel(target.channel).robots)
+        known = f"configured: {', '.join(robots)}" if robots else "none configured"
+        return "target", (
+            f"no robot {target.name!r} in channels.{target.channel}.robots ({known})"
+        )
     if broadcast.template not in app.templates.names():
         return "template", f"no template {broadcast.template}.j2"
     return None

@@ -11,6 +11,13 @@ already has and does nothing more. For each target member group, in ONE transact
       → the outbox rows (dedupe key broadcast:<run>:<group>), the `deliveries` row and the
         `policy_sent` rows, committed together.
 
+A target `<channel>:<robot>` (bot/targeting.py) reaches one group robot of the config
+instead of member groups — a WeCom 群机器人 posting into an internal group: its digest
+gets the policies matching the robot's own `tags`, is rendered with the markdown variant of
+the template (`digest_markdown` for `digest`, when there is one) and split so that no part
+is longer than `digest.max_bytes` UTF-8 bytes (the webhook's markdown limit), each part
+numbered (1/3 …) and whole on its own.
+
 A run cut off between two groups (the process died) is resumed when the bot starts again:
 groups with a delivery row are skipped, and `policy_sent` keeps every later run from
 repeating a policy. Nothing new for a group → no message and no delivery row. Digests are
@@ -21,15 +28,17 @@ end, and the sender paces them (gap per group, global rate with jitter).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.db import from_db, to_db, to_json
 from bot.messages import Outgoing
+from bot.normalize import normalize
 from bot.places import Group
 from bot.services import Services
 from bot.targeting import parse_target
-from handlers.policies.broadcast_defs import BroadcastDef, get_broadcast
+from handlers.policies.broadcast_defs import BroadcastDef, get_broadcast, robot_named
 from handlers.policies.settings import settings
 from policy_feeds.library import PolicyLibrary
 from policy_feeds.model import Policy
@@ -70,7 +79,17 @@ class RunReport:
 
 def target_groups(app: Services, broadcast: BroadcastDef) -> list[Group]:
     target = parse_target(broadcast.target)
+    if target.channel is not None:
+        robot = robot_named(app, target)
+        if robot is None:
+            return []
+        tags = app.config.channel(target.channel).robots[robot].tags
+        return [Group(robot, robot, tuple(normalize(t) for t in tags), target.channel)]
     return [g for g in app.places.member_groups() if target.matches(g.tags)]
+
+
+def _is_robot(app: Services, group: Group) -> bool:
+    return group.id in app.config.channel(group.channel).robots
 
 
 def _matching(app: Services, group: Group, limit: int) -> list[Policy]:
@@ -101,21 +120,45 @@ def _render(
     )
 
 
+def _chars(text: str) -> int:
+    return len(text)
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _cut(text: str, limit: int, size: Callable[[str], int]) -> str:
+    """`text` cut to `limit` (as `size` measures) with an ellipsis: the last resort."""
+    if size(text) <= limit:
+        return text
+    text = text[:limit]  # no measure counts fewer than one per character
+    while text and size(text + "…") > limit:
+        text = text[:-1]
+    return text + "…"
+
+
 def split_digest(app: Services, template: str, group: Group, items: list[Policy]) -> list[str]:
-    """The digest as messages of at most `digest.max_chars`, cut only between items.
+    """The digest as messages of at most `digest.max_chars` (a group robot's: at most
+    `digest.max_bytes` UTF-8 bytes, in markdown), cut only between items.
 
     Items are packed greedily, each part measured as if it were the last of as many parts
     as there are items (the longest header and the footer), so the final texts can only
     be shorter. One item longer than a message on its own is the only thing ever cut.
     """
-    limit = settings(app.config).digest.max_chars
+    digest = settings(app.config).digest
+    limit, size = digest.max_chars, _chars
+    if _is_robot(app, group):
+        limit, size = digest.max_bytes, _utf8
+        markdown = f"{template}_markdown"
+        template = markdown if markdown in app.templates.names() else template
     chunks: list[list[Policy]] = []
     current: list[Policy] = []
     done = 0
     for item in items:
         trial = [*current, item]
         text = _render(app, template, group, trial, done, len(chunks) + 1, len(items))
-        if len(text) <= limit or not current:
+        if size(text) <= limit or not current:
             current = trial
             continue
         chunks.append(current)
@@ -127,7 +170,7 @@ def split_digest(app: Services, template: str, group: Group, items: list[Policy]
     start = 0
     for i, chunk in enumerate(chunks, 1):
         text = _render(app, template, group, chunk, start, i, len(chunks))
-        texts.append(text if len(text) <= limit else text[: limit - 1] + "…")
+        texts.append(_cut(text, limit, size))
         start += len(chunk)
     return texts
 
@@ -170,7 +213,7 @@ def deliver(app: Services, broadcast: BroadcastDef, run_id: int, group: Group) -
             return 0
         now = to_db(app.clock.now())
         app.outbox.enqueue(
-            [Outgoing(group.id, text) for text in digest.texts],
+            [Outgoing(group.id, text, channel=group.channel) for text in digest.texts],
             dedupe_key=f"broadcast:{run_id}:{group.id}",
             scheduled=True,
         )

@@ -53,6 +53,9 @@ class DigestSettings(BaseModel):
 
     grace_minutes: int = Field(180, ge=0)
     max_chars: int = Field(1500, ge=200)
+    #: a digest to a group robot (`<channel>:<robot>`) is markdown, measured in UTF-8
+    #: bytes; WeCom's webhook takes at most 4,096
+    max_bytes: int = Field(4096, ge=512, le=4096)
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
