@@ -66,7 +66,13 @@ class Runtime:
         where = s.places.name(out.conversation_id)
         with s.db.atomic():
             s.outbox.enqueue(
-                s.notices.to_staff(template, conversation=where, text=out.text[:60], reason=reason)
+                s.notices.to_staff(
+                    template,
+                    conversation=where,
+                    text=out.text[:60],
+                    reason=reason,
+                    network=out.channel,
+                )
             )
 
     async def serve(self, stop: asyncio.Event) -> None:

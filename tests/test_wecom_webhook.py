@@ -227,6 +227,7 @@ async def test_an_invalid_key_93000_is_permanent_reported_to_staff_and_not_retri
     assert notice["channel"] == "wechat"
     assert ROBOT in notice["text"]
     assert "93000" in notice["text"]
+    assert "或与企业微信群机器人的连接中断、机器人密钥已失效" in notice["text"]  # not 微信网关
     app.close()
 
 
