@@ -424,3 +424,12 @@ def m012_fallback_deadlines(db: Database) -> None:
         pk="case_id",
         foreign_keys=[("case_id", "cases", "id")],
     )
+
+
+@MIGRATIONS()
+def m013_reply_to_and_contact_channel(db: Database) -> None:
+    """An outbox row may answer an inbound message (`reply_to`: its id), which a channel
+    that threads replies uses; a contact remembers the channel it was last seen on, where a
+    notice to it goes."""
+    db.execute("alter table outbox add column reply_to text")
+    db.execute("alter table contacts add column channel text")

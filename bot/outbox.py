@@ -29,8 +29,8 @@ from bot.sender import Sender
 __all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
-_BATCH, _PER_ROW = 500, 8  # messages per INSERT (SQLite's variable limit), values per row
-_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel"
+_BATCH, _PER_ROW = 500, 9  # messages per INSERT (SQLite's variable limit), values per row
+_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel, reply_to"
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class Queued:
     not_before: datetime
 
 
-def _queued(row: tuple[int, str, str, str, int, str, str]) -> Queued:
-    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")), row[6])
+def _queued(row: tuple[int, str, str, str, int, str, str, str | None]) -> Queued:
+    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")), row[6], row[7])
     return Queued(row[0], out, row[4] or 0, from_db(row[5]))
 
 
@@ -117,16 +117,18 @@ class Outbox:
                 to_db(not_before) if not_before else now,
                 PENDING,
                 f"{dedupe_key}#{i}" if dedupe_key else None,
+                out.reply_to,
             ]
         added = 0
         with transaction(self.db):  # one INSERT per _BATCH messages, in their order
             step = _BATCH * _PER_ROW
             for start in range(0, len(rows), step):
                 batch = rows[start : start + step]
-                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?)"] * (len(batch) // _PER_ROW))
+                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"] * (len(batch) // _PER_ROW))
                 added += self.db.execute(
                     "insert or ignore into outbox (channel, conversation_id, text, mention_ids,"
-                    f" created_at, not_before, status, attempts, dedupe_key) values {values}",
+                    " created_at, not_before, status, attempts, dedupe_key, reply_to)"
+                    f" values {values}",
                     batch,
                 ).rowcount
         if added:

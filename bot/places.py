@@ -1,7 +1,9 @@
 """Where the bot talks: groups and private chats, the `conversations` table's one writer.
 
-A group is a member group unless it is a configured staff room. Member groups carry tags
-(industry, region, size) that broadcasts and events target.
+A group is a member group unless it is a configured staff room (`staff_rooms`, or a
+channel's `staff_groups`). Member groups carry tags (industry, region, size) that
+broadcasts and events target. Every conversation belongs to one channel: what the bot says
+there goes out on it (`channel_of`).
 """
 
 from __future__ import annotations
@@ -50,12 +52,49 @@ class Places:
     def __init__(self, db: Database, config: Config, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._staff_rooms = frozenset(config.staff_rooms)
+        self._staff_rooms = frozenset(config.staff_groups())
+        self._configured = config.channel_groups()  # groups a channel's settings name
         self._known: dict[str, str | None] = {}  # stored conversations and their topics
+        self._channels: dict[str, str] = {}  # stored conversations and their channels
 
     def forget(self) -> None:
         """Drop the memo of stored conversations: after a rollback it may not be true."""
         self._known.clear()
+        self._channels.clear()
+
+    def seed_configured(self) -> None:
+        """Store the groups a channel's settings name (WeCom cannot list its groups, and a
+        digest must reach a member group before anyone has written there), each with
+        the kind the settings give it."""
+        if not self._configured:
+            return
+        now = to_db(self.clock.now())
+        with self.db.atomic():
+            for group, (channel, kind) in self._configured.items():
+                self.db.execute(
+                    "insert into conversations (id, channel, is_group, kind, tags, first_seen,"
+                    " updated_at) values (?, ?, 1, ?, '[]', ?, ?) on conflict(id) do update"
+                    " set kind = excluded.kind, channel = excluded.channel",
+                    [group, channel, kind, now, now],
+                )
+
+    def channel_of(self, conversation_id: str) -> str:
+        """The channel a conversation belongs to: where it was seen, else the channel whose
+        settings name the group, else the one its contact (a private chat) was last seen
+        on, else the default (WeChat)."""
+        found = self._channels.get(conversation_id)
+        if found:
+            return found
+        row = self.db.execute(
+            "select (select channel from conversations where id = ?),"
+            " (select channel from contacts where id = ?)",
+            [conversation_id, conversation_id],
+        ).fetchone()
+        configured = self._configured.get(conversation_id)
+        if row[0]:
+            self._channels[conversation_id] = str(row[0])
+            return str(row[0])
+        return configured[0] if configured else str(row[1] or DEFAULT_CHANNEL)
 
     def remember(self, msg: Incoming) -> None:
         """The conversation of a message: stored once, its topic kept current."""

@@ -169,8 +169,9 @@ def deliver(app: Services, broadcast: BroadcastDef, run_id: int, group: Group) -
         if not digest.items:
             return 0
         now = to_db(app.clock.now())
+        channel = app.places.channel_of(group.id)
         app.outbox.enqueue(
-            [Outgoing(group.id, text) for text in digest.texts],
+            [Outgoing(group.id, text, channel=channel) for text in digest.texts],
             dedupe_key=f"broadcast:{run_id}:{group.id}",
             scheduled=True,
         )
