@@ -21,7 +21,7 @@ from bot.db import to_db, to_json
 from bot.messages import DEFAULT_CHANNEL, Incoming
 from bot.normalize import normalize
 
-__all__ = ["Group", "Places", "conversation_name"]
+__all__ = ["Conversation", "Group", "Places", "conversation_name"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,17 @@ class Group:
     @property
     def name(self) -> str:
         return conversation_name(self.id, self.topic)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A stored conversation, as `chamberbot channels` lists it."""
+
+    channel: str
+    id: str
+    is_group: bool
+    topic: str | None
+    kind: str  # "staff" or "member" (a private chat: "member")
 
 
 def _group(row: Sequence[object]) -> Group:
@@ -137,6 +148,16 @@ class Places:
             )
         self._known[conversation_id] = topic or (row[0] if row else None)
         return row is None
+
+    def conversations(self, channel: str | None = None) -> list[Conversation]:
+        """Every stored conversation (of one channel), by channel, groups first, by name."""
+        rows = self.db.execute(
+            "select channel, id, is_group, topic, kind from conversations"
+            " where ? is null or channel = ?"
+            " order by channel, is_group desc, coalesce(topic, id), id",
+            [channel, channel],
+        ).fetchall()
+        return [Conversation(str(r[0]), str(r[1]), bool(r[2]), r[3], str(r[4])) for r in rows]
 
     def name(self, conversation_id: str) -> str:
         """The conversation's name (`conversation_name`): a private chat's id is its
