@@ -141,11 +141,9 @@ def split_bytes(text: str, limit: int = MAX_BYTES) -> list[str]:
             parts.append(current)
             current = ""
         while len(line.encode()) > limit:
-            cut = limit
-            while len(line[:cut].encode()) > limit:
-                cut -= 1
-            parts.append(line[:cut])
-            line = line[cut:]
+            head = line.encode()[:limit].decode(errors="ignore")  # whole characters only
+            parts.append(head)
+            line = line[len(head) :]
         current = line
     if current:
         parts.append(current)
