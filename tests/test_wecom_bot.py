@@ -212,6 +212,16 @@ async def test_the_reconnect_delay_is_capped_so_the_bot_is_back_soon_after_an_ou
         await transport.stop()
 
 
+async def test_the_heartbeat_pings_on_its_interval(emu: WecomEmulator) -> None:
+    before = emu.stats["pings"]
+    transport, _ = await _connected(emu, heartbeat=0.1)
+    try:
+        await _until(lambda: emu.stats["pings"] >= before + 3, "three pings")
+        assert transport.client.online.is_set()
+    finally:
+        await transport.stop()
+
+
 async def test_the_newest_connection_wins_and_the_replaced_instance_stays_off(
     emu: WecomEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
