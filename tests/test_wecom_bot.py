@@ -250,10 +250,23 @@ async def test_the_newest_connection_wins_and_the_replaced_instance_stays_off(
 # -- settings -------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def _own_logging() -> Iterator[None]:
+    """`main` puts a handler on the root logger writing to this test's captured stderr;
+    take it away afterwards, or the emulator's thread would log into a closed file."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+
+
 def _check(config: Path) -> int:
     return main(["check", "--config", str(config)])
 
 
+@pytest.mark.usefixtures("_own_logging")
 def test_bad_wecom_settings_exit_2_with_file_key_and_reason(
     emu: WecomEmulator,
     tmp_path: Path,
@@ -324,6 +337,7 @@ def test_notices_go_out_on_the_channel_their_conversation_belongs_to(tmp_path: P
         app.close()
 
 
+@pytest.mark.usefixtures("_own_logging")
 def test_without_a_channel_run_asks_for_the_wechat_gateway_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
