@@ -360,3 +360,113 @@ def test_drop_refuses_handshakes_then_accepts(emu: WecomEmulator) -> None:
             time.sleep(0.05)
     emu.say("zhang", "丢了吗")  # nobody connected now: not delivered, counted
     assert emu.stats["undelivered"] >= 1
+
+
+def test_frames_it_cannot_read_are_refused_without_closing(emu: WecomEmulator) -> None:
+    with client(emu) as c:
+        c.ws.send("not json")
+        assert c.recv() == {
+            "headers": {"req_id": ""},
+            "errcode": 990008,
+            "errmsg": "invalid frame",
+        }
+        assert c.call("aibot_frobnicate", {}) == 990007
+        assert c.call(p.PING) == 0
+
+
+def test_unfinished_streams_stop_blocking_after_six_minutes(emu: WecomEmulator) -> None:
+    dropped = emu.stats["dropped_messages"]
+    with client(emu) as c:
+        for n in range(3):
+            emu.say("zhou", f"问{n}")
+            assert c.stream(c.recv()["headers"]["req_id"], f"zhou-{n}", "…", finish=False) == 0
+        emu.say("zhou", "第四个")
+        assert emu.stats["dropped_messages"] == dropped + 1
+        CLOCK.now += 6 * 60 + 1
+        emu.say("zhou", "第五个")
+        assert c.recv()["body"]["text"] == {"content": "第五个"}
+
+
+def test_cards_are_checked_and_a_vote_click_carries_the_selection(emu: WecomEmulator) -> None:
+    vote = {
+        "card_type": "vote_interaction",
+        "task_id": "vote_1",
+        "main_title": {"title": "满意度"},
+        "checkbox": {"question_key": "q", "option_list": [{"id": "1", "text": "满意"}]},
+        "submit_button": {"text": "提交", "key": "submit"},
+    }
+    notice = {
+        "card_type": "text_notice",
+        "main_title": {"title": "通知"},
+        "card_action": {"type": 0},
+    }
+    no_buttons = {"card_type": "button_interaction", "task_id": "b_0", "main_title": {}}
+    with client(emu) as c:
+        emu.say("wu", "评价")
+        req_id = c.recv()["headers"]["req_id"]
+        for card, code in [({"card_type": "poster"}, 990005), (no_buttons, 990005), (notice, 0)]:
+            body = {"msgtype": "template_card", "template_card": card}
+            assert c.call(p.RESPOND, body, req_id) == code
+        assert (
+            c.call(p.SEND, {"chatid": "wu", "msgtype": "template_card", "template_card": vote})
+            == 0
+        )
+        selected = {"selected_item": [{"question_key": "q", "option_ids": {"option_id": ["1"]}}]}
+        emu.click("wu", "vote_1", "submit", selected=selected)
+        event = c.recv()["body"]["event"]["template_card_event"]
+    assert event == {
+        "card_type": "vote_interaction",
+        "event_key": "submit",
+        "task_id": "vote_1",
+        "selected_items": selected,
+    }
+    assert [(r["cmd"], r["text"]) for r in emu.sent_to("wu")] == [
+        (p.RESPOND, "通知"),
+        (p.SEND, "满意度"),
+    ]
+
+
+def test_a_card_update_after_five_seconds_is_refused(emu: WecomEmulator) -> None:
+    emu.add_chat("grp-e")
+    card = button_card("late_1")
+    update = {"response_type": "update_template_card", "template_card": card}
+    with client(emu) as c:
+        body = {
+            "chatid": "grp-e",
+            "chat_type": 2,
+            "msgtype": "template_card",
+            "template_card": card,
+        }
+        assert c.call(p.SEND, body) == 0
+        click = emu.click("ma", "late_1", "join")
+        assert c.recv()["body"]["chatid"] == "grp-e"
+        CLOCK.now += 5.1
+        assert c.call(p.RESPOND_UPDATE, update, click) == 846605
+
+
+def test_stall_leaves_the_connection_open_but_answers_nothing(emu: WecomEmulator) -> None:
+    with client(emu) as c:
+        ignored, undelivered = emu.stats["ignored_frames"], emu.stats["undelivered"]
+        emu.stall(0.3)
+        c.send(p.PING)
+        emu.say("zhang", "有人吗")
+        with pytest.raises(TimeoutError):
+            c.ws.recv(timeout=0.5)
+        assert emu.stats["ignored_frames"] == ignored + 1
+        assert emu.stats["undelivered"] == undelivered + 1
+        assert emu.connections() == 1
+        assert c.call(p.PING) == 0
+
+
+def test_close_ends_connected_clients(emu: WecomEmulator) -> None:
+    other = WecomEmulator().start()
+    try:
+        with connect(other.url, ssl=other.client_ssl_context()) as ws:
+            c = Client(ws)
+            assert c.call(p.SUBSCRIBE, {"bot_id": "aibot-test", "secret": "s3cret"}) == 0
+            other.close()
+            assert closed(c)
+    finally:
+        other.close()
+    with pytest.raises(RuntimeError, match="not started"):
+        other.say("zhang", "喂")

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import trustme
 from websockets.asyncio.server import Server, serve
 
+from tests.wecom.ledger import Ledger
 from tests.wecom.server import BotServer
 
 T = TypeVar("T")
@@ -51,7 +52,8 @@ class WecomEmulator:
         `send_limits` ((messages, seconds) per chat for aibot_send_msg; none by default, see
         protocol.UNCONFIRMED_SEND_LIMITS); a test may pass a clock it advances."""
         self.bot_id, self.bot_name = bot_id, bot_name
-        self._server = BotServer(bot_id, secret, bot_name, clock, send_limits)
+        self._ledger = Ledger(bot_id, bot_name, clock, send_limits)
+        self._server = BotServer(self._ledger, secret)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ws: Server | None = None
@@ -66,6 +68,10 @@ class WecomEmulator:
         ca.cert_pem.write_to_path(str(self.ca_file))
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert("127.0.0.1").configure_cert(tls)
+        # No TLS 1.3 session tickets: with them, about one handshake in a hundred from
+        # websockets' sync client never reached the server (the ticket arrives while the
+        # client writes its request), and the client timed out after 10 s.
+        tls.num_tickets = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="wecom-emulator", daemon=True
@@ -160,7 +166,7 @@ class WecomEmulator:
         """Make a chat known without a message (aibot_send_msg refuses unknown chats)."""
 
         async def add() -> None:
-            self._server.chats[chat] = group
+            self._ledger.chats[chat] = group
 
         self._call(add())
 
@@ -170,8 +176,8 @@ class WecomEmulator:
         """Every accepted respond / send / welcome / update, oldest first: cmd, req_id,
         chatid (group chatid or the user of a single chat), msgtype, text, card, finish,
         time (the clock), stream_id, body."""
-        with self._server.lock:
-            return list(self._server.records)
+        with self._ledger.lock:
+            return list(self._ledger.records)
 
     def sent_to(self, chat: str) -> list[dict[str, Any]]:
         return [r for r in self.sent() if r["chatid"] == chat]
@@ -190,13 +196,13 @@ class WecomEmulator:
 
     def refused(self) -> list[dict[str, Any]]:
         """Frames answered with a non-zero errcode: cmd, req_id, errcode, errmsg, body, time."""
-        with self._server.lock:
-            return list(self._server.refusals)
+        with self._ledger.lock:
+            return list(self._ledger.refusals)
 
     def clear(self) -> None:
-        with self._server.lock:
-            self._server.records.clear()
-            self._server.refusals.clear()
+        with self._ledger.lock:
+            self._ledger.records.clear()
+            self._ledger.refusals.clear()
 
     # --- connections and faults -----------------------------------------------------------
 
@@ -214,6 +220,11 @@ class WecomEmulator:
         """Cut every connection and answer new handshakes with HTTP 503 for `seconds`."""
         self._call(self._server.drop(seconds))
 
+    def stall(self, seconds: float) -> None:
+        """A black hole for `seconds`: connections stay open, but frames from the bot are
+        ignored (no acks, not even to pings) and callbacks are not delivered."""
+        self._call(self._server.stall(seconds))
+
     def conflict(self, count: int = 1) -> None:
         """Answer the next `count` reply/send frames with errcode 6000 (command conflict)."""
 
@@ -228,12 +239,14 @@ class WecomEmulator:
     @property
     def stats(self) -> dict[str, int]:
         """Counters: subscribes, pings, respond, respond_welcome, respond_update, send,
-        refused, messages, events, dropped_messages, undelivered, refused_handshakes."""
-        with self._server.lock:
-            return {**dict.fromkeys(STATS, 0), **self._server.counters}
+        refused, messages, events, dropped_messages, undelivered, refused_handshakes,
+        ignored_frames."""
+        with self._ledger.lock:
+            return {**dict.fromkeys(STATS, 0), **self._ledger.counters}
 
 
 STATS = (
     "subscribes", "pings", "respond", "respond_welcome", "respond_update", "send", "refused",
     "messages", "events", "dropped_messages", "undelivered", "refused_handshakes",
+    "ignored_frames",
 )  # fmt: skip
