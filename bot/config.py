@@ -30,13 +30,16 @@ from pydantic import (
 
 __all__ = [
     "HHMM",
+    "WECOM_BOT_URL",
     "Category",
     "Channel",
+    "Channels",
     "Config",
     "ConfigError",
     "Robot",
     "Sections",
     "StaffMember",
+    "WecomBot",
     "config_key",
     "config_reason",
     "id_warnings",
@@ -161,12 +164,57 @@ class Robot(_Strict):
 
 
 class Channel(_Strict):
-    """One chat network the bot is connected to (`channels.<name>`)."""
+    """WeChat through a Wechaty puppet-service gateway (`channels.wechat`, or the short form
+    `wechat:` + `pacing:`)."""
 
     endpoint: str | None = None
     token: str | None = None
     pacing: Pacing = Pacing()
+
+
+class Webhooks(_Strict):
+    """Send-only group robots (`channels.wecom_webhook`): the adapter is
+    channels/wecom_webhook.py; each robot is one conversation of the channel."""
+
     robots: dict[str, Robot] = Field(default_factory=dict)
+    pacing: Pacing = Pacing()
+
+
+#: the vendor's long-connection endpoint (DEFAULT_WS_URL of its Python and Node SDKs)
+WECOM_BOT_URL = "wss://openws.work.weixin.qq.com"
+
+
+class WecomBot(_Strict):
+    """The WeCom 智能机器人 (AI bot) over its long connection (`channels.wecom_bot`); the
+    adapter is channels/wecom_bot.py. The secret is read from the environment variable
+    named by `secret_env`, never from this file."""
+
+    bot_id: str = Field(min_length=1, description="the robot's BotID (管理后台 → 智能机器人)")
+    secret_env: str = Field("WECOM_BOT_SECRET", min_length=1)
+    url: str = WECOM_BOT_URL
+    ca_file: str | None = Field(None, description="extra CA certificate (PEM) to trust")
+    name: str | None = Field(None, description="the robot's name in WeCom; default bot_name")
+    staff_groups: list[str] = Field(default_factory=list)
+    member_groups: list[str] = Field(default_factory=list)
+    heartbeat_seconds: float = Field(30.0, gt=0)
+    max_backoff_seconds: float = Field(1.0, gt=0, le=5)
+    reply_window_seconds: float = Field(300.0, ge=0, le=360)
+    pacing: Pacing = Pacing()
+
+    @field_validator("url")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        if not value.startswith("wss://") or len(value) <= len("wss://"):
+            raise ValueError("expected a wss:// URL (the long connection always speaks TLS)")
+        return value
+
+
+class Channels(_Strict):
+    """`channels:`, one entry per chat network the bot runs on."""
+
+    wechat: Channel | None = None
+    wecom_bot: WecomBot | None = None
+    wecom_webhook: Webhooks | None = None
 
 
 class QuietHours(_Strict):
@@ -210,14 +258,15 @@ class Config(_Strict):
     pacing: Pacing = Pacing()
     sweep_interval_seconds: int = Field(60, ge=5)
     commands: dict[str, list[str]] = Field(default_factory=dict)
-    channels: dict[str, Channel] = Field(default_factory=dict)
+    channels: Channels = Channels()
     _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _one_form_for_wechat(cls, data: Any) -> Any:
         """`wechat:` and `pacing:` are the short form of `channels.wechat`; not both."""
-        if isinstance(data, dict) and "wechat" in (data.get("channels") or {}):
+        channels = data.get("channels") if isinstance(data, dict) else None
+        if isinstance(channels, dict) and "wechat" in channels:
             for short in ("wechat", "pacing"):
                 if short in data:
                     raise ValueError(f"{short} is the short form of channels.wechat: use one")
@@ -248,14 +297,44 @@ class Config(_Strict):
         return {s.contact_id: s for s in self.staff}
 
     def channel(self, name: str) -> Channel:
-        """A channel's settings; WeChat's may be written in the short form."""
-        if name in self.channels:
-            return self.channels[name]
+        """WeChat's gateway settings, written in the long or the short form (another
+        name: the defaults)."""
+        if name == "wechat" and self.channels.wechat is not None:
+            return self.channels.wechat
         if name == "wechat":
             return Channel(
                 endpoint=self.wechat.endpoint, token=self.wechat.token, pacing=self.pacing
             )
         return Channel()
+
+    def pacing_for(self, channel: str) -> Pacing:
+        """The outbox sender's pacing on a channel."""
+        if channel == "wecom_bot" and self.channels.wecom_bot is not None:
+            return self.channels.wecom_bot.pacing
+        if channel == "wecom_webhook" and self.channels.wecom_webhook is not None:
+            return self.channels.wecom_webhook.pacing
+        return self.channel(channel).pacing
+
+    def robots(self, channel: str) -> dict[str, Robot]:
+        """A send-only channel's group robots by name (none for another channel)."""
+        hooks = self.channels.wecom_webhook if channel == "wecom_webhook" else None
+        return hooks.robots if hooks is not None else {}
+
+    def staff_groups(self) -> list[str]:
+        """Every staff group: `staff_rooms` and each channel's `staff_groups`."""
+        found = list(self.staff_rooms)
+        wecom = self.channels.wecom_bot
+        found += [g for g in (wecom.staff_groups if wecom else []) if g not in found]
+        return found
+
+    def channel_groups(self) -> dict[str, tuple[str, str]]:
+        """The groups a channel's settings name: id → (channel, "staff" or "member")."""
+        wecom = self.channels.wecom_bot
+        if wecom is None:
+            return {}
+        found = dict.fromkeys(wecom.member_groups, ("wecom_bot", "member"))
+        found.update(dict.fromkeys(wecom.staff_groups, ("wecom_bot", "staff")))
+        return found
 
     def section(self, name: str, model: type[_M]) -> _M:
         """A feature's settings section (its defaults when the file has none)."""
@@ -294,6 +373,11 @@ def _cross_check(cfg: Config) -> tuple[str, str] | None:
         if member.contact_id in seen:
             return f"staff[{i}].contact_id", f"{member.contact_id!r} is listed twice"
         seen.add(member.contact_id)
+    wecom = cfg.channels.wecom_bot
+    for i, group in enumerate(wecom.member_groups if wecom else []):
+        if wecom and group in wecom.staff_groups:
+            key = f"channels.wecom_bot.member_groups[{i}]"
+            return key, f"{group!r} is also in staff_groups (a group is one or the other)"
     return None
 
 

@@ -427,7 +427,16 @@ def m012_fallback_deadlines(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m013_outbox_choices(db: Database) -> None:
+def m013_reply_to_and_contact_channel(db: Database) -> None:
+    """An outbox row may answer an inbound message (`reply_to`: its id), which a channel
+    that threads replies uses; a contact remembers the channel it was last seen on, where a
+    notice to it goes."""
+    db.execute("alter table outbox add column reply_to text")
+    db.execute("alter table contacts add column channel text")
+
+
+@MIGRATIONS()
+def m014_outbox_choices(db: Database) -> None:
     """A queued message keeps the choices it offers (buttons where the channel has them):
     a JSON list of [label, command], or null."""
     db.table("outbox").add_column("choices", str)

@@ -78,7 +78,7 @@ class Dispatcher:
         if not inserted:
             return False
         s.places.remember(msg)
-        s.people.remember(msg.sender_id, name=msg.sender_name)
+        s.people.remember(msg.sender_id, name=msg.sender_name, channel=msg.channel)
         return True
 
     def _tell_staff_of_failure(self, msg: Incoming) -> None:

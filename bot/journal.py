@@ -70,6 +70,28 @@ class Journal:
                 ).rowcount
         return added
 
+    def append_resolved(self, arrivals: Sequence[tuple[str, float, Incoming | None]]) -> list[str]:
+        """Journal messages that arrive whole (message id, wall-clock second it was read,
+        what it is: None for nothing the bot handles) in one transaction, ready at once;
+        returns the ids that were new (a redelivered id is journalled once)."""
+        new: list[str] = []
+        with self.db.atomic():
+            for message_id, read_at, msg in arrivals:
+                if self.db.execute(
+                    "insert or ignore into journal (channel, message_id, status, read_at,"
+                    " committed_at, incoming) values (?, ?, ?, ?, ?, ?)",
+                    [
+                        self.channel,
+                        message_id,
+                        READY if msg else SKIPPED,
+                        read_at,
+                        time.time(),
+                        _encode(msg) if msg else None,
+                    ],
+                ).rowcount:
+                    new.append(message_id)
+        return new
+
     def resolved(self, results: Sequence[tuple[str, Incoming | None]]) -> None:
         """Store what each raw row turned out to be (None: nothing for the bot)."""
         with self.db.atomic():

@@ -1,8 +1,9 @@
 """Transport-neutral messages: what the core receives and what it asks to send.
 
-Every message carries its channel (`wechat`, `console`, `test` …): a conversation id is
-only unique within its channel. Mentions travel as contact ids; each transport renders
-them its own way (WeChat writes `@name` plus a narrow space in front of the text).
+Every message carries its channel (`wechat`, `wecom_bot`, `console`, `test` …): a
+conversation id is only unique within its channel. Mentions travel as contact ids; each
+transport renders them its own way (WeChat writes `@name` plus a narrow space in front of
+the text, WeCom `<@userid>`).
 """
 
 from __future__ import annotations
@@ -54,10 +55,15 @@ class Choice:
 @dataclass(frozen=True)
 class Outgoing:
     """One message the bot wants delivered; mention_ids become real @mentions; `choices`
-    (from the template's `choices`) become buttons on a channel that has them."""
+    (from the template's `choices`) become buttons on a channel that has them.
+
+    `reply_to` is the id of the inbound message it answers, if any: a channel whose
+    network threads replies (WeCom's AI bot answers on the callback) may use it; the
+    others ignore it."""
 
     conversation_id: str
     text: str
     mention_ids: tuple[str, ...] = field(default=())
     channel: str = DEFAULT_CHANNEL
     choices: tuple[Choice, ...] = field(default=())
+    reply_to: str | None = field(default=None, compare=False)

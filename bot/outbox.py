@@ -29,8 +29,10 @@ from bot.sender import Sender
 __all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
-_BATCH, _PER_ROW = 500, 9  # messages per INSERT (SQLite's variable limit), values per row
-_COLUMNS = "id, conversation_id, text, mention_ids, attempts, not_before, channel, choices"
+_BATCH, _PER_ROW = 500, 10  # messages per INSERT (SQLite's variable limit), values per row
+_COLUMNS = (
+    "id, conversation_id, text, mention_ids, attempts, not_before, channel, reply_to, choices"
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,10 @@ class Queued:
     not_before: datetime
 
 
-def _queued(row: tuple[int, str, str, str, int, str, str, str | None]) -> Queued:
-    choices = tuple(Choice(label, command) for label, command in json.loads(row[7] or "[]"))
-    out = Outgoing(row[1], row[2], tuple(json.loads(row[3] or "[]")), row[6], choices)
+def _queued(row: tuple[int, str, str, str, int, str, str, str | None, str | None]) -> Queued:
+    choices = tuple(Choice(label, command) for label, command in json.loads(row[8] or "[]"))
+    mentions = tuple(json.loads(row[3] or "[]"))
+    out = Outgoing(row[1], row[2], mentions, row[6], choices=choices, reply_to=row[7])
     return Queued(row[0], out, row[4] or 0, from_db(row[5]))
 
 
@@ -118,6 +121,7 @@ class Outbox:
                 to_db(not_before) if not_before else now,
                 PENDING,
                 f"{dedupe_key}#{i}" if dedupe_key else None,
+                out.reply_to,
                 to_json([[c.label, c.command] for c in out.choices]) if out.choices else None,
             ]
         added = 0
@@ -125,10 +129,12 @@ class Outbox:
             step = _BATCH * _PER_ROW
             for start in range(0, len(rows), step):
                 batch = rows[start : start + step]
-                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"] * (len(batch) // _PER_ROW))
+                values = ", ".join(
+                    ["(?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"] * (len(batch) // _PER_ROW)
+                )
                 added += self.db.execute(
                     "insert or ignore into outbox (channel, conversation_id, text, mention_ids,"
-                    " created_at, not_before, status, attempts, dedupe_key, choices)"
+                    " created_at, not_before, status, attempts, dedupe_key, reply_to, choices)"
                     f" values {values}",
                     batch,
                 ).rowcount

@@ -1,7 +1,8 @@
 """Who is who: roles from the config, and the `contacts` table (its one writer).
 
 Role checks use contact ids, never display names. Staff are the config's `staff` list
-plus anyone speaking in a staff room; admins are the config's `admins`.
+plus anyone speaking in a staff room (`staff_rooms`, or a channel's `staff_groups`);
+admins are the config's `admins`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class People:
         self.clock = clock
         self.staff: dict[str, StaffMember] = config.staff_by_id()
         self._admins = frozenset(config.admins)
-        self._staff_rooms = frozenset(config.staff_rooms)
+        self._staff_groups = config.staff_groups()
+        self._staff_rooms = frozenset(self._staff_groups)
         self._remembered: dict[str, dict[str, Any]] = {}  # what this process last stored
 
     # -- roles ---------------------------------------------------------------------------
@@ -68,9 +70,14 @@ class People:
 
     def staff_places(self) -> list[str]:
         """Where staff notices go: every staff room, or with none configured each admin."""
-        return list(self.config.staff_rooms or self.config.admins)
+        return list(self._staff_groups or self.config.admins)
 
     # -- contacts ------------------------------------------------------------------------
+
+    def channel(self, contact_id: str) -> str | None:
+        """The channel the contact was last seen on (None: never seen)."""
+        row = self.db.execute("select channel from contacts where id = ?", [contact_id]).fetchone()
+        return str(row[0]) if row and row[0] else None
 
     def contact(self, contact_id: str) -> dict[str, Any]:
         row = self.db.execute(

@@ -1,7 +1,9 @@
 """Where the bot talks: groups and private chats, the `conversations` table's one writer.
 
-A group is a member group unless it is a configured staff room. Member groups carry tags
-(industry, region, size) that broadcasts and events target.
+A group is a member group unless it is a configured staff room (`staff_rooms`, or a
+channel's `staff_groups`). Member groups carry tags (industry, region, size) that
+broadcasts and events target. Every conversation belongs to one channel: what the bot says
+there goes out on it (`channel_of`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from bot.db import to_db, to_json
 from bot.messages import DEFAULT_CHANNEL, Incoming
 from bot.normalize import normalize
 
-__all__ = ["Group", "Places", "conversation_name"]
+__all__ = ["Conversation", "Group", "Places", "conversation_name"]
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +44,71 @@ class Group:
         return conversation_name(self.id, self.topic)
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """A stored conversation, as `chamberbot channels` lists it."""
+
+    channel: str
+    id: str
+    is_group: bool
+    topic: str | None
+    kind: str  # "staff" or "member" (a private chat: "member")
+
+
 def _group(row: Sequence[object]) -> Group:
+    """A group from (id, topic, tags, channel)."""
     tags = json.loads(str(row[2] or "[]"))
-    return Group(str(row[0]), str(row[1]) if row[1] else None, tuple(normalize(t) for t in tags))
+    topic = str(row[1]) if row[1] else None
+    return Group(str(row[0]), topic, tuple(normalize(t) for t in tags), str(row[3]))
 
 
 class Places:
     def __init__(self, db: Database, config: Config, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._staff_rooms = frozenset(config.staff_rooms)
+        self._staff_rooms = frozenset(config.staff_groups())
+        self._configured = config.channel_groups()  # groups a channel's settings name
         self._known: dict[str, str | None] = {}  # stored conversations and their topics
+        self._channels: dict[str, str] = {}  # stored conversations and their channels
 
     def forget(self) -> None:
         """Drop the memo of stored conversations: after a rollback it may not be true."""
         self._known.clear()
+        self._channels.clear()
+
+    def seed_configured(self) -> None:
+        """Store the groups a channel's settings name (WeCom cannot list its groups, and a
+        digest must reach a member group before anyone has written there), each with
+        the kind the settings give it."""
+        if not self._configured:
+            return
+        now = to_db(self.clock.now())
+        with self.db.atomic():
+            for group, (channel, kind) in self._configured.items():
+                self.db.execute(
+                    "insert into conversations (id, channel, is_group, kind, tags, first_seen,"
+                    " updated_at) values (?, ?, 1, ?, '[]', ?, ?) on conflict(id) do update"
+                    " set kind = excluded.kind, channel = excluded.channel",
+                    [group, channel, kind, now, now],
+                )
+
+    def channel_of(self, conversation_id: str) -> str:
+        """The channel a conversation belongs to: where it was seen, else the channel whose
+        settings name the group, else the one its contact (a private chat) was last seen
+        on, else the default (WeChat)."""
+        found = self._channels.get(conversation_id)
+        if found:
+            return found
+        row = self.db.execute(
+            "select (select channel from conversations where id = ?),"
+            " (select channel from contacts where id = ?)",
+            [conversation_id, conversation_id],
+        ).fetchone()
+        configured = self._configured.get(conversation_id)
+        if row[0]:
+            self._channels[conversation_id] = str(row[0])
+            return str(row[0])
+        return configured[0] if configured else str(row[1] or DEFAULT_CHANNEL)
 
     def remember(self, msg: Incoming) -> None:
         """The conversation of a message: stored once, its topic kept current."""
@@ -100,6 +152,16 @@ class Places:
         self._known[conversation_id] = topic or (row[0] if row else None)
         return row is None
 
+    def conversations(self, channel: str | None = None) -> list[Conversation]:
+        """Every stored conversation (of one channel), by channel, groups first, by name."""
+        rows = self.db.execute(
+            "select channel, id, is_group, topic, kind from conversations"
+            " where ? is null or channel = ?"
+            " order by channel, is_group desc, coalesce(topic, id), id",
+            [channel, channel],
+        ).fetchall()
+        return [Conversation(str(r[0]), str(r[1]), bool(r[2]), r[3], str(r[4])) for r in rows]
+
     def name(self, conversation_id: str) -> str:
         """The conversation's name (`conversation_name`): a private chat's id is its
         contact's."""
@@ -121,7 +183,8 @@ class Places:
     def member_groups(self) -> list[Group]:
         """Every member group (not staff rooms, not private chats), by name."""
         rows = self.db.execute(
-            "select id, topic, tags from conversations where is_group = 1 and kind = 'member'"
+            "select id, topic, tags, channel from conversations"
+            " where is_group = 1 and kind = 'member'"
             " order by coalesce(topic, id), id"
         ).fetchall()
         return [_group(r) for r in rows]

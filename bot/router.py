@@ -203,7 +203,12 @@ class Context:
         """A reply into the conversation the message came from (@sender in a group)."""
         mentions = (self.msg.sender_id,) if mention and self.msg.is_group else ()
         return self.services.notices.to(
-            self.msg.conversation_id, template, mentions, channel=self.msg.channel, **context
+            self.msg.conversation_id,
+            template,
+            mentions,
+            channel=self.msg.channel,
+            reply_to=self.msg.message_id,
+            **context,
         )
 
     def usage_line(self) -> str:
@@ -220,7 +225,10 @@ class Context:
     def here(self, out: Outgoing) -> Outgoing:
         """A notice meant for elsewhere, also said here (@sender in a group)."""
         mentions = (self.msg.sender_id,) if self.msg.is_group else ()
-        return Outgoing(self.msg.conversation_id, out.text, mentions, self.msg.channel)
+        msg = self.msg
+        return Outgoing(
+            msg.conversation_id, out.text, mentions, msg.channel, reply_to=msg.message_id
+        )
 
     def ask(self, state: str, **data: Any) -> None:
         self.services.sessions.ask(

@@ -36,7 +36,7 @@ class Runtime:
             Sender(
                 services.outbox,
                 t,
-                services.config.channel(t.channel).pacing,
+                services.config.pacing_for(t.channel),
                 self._delivery_failed,
                 on_unknown=self._delivery_unknown,
             )

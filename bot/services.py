@@ -81,7 +81,8 @@ class Services:
         self.sessions = Sessions(self.db, timedelta(minutes=config.prompt_minutes))
         self.people = People(self.db, config, self.clock)
         self.places = Places(self.db, config, self.clock)
-        self.notices = Notices(self.templates, self.people)
+        self.places.seed_configured()
+        self.notices = Notices(self.templates, self.people, self.places)
         self.outbox = Outbox(
             self.db,
             self.clock,

@@ -1,4 +1,5 @@
-"""The `chamberbot` command: demo, check, run, rooms, and every feature's sub-commands."""
+"""The `chamberbot` command: demo, check, run, rooms, channels, and every feature's
+sub-commands."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock, FrozenClock, OffsetClock
-from bot.config import ConfigError, id_warnings
+from bot.config import Config, ConfigError, id_warnings
+from bot.feature import command_options, with_services
 from bot.logs import LEVELS, setup_logging
 from bot.services import Services
 from chamberbot.ops_cli import register as register_ops
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.runtime import Runtime
     from bot.transport import Transport
+    from channels.wecom_bot_app import WecomSettings
 
 __all__ = ["main"]
 
@@ -86,20 +89,30 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
-    """Everything `run` checks before it connects (the gateway settings when any are given)."""
+def _channel_settings(
+    config: Config, path: Path, *, required: bool
+) -> tuple[tuple[str, str] | None, WecomSettings | None]:
+    """The channels the config names: the Wechaty gateway's (endpoint, token) and the WeCom
+    AI bot's settings. WeChat counts as named when any of its settings (or variables) is
+    given, or — `required`, for `run` — when WeCom is not: then its missing endpoint is the
+    error, as before there was a second channel."""
     from channels.wechaty_app import ENV_ENDPOINT, ENV_TOKEN, wechat_settings
+    from channels.wecom_bot_app import wecom_settings
 
+    wecom = wecom_settings(config, str(path), os.environ)
+    wechat = config.channel("wechat")
+    named = wechat.endpoint or wechat.token or os.environ.get(ENV_ENDPOINT)
+    if named or os.environ.get(ENV_TOKEN) or (required and wecom is None):
+        return wechat_settings(config, str(path), os.environ), wecom
+    return None, wecom
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Everything `run` checks before it connects (each channel's settings when any are
+    given: the gateway's, WeCom's secret from the environment)."""
     path = Path(args.config)
     config = load(path)
-    wechat = config.channel("wechat")
-    if (
-        wechat.endpoint
-        or wechat.token
-        or os.environ.get(ENV_ENDPOINT)
-        or os.environ.get(ENV_TOKEN)
-    ):
-        wechat_settings(config, str(path), os.environ)
+    _channel_settings(config, path, required=False)
     _webhook(config, path)
     for warning in id_warnings(config, str(path)):
         sys.stderr.write(f"warning: {warning}\n")
@@ -127,21 +140,23 @@ def _webhook(config: Config, path: Path) -> Transport | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Connect to the Wechaty gateway and serve until SIGINT/SIGTERM (exit 0).
+    """Serve every configured channel in one process until SIGINT/SIGTERM (exit 0):
+    WeChat, WeCom's AI bot, or both.
 
-    Endpoint and token: WECHATY_PUPPET_SERVICE_ENDPOINT / WECHATY_PUPPET_SERVICE_TOKEN when
-    set (the Wechaty convention: the environment wins), else `channels.wechat.endpoint` /
-    `.token` (or the short form `wechat.*`); neither → ConfigError (exit 2). A gateway
-    that cannot be reached or refuses the token at start-up: exit 1 with the reason.
-    Later outages reconnect.
+    WeChat: WECHATY_PUPPET_SERVICE_ENDPOINT / WECHATY_PUPPET_SERVICE_TOKEN when set (the
+    Wechaty convention: the environment wins), else `channels.wechat.endpoint` / `.token`
+    (or the short form `wechat.*`). WeCom: `channels.wecom_bot`, its secret from the
+    environment variable `secret_env` names. No channel, or a missing setting →
+    ConfigError (exit 2). A channel that cannot be reached or refuses the bot at start-up:
+    exit 1 with the reason. Later outages reconnect.
     """
-    from bot.journal import Journal
     from bot.runtime import Runtime, serve_until_signalled
-    from channels.wechaty import GatewayStartError, WechatyTransport
-    from channels.wechaty_app import WechatEvents
+    from channels.wechaty import GatewayStartError
+    from channels.wecom_bot import WecomStartError
 
-    path, endpoint, token = _wechat(args)
+    path = Path(args.config)
     config = load(path)
+    gateway, wecom = _channel_settings(config, path, required=True)
     robots = _webhook(config, path)
     for warning in id_warnings(config, str(path)):
         logging.getLogger("chamberbot").warning(warning)
@@ -154,24 +169,52 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     try:
         services = build(config, path, db_path)
-        transport = WechatyTransport(
-            endpoint,
-            token,
-            WechatEvents(services),
-            names=services.people.name,
-            journal=Journal(services.db, WechatyTransport.channel),
-        )
-        runtime = Runtime(services, [transport, *([robots] if robots else [])])
+        transports = _transports(services, gateway, wecom)
+        runtime = Runtime(services, [*transports, *([robots] if robots else [])])
         _with_web(runtime, demo=False)
         try:
             asyncio.run(serve_until_signalled(runtime))
-        except GatewayStartError as exc:
+        except (GatewayStartError, WecomStartError) as exc:
             sys.stderr.write(f"chamberbot: {exc}\n")
             return 1
         finally:
             services.close()
     finally:
         lock.release()
+    return 0
+
+
+def _transports(
+    services: Services, gateway: tuple[str, str] | None, wecom: WecomSettings | None
+) -> list[Transport]:
+    from bot.journal import Journal
+    from channels.wechaty import WechatyTransport
+    from channels.wechaty_app import WechatEvents
+    from channels.wecom_bot_app import wecom_transport
+
+    transports: list[Transport] = []
+    if gateway is not None:
+        endpoint, token = gateway
+        transports.append(
+            WechatyTransport(
+                endpoint,
+                token,
+                WechatEvents(services),
+                names=services.people.name,
+                journal=Journal(services.db, WechatyTransport.channel),
+            )
+        )
+    if wecom is not None:
+        transports.append(wecom_transport(services, wecom))
+    return transports
+
+
+def _channels(services: Services, args: argparse.Namespace) -> int:
+    """The chats the bot has seen, and the groups a channel's settings name: channel, id,
+    kind (staff group, member group, private chat), name. For copying ids into the config."""
+    for c in services.places.conversations(args.channel):
+        kind = f"{c.kind} group" if c.is_group else "private"
+        _write("\t".join([c.channel, c.id, kind, c.topic or ""]).rstrip())
     return 0
 
 
@@ -218,13 +261,22 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a config file")
     check.add_argument("--config", required=True, help="the settings file to validate")
     check.set_defaults(func=_check)
-    run = sub.add_parser("run", help="serve WeChat through a Wechaty puppet-service gateway")
+    run = sub.add_parser(
+        "run", help="serve the configured channels (WeChat gateway, WeCom AI bot, or both)"
+    )
     run.add_argument("--config", required=True, help="the settings file")
     run.set_defaults(func=_run)
     rooms = sub.add_parser("rooms", help="list the bot's WeChat groups (ids for the config)")
     rooms.add_argument("--config", required=True, help="the settings file (gateway)")
     rooms.add_argument("--members", action="store_true", help="also list each group's members")
     rooms.set_defaults(func=_rooms)
+    chats = sub.add_parser(
+        "channels",
+        parents=[command_options()],
+        help="list the chats the bot has seen on each channel (ids for the config)",
+    )
+    chats.add_argument("--channel", help="only this channel (wechat, wecom_bot)")
+    chats.set_defaults(**with_services(_channels))
     for feature in FEATURES:
         if feature.cli:
             feature.cli(sub)

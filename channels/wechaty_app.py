@@ -62,7 +62,7 @@ def wechat_settings(config: Config, file: str, environ: Mapping[str, str]) -> tu
     file and override it without editing the file.
     """
     settings = config.channel("wechat")
-    key = "channels.wechat" if "wechat" in config.channels else "wechat"
+    key = "channels.wechat" if config.channels.wechat is not None else "wechat"
     endpoint = environ.get(ENV_ENDPOINT) or settings.endpoint
     token = environ.get(ENV_TOKEN) or settings.token
     if not endpoint:

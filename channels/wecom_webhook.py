@@ -81,7 +81,7 @@ def webhook_robots(config: Config, file: str, environ: Mapping[str, str]) -> lis
     """The configured robots with their keys; ConfigError (exit 2) for a key that is not
     in the environment or a url that is not http(s). None configured: []."""
     robots: list[WebhookRobot] = []
-    for name, robot in config.channel(CHANNEL).robots.items():
+    for name, robot in config.robots(CHANNEL).items():
         key = f"channels.{CHANNEL}.robots.{name}"
         secret = environ.get(robot.key_env, "").strip()
         if not secret:

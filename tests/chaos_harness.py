@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.db import open_db
 from tests.gateway_harness import STAFF, Bot, Gateway, wait_for, write_config
@@ -26,6 +26,12 @@ from tests.gateway_harness import STAFF, Bot, Gateway, wait_for, write_config
 WINDOW = 0.1
 MEMBERS = [(f"wxid_m{i}", f"会员{'甲乙丙丁戊己'[i]}", f"第{i + 1}机械有限公司") for i in range(6)]
 GROUPS = [f"chaos{g}@chatroom" for g in range(3)]
+
+
+class Sent(Protocol):
+    """What a network received from the bot: conversation_id and text of each message."""
+
+    def sent(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -52,12 +58,12 @@ class Outcome:
     failed_notices: int
     logs: list[str] = field(default_factory=list)
 
-    def strict(self) -> list[Report]:
-        """Reports on the stream more than WINDOW s before any later kill."""
+    def strict(self, window: float = WINDOW) -> list[Report]:
+        """Reports on the stream more than `window` s before any later kill."""
         out = []
         for r in self.reports:
             later = [k for k in self.kills if k >= r.said_at]
-            if not later or later[0] - r.said_at > WINDOW:
+            if not later or later[0] - r.said_at > window:
                 out.append(r)
         return out
 
@@ -67,7 +73,7 @@ class Outcome:
         )
 
 
-def _seed(db_path: Path) -> None:
+def seed(db_path: Path) -> None:
     db = open_db(db_path)
     with db.atomic():
         for contact_id, name, enterprise in MEMBERS:
@@ -96,7 +102,7 @@ def run(folder: Path, reports: int, kills: int) -> Outcome:
             gw.post("/rooms", id=room, topic=f"会员{g + 1}群", member_ids=[m[0] for m in MEMBERS])
         config = write_config(folder, gw.endpoint, gw.token)
         db_path = folder / "data" / "chamberbot.db"
-        _seed(db_path)
+        seed(db_path)
         bot, _ = _start(config, folder, 0)
         bots.append(bot)
         at_kill = {reports * (k + 1) // (kills + 1) for k in range(kills)}
@@ -114,7 +120,7 @@ def run(folder: Path, reports: int, kills: int) -> Outcome:
             tag = f"R{i:04d}号"
             gw.say(contact_id, f"诉求 {tag} 园区道路破损，货车进出困难", room, mention_bot=True)
             said.append(Report(tag, contact_id, room, time.time()))
-        outcome = _settle(gw, db_path, said, killed, reconnects)
+        outcome = settle(gw, db_path, said, killed, reconnects)
         bots[-1].stop()
         outcome.integrity = _integrity(db_path)
         outcome.logs = [b.log() for b in bots]
@@ -130,8 +136,8 @@ def _read(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[A
         return con.execute(sql, params).fetchall()
 
 
-def _settle(
-    gw: Gateway, db_path: Path, said: list[Report], killed: list[float], reconnects: list[float]
+def settle(
+    gw: Sent, db_path: Path, said: list[Report], killed: list[float], reconnects: list[float]
 ) -> Outcome:
     def quiet() -> bool:
         busy = _read(

@@ -232,12 +232,14 @@ def clean_env() -> dict[str, str]:
 class Bot:
     """A real `chamberbot run` process; its log (stderr) goes to a file."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        """`env`: variables added to the clean environment (a channel's secret)."""
         self.log_path = log
         self.log_file = log.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [*chamberbot(), "run", "--config", str(config)],
-            cwd=config.parent, env=clean_env(), stdout=self.log_file, stderr=subprocess.STDOUT,
+            cwd=config.parent, env={**clean_env(), **(env or {})}, stdout=self.log_file,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
 
     def log(self) -> str:

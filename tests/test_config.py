@@ -17,9 +17,9 @@ from handlers.policies.settings import settings
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 # Lists whose example shows an illustrative entry instead of the (empty) default.
 ILLUSTRATED = {"staff", "departments", "categories", "commands", "policies", "broadcasts"}
-# Lists the example leaves empty (no fake staff id, no feed that fails every hour): their
-# entries' keys are documented in the comment above them instead.
-EMPTY_EXAMPLES = ("staff.", "policies.feeds.")
+# Lists the example leaves empty (no fake staff id, no feed that fails every hour), and the
+# channels (no fake robot id): their entries' keys are documented in the comment above them.
+EMPTY_EXAMPLES = ("staff.", "policies.feeds.", "channels.")
 
 ROUTES = [route for feature in FEATURES for route in feature.routes]
 

@@ -90,7 +90,7 @@ def sender(
     clock: FrozenClock,
     reports: Reports | None = None,
 ) -> Sender:
-    pacing = app.config.channel(CHANNEL).pacing
+    pacing = app.config.pacing_for(CHANNEL)
     return Sender(
         app.outbox, hook_transport, pacing, reports, sleep=Sleep(clock), rng=random.Random(1)
     )

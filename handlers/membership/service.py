@@ -1,6 +1,7 @@
 """The rules of who joins where, for every channel: a welcome for new members of member
 groups (none in staff rooms), groups remembered as the bot joins them or they are renamed,
-invitations into groups accepted only from admins, contacts greeted when they add the bot."""
+invitations into groups accepted only from admins, contacts greeted when they add the bot
+or open a private chat with it."""
 
 from __future__ import annotations
 
@@ -61,6 +62,15 @@ class MembershipService:
     def may_befriend(self, contact_id: str, hello: str) -> bool:
         log.info("friend request from %s (%s): accepted", contact_id, hello)
         return True
+
+    def chat_opened(self, contact_id: str, key: str, *, channel: str) -> None:
+        """A contact opened the private chat with the bot (WeCom's `enter_chat`, once a
+        day; `key` names the event): the bot's hello, as the answer to that event."""
+        s = self.services
+        with s.db.atomic():
+            s.people.remember(contact_id, channel=channel)
+            hello = s.notices.to_contact(contact_id, "hello", channel=channel, reply_to=key)
+            s.outbox.enqueue([hello], dedupe_key=f"hello:{key}")
 
     def contact_added(self, contact_id: str, name: str, key: str) -> None:
         s = self.services

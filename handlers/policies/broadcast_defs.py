@@ -46,7 +46,7 @@ def robot_named(app: Services, target: Target) -> str | None:
     if target.channel is None or target.name is None:
         return None
     wanted = normalize(target.name)
-    robots = app.config.channel(target.channel).robots
+    robots = app.config.robots(target.channel)
     return next((name for name in robots if normalize(name) == wanted), None)
 
 
@@ -63,7 +63,7 @@ def broadcast_problem(
     except TargetError as exc:
         return "target", str(exc)
     if target.channel is not None and robot_named(app, target) is None:
-        robots = sorted(app.config.channel(target.channel).robots)
+        robots = sorted(app.config.robots(target.channel))
         known = f"configured: {', '.join(robots)}" if robots else "none configured"
         return "target", (
             f"no robot {target.name!r} in channels.{target.channel}.robots ({known})"

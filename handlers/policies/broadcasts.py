@@ -83,13 +83,13 @@ def target_groups(app: Services, broadcast: BroadcastDef) -> list[Group]:
         robot = robot_named(app, target)
         if robot is None:
             return []
-        tags = app.config.channel(target.channel).robots[robot].tags
+        tags = app.config.robots(target.channel)[robot].tags
         return [Group(robot, robot, tuple(normalize(t) for t in tags), target.channel)]
     return [g for g in app.places.member_groups() if target.matches(g.tags)]
 
 
 def _is_robot(app: Services, group: Group) -> bool:
-    return group.id in app.config.channel(group.channel).robots
+    return group.id in app.config.robots(group.channel)
 
 
 def _matching(app: Services, group: Group, limit: int) -> list[Policy]:

@@ -154,7 +154,12 @@ def preview(ctx: Context) -> list[Outgoing]:
         count=len(digest.items),
         parts=len(digest.texts),
     )
-    return [header, *(Outgoing(ctx.msg.conversation_id, text) for text in digest.texts)]
+    msg = ctx.msg
+    parts = [
+        Outgoing(msg.conversation_id, t, (), msg.channel, reply_to=msg.message_id)
+        for t in digest.texts
+    ]
+    return [header, *parts]
 
 
 _ROUTES: list[Route] = [
