@@ -15,6 +15,7 @@ and reads what the bot sent (sent, sent_to, wait_sent, refused, stats).
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import ssl
 import tempfile
@@ -31,6 +32,12 @@ from websockets.asyncio.server import Server, serve
 
 from tests.wecom.ledger import Ledger
 from tests.wecom.server import BotServer
+
+# The server's own log stays in its thread: a line written after a test's log capture has
+# closed its stream would otherwise print a logging traceback into the run.
+_QUIET = logging.getLogger("tests.wecom.emulator")
+_QUIET.propagate = False
+_QUIET.addHandler(logging.NullHandler())
 
 T = TypeVar("T")
 
@@ -90,6 +97,7 @@ class WecomEmulator:
             ssl=tls,
             process_request=self._server.gate,
             ping_interval=None,  # the protocol's heartbeat is the client's `ping` frame
+            logger=_QUIET,
         )
 
     async def _shutdown(self) -> None:
