@@ -86,6 +86,7 @@ bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/policies_ingest.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/wecom.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/outbox_watch.py
 	$(BIN)/python bench/web.py
