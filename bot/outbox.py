@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -144,8 +144,10 @@ class Outbox:
 
     # -- what the sender reads ----------------------------------------------------------
 
-    def heads(self, now: datetime, channel: str | None = None) -> list[Queued]:
-        """The first queued row of each conversation, oldest first.
+    def heads(self, now: datetime, channel: str | None = None) -> Iterator[Queued]:
+        """The first queued row of each conversation, oldest first, read as they are
+        taken: the sender stops at the first that may go, so a backlog of a thousand
+        conversations costs one row per send, not a thousand (bench/wecom.py's burst).
 
         A row joins its conversation's queue at its `not_before`; once tried it stays at
         the head (even while it waits for a retry) until it is sent or failed, so later
@@ -161,8 +163,11 @@ class Outbox:
             " and conversation_id not in (select conversation_id from outbox where status = ?)"
             " order by id",
             [PENDING, stamp, *params, SENDING],
-        ).fetchall()
-        return [_queued(r) for r in rows]
+        )
+        try:
+            yield from map(_queued, rows)
+        finally:
+            rows.close()
 
     def due(self, now: datetime, channel: str, after_id: int = 0) -> list[Queued]:
         """Every pending row of a channel that may go now, in order (the test transport)."""

@@ -117,13 +117,13 @@ async def test_a_commit_just_after_the_sender_looked_is_not_missed(
     look = app.outbox.heads
     committed: list[datetime] = []
 
-    def heads_then_commit(now: datetime, channel: str | None = None) -> list[Queued]:
-        found = look(now, channel)
+    def heads_then_commit(now: datetime, channel: str | None = None) -> Iterator[Queued]:
+        found = list(look(now, channel))  # read before the other process commits
         if not committed:
             with cli.db.atomic():
                 cli.outbox.enqueue([Outgoing(MEMBERS_ROOM, "本周政策速递")], scheduled=True)
             committed.append(clock.now())
-        return found
+        return iter(found)
 
     monkeypatch.setattr(app.outbox, "heads", heads_then_commit)
     transport = _Delivered(app.people.name, clock=clock)
