@@ -2,13 +2,15 @@
 
 Its parts: wecom_bot_client (the connection, subscribe, heartbeat, reconnects),
 wecom_bot_frames (the frames, and a callback as an `Incoming`), wecom_bot_inbox (the
-journal), wecom_bot_app (settings, and the events the application is told).
+journal), wecom_bot_cards and wecom_bot_clicks (buttons), wecom_bot_app (settings, and the
+events the application is told).
 
 Inbound: every callback is journalled as it comes off the connection (deduplicated by
 msgid, before anything is done with it), then handled in arrival order. In a group WeCom
 delivers only the messages that @ the robot: each is addressed to the bot. `enter_chat`
 (a user opens the private chat, once a day) is journalled too and told to `events`, which
-queues the bot's hello as the answer to it.
+queues the bot's hello as the answer to it. A click on a card's button is a message too:
+the button's command, said by the one who clicked; once journalled, the card shows it.
 
 Outbound, one message at a time from the outbox sender (the channel's own pacing):
 - the answer to a callback goes out on it (`aibot_respond_msg`, one finished stream of
@@ -18,6 +20,10 @@ Outbound, one message at a time from the outbox sender (the channel's own pacing
   an answer after a reconnect — is a message of its own (`aibot_send_msg`, markdown), and
   so is an answer the server refuses on the callback (846605 after a reconnect).
 - mentions are WeCom's markdown `<@userid>`; a text over 20,480 bytes goes in parts.
+- a message with choices is a `button_interaction` card (wecom_bot_cards), after its text
+  when the card cannot carry it all; on a fresh message callback, or as a message.
+- a message in parts cut off midway is taken up again, when retried, at the part that
+  failed (a card keeps its task_id).
 - offline (before the connection, during an outage, after another instance took over), a
   send waits; stopping the bot releases it as a temporary failure (the row stays queued).
 - 6000 (command conflict) is sent again; 45009 (rate limit) is a temporary failure; any
@@ -32,16 +38,27 @@ import contextlib
 import logging
 import ssl
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.db import open_db
 from bot.journal import Journal
 from bot.messages import Outgoing
-from bot.transport import OnMessage, TransportError
+from bot.transport import Names, OnMessage, TransportError
+from channels.wecom_bot_cards import (
+    MAX_BUTTONS,
+    CardPiece,
+    Piece,
+    card_reply,
+    card_send,
+    card_welcome,
+    message_pieces,
+)
+from channels.wecom_bot_clicks import Clicks
 from channels.wecom_bot_client import MAX_BACKOFF, NoAnswer, NotSent, WecomClient, WecomStartError
 from channels.wecom_bot_frames import (
+    CARD_EVENT,
     CHANNEL,
     MAX_BYTES,
     REPLY_EXPIRED,
@@ -49,8 +66,6 @@ from channels.wecom_bot_frames import (
     Frame,
     callback,
     markdown_send,
-    mentions,
-    split_bytes,
     stream_reply,
     welcome_text,
 )
@@ -63,6 +78,7 @@ log = logging.getLogger(__name__)
 RECONNECT_POLL = 0.2  # seconds between looks while a dropped connection is noticed
 WELCOME_WINDOW = 4.5  # seconds: the server takes a welcome within 5 s of enter_chat
 ASKED_KEPT = 10_000  # callbacks remembered for answering on them
+PENDING_KEPT = 1_000  # messages cut off midway, remembered for their retry
 
 
 class WecomEvents(Protocol):
@@ -89,6 +105,7 @@ class _Asked:
 class WecomBotTransport:
     channel = CHANNEL
     max_bytes = MAX_BYTES
+    max_buttons = MAX_BUTTONS  # choices shown as buttons on one message (a card)
 
     def __init__(
         self,
@@ -106,7 +123,12 @@ class WecomBotTransport:
         reply_window: float = 300.0,
         connect_timeout: float = 15.0,
         ack_timeout: float = 5.0,
+        render: Callable[..., str] | None = None,
+        people: Names | None = None,
     ) -> None:
+        """`names`: the robot's own names (a group message starts with `@<name>`); `render`
+        (a template and its values → text) and `people` (a contact's name by id) write the
+        line a clicked card shows; without `render` a click changes no card."""
         self.client = WecomClient(
             url,
             bot_id,
@@ -128,7 +150,9 @@ class WecomBotTransport:
         self.asked: OrderedDict[str, _Asked] = OrderedDict()  # msgid → callback, newest last
         self._closing = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._parts_sent: dict[tuple[str, str], int] = {}  # a long text cut off midway
+        self.clicks = Clicks(self.client, render, people or str, ack_timeout)
+        # a message cut off midway (its parts, and the first not sent), for its retry
+        self._pending: OrderedDict[tuple[object, ...], tuple[list[Piece], int]] = OrderedDict()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -162,6 +186,7 @@ class WecomBotTransport:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        await self.clicks.stop()
         await self.client.close()
 
     # -- inbound -----------------------------------------------------------------------------
@@ -173,7 +198,8 @@ class WecomBotTransport:
             return
         (self.groups if found.is_group else self.singles).add(found.chatid)
         loop = asyncio.get_running_loop()
-        if found.msgid not in self.asked:
+        new = found.msgid not in self.asked
+        if new:
             generation = self.client.generation
             self.asked[found.msgid] = _Asked(
                 found.req_id, found.kind, found.chatid, generation, loop.time()
@@ -184,29 +210,36 @@ class WecomBotTransport:
         if found.kind == "enter_chat" and self.events is not None:
             self.inbox.flush()  # journalled before acting on it
             self.events.chat_entered(found.user, found.msgid)
-        elif found.kind not in ("msg", "enter_chat"):
+        elif found.kind == CARD_EVENT and new and found.incoming is not None:
+            self.inbox.flush()  # journalled before the card shows it
+            self.clicks.clicked(found)
+        elif found.kind not in ("msg", "enter_chat", CARD_EVENT):
             log.info("WeCom event %s from %s (not handled)", found.kind, found.user)
 
     # -- outbound ----------------------------------------------------------------------------
 
     async def send(self, out: Outgoing) -> None:
-        text = mentions(out.mention_ids) + out.text
-        parts = split_bytes(text, self.max_bytes)
-        key = (out.conversation_id, text)
-        done = self._parts_sent.pop(key, 0)
-        for i in range(done, len(parts)):
+        key = (out.conversation_id, out.text, out.mention_ids, out.choices)
+        pending = self._pending.pop(key, None)
+        pieces, done = pending or (message_pieces(out, self.max_bytes), 0)
+        for i in range(done, len(pieces)):
+            piece = pieces[i]
             try:
-                await self._send_part(out, parts[i], may_answer=i == 0)
-            except TransportError:
-                if i:
-                    self._parts_sent[key] = i  # a retry starts with the part that failed
+                await self._send_part(out, piece, may_answer=i == 0)
+            except TransportError as exc:
+                if not exc.permanent:  # a retry starts with the part that failed
+                    self._pending[key] = (pieces, i)
+                    while len(self._pending) > PENDING_KEPT:
+                        self._pending.popitem(last=False)
                 raise
+            if isinstance(piece, CardPiece):
+                self.clicks.book.sent(piece)
 
-    async def _send_part(self, out: Outgoing, content: str, *, may_answer: bool) -> None:
+    async def _send_part(self, out: Outgoing, piece: Piece, *, may_answer: bool) -> None:
         asked = self._fresh(out) if may_answer else None
         while True:
             await self._until_online()
-            frame = self._frame(out, content, asked)
+            frame = self._frame(out, piece, asked)
             try:
                 answer = await self.client.answered(frame, self.ack_timeout)
             except NotSent:  # certainly not delivered: again once the connection is back
@@ -246,14 +279,17 @@ class WecomBotTransport:
         age = asyncio.get_running_loop().time() - found.at
         return found if found.kind in ("msg", "enter_chat") and age < window else None
 
-    def _frame(self, out: Outgoing, content: str, asked: _Asked | None) -> Frame:
-        if asked is not None and asked.kind == "enter_chat":
-            return welcome_text(asked.req_id, content)
+    def _frame(self, out: Outgoing, piece: Piece, asked: _Asked | None) -> Frame:
+        welcome = asked is not None and asked.kind == "enter_chat"
         if asked is not None:
-            return stream_reply(asked.req_id, content)
+            if isinstance(piece, CardPiece):
+                return (card_welcome if welcome else card_reply)(asked.req_id, piece)
+            return (welcome_text if welcome else stream_reply)(asked.req_id, piece)
         chat = out.conversation_id
         kind = True if chat in self.groups else False if chat in self.singles else None
-        return markdown_send(chat, content, kind)
+        if isinstance(piece, CardPiece):
+            return card_send(chat, piece, kind)
+        return markdown_send(chat, piece, kind)
 
     async def _until_online(self) -> None:
         online = self.client.online

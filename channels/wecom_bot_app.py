@@ -75,7 +75,8 @@ class WecomApp:
 
 def wecom_transport(services: Services, settings: WecomSettings) -> WecomBotTransport:
     """The transport for a running bot: journal in the bot's database, the groups it
-    knows (configured, or seen before) as groups."""
+    knows (configured, or seen before) as groups, the chamber's templates and contacts'
+    names for what a clicked card shows."""
     section = settings.section
     known = {c.id for c in services.places.conversations(CHANNEL) if c.is_group}
     groups = known | set(section.staff_groups) | set(section.member_groups)
@@ -91,4 +92,6 @@ def wecom_transport(services: Services, settings: WecomSettings) -> WecomBotTran
         heartbeat=section.heartbeat_seconds,
         max_backoff=section.max_backoff_seconds,
         reply_window=section.reply_window_seconds,
+        render=services.templates.render,
+        people=services.people.staff_name,
     )

@@ -24,6 +24,7 @@ from typing import Any
 from bot.messages import Incoming
 
 __all__ = [
+    "CARD_EVENT",
     "CHANNEL",
     "CONFLICT",
     "EVENT_CALLBACK",
@@ -61,6 +62,7 @@ SEND = "aibot_send_msg"
 # Server → client.
 MSG_CALLBACK = "aibot_msg_callback"
 EVENT_CALLBACK = "aibot_event_callback"
+CARD_EVENT = "template_card_event"  # a click on a button of a card the bot sent
 
 #: content of a stream reply or a markdown message: "最长不超过 20480 个字节" (node SDK)
 MAX_BYTES = 20480
@@ -156,11 +158,12 @@ class Callback:
 
     msgid: str
     req_id: str
-    kind: str  # "msg", "enter_chat", or another event type
+    kind: str  # "msg", "enter_chat", CARD_EVENT, or another event type
     chatid: str  # the conversation: a group's chatid, or the user's id
     is_group: bool
     user: str
     incoming: Incoming | None  # the message for the core (None: nothing to handle)
+    task_id: str | None = None  # a click: the card's task_id
 
 
 def _time(value: object) -> datetime:
@@ -203,7 +206,10 @@ def callback(frame: Frame, names: tuple[str, ...]) -> Callback | None:
 
     In a group only messages that @ the robot arrive: each is addressed to the bot
     (`mentions_bot`), without the `@<name> ` in front. A single chat's conversation is
-    the user's id, as a private chat's is on every channel.
+    the user's id, as a private chat's is on every channel. A click on a card's button
+    (`template_card_event`) is a message from the one who clicked, in the chat where the
+    card is, whose text is the button's key — the command the button stands for — and in a
+    group it is addressed to the bot, as typing it after an @ would be.
     """
     body = frame.get("body")
     req_id = (frame.get("headers") or {}).get("req_id")
@@ -214,21 +220,41 @@ def callback(frame: Frame, names: tuple[str, ...]) -> Callback | None:
         return None
     group = body.get("chatid") if body.get("chattype") == "group" else None
     chatid = str(group) if group else user
-    if frame.get("cmd") == EVENT_CALLBACK:
-        kind = str((body.get("event") or {}).get("eventtype") or "event")
-        return Callback(msgid, req_id, kind, chatid, bool(group), user, None)
-    text = _text(body)
-    incoming = None
-    if text is not None:
-        incoming = Incoming(
+
+    def said(text: str) -> Incoming:
+        return Incoming(
             message_id=msgid,
             conversation_id=chatid,
             is_group=bool(group),
             sender_id=user,
             sender_name="",  # WeCom sends the userid only; a known name is kept
-            text=_without_address(text, names) if group else text,
+            text=text,
             time=_time(body.get("create_time")),
             mentions_bot=bool(group),
             channel=CHANNEL,
         )
+
+    if frame.get("cmd") == EVENT_CALLBACK:
+        event = body.get("event")
+        event = event if isinstance(event, dict) else {}
+        kind = str(event.get("eventtype") or "event")
+        if kind != CARD_EVENT:
+            return Callback(msgid, req_id, kind, chatid, bool(group), user, None)
+        key, task_id = _clicked(event)
+        incoming = said(key) if key else None
+        return Callback(msgid, req_id, kind, chatid, bool(group), user, incoming, task_id)
+    text = _text(body)
+    incoming = said(_without_address(text, names) if group else text) if text is not None else None
     return Callback(msgid, req_id, "msg", chatid, bool(group), user, incoming)
+
+
+def _clicked(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(event_key, task_id) of a click: in `event.template_card_event` as the server was
+    measured sending it, or in `event` itself as the node SDK's types have it."""
+    inner = event.get(CARD_EVENT)
+    found = inner if isinstance(inner, dict) else event
+    key, task_id = found.get("event_key"), found.get("task_id")
+    return (
+        key if isinstance(key, str) and key.strip() else None,
+        task_id if isinstance(task_id, str) and task_id else None,
+    )

@@ -33,6 +33,7 @@ from tests.wecom_harness import WecomSent, read, start_bot, wecom_config
 
 ZHANG, LI, WANG = "zhangsan", "lisi", "wangkz"  # WeCom userids
 RESPOND, SEND, WELCOME = "aibot_respond_msg", "aibot_send_msg", "aibot_respond_welcome_msg"
+UPDATE = "aibot_respond_update_msg"
 PACE = 0.01  # seconds between two reports of the burst (the emulator takes ~0.3 ms a say)
 WINDOW = 0.5  # seconds before a kill in which a report may be lost (never doubled)
 
@@ -103,12 +104,24 @@ def test_member_reports_staff_answer_resolve_and_the_member_rates(
 
     members_seen = len(emu.sent_to(MEMBERS))
     _next(emu, STAFF, f"办结 {number} 银行同意续贷", WANG)
-    resolved = emu.wait_sent(MEMBERS, members_seen + 1)[members_seen]
+    resolved, card = emu.wait_sent(MEMBERS, members_seen + 2)[members_seen:]
+    assert resolved["text"].startswith(f"<@{ZHANG}> ")  # the @ and the text, then the card
     assert f"{number} 已办结：银行同意续贷" in resolved["text"]
-    assert "满意" in resolved["text"]  # the rating is asked for
+    assert "满意" in resolved["text"]  # the rating is asked for, typed or clicked
+    assert (card["cmd"], card["card"]["card_type"]) == (SEND, "button_interaction")
+    keys = [b["key"] for b in card["card"]["button_list"]]
+    assert keys == [f"评价 {number} {r}" for r in ("满意", "基本满意", "不满意")]
 
-    closed = _next(emu, MEMBERS, "满意", ZHANG)  # the case's own notice: a message
-    assert "感谢您的评价（满意）" in closed["text"]
+    members_seen = len(emu.sent_to(MEMBERS))
+    clicked = time.monotonic()
+    emu.click(ZHANG, card["card"]["task_id"], keys[0])  # the rating card is clicked
+    after = emu.wait_sent(MEMBERS, members_seen + 2)[members_seen:]
+    (update,) = [r for r in after if r["cmd"] == UPDATE]  # the card, on the click's req_id
+    (closed,) = [r for r in after if r["cmd"] == SEND]
+    assert (update["cmd"], update["body"]["userids"]) == (UPDATE, [ZHANG])
+    assert update["card"]["main_title"]["desc"].endswith("已选择：满意")  # who, when, what
+    assert update["time"] - clicked < 5.0  # the emulator takes it within 5 s only
+    assert "感谢您的评价（满意）" in closed["text"]  # the command's reply: a message
     assert "已销号" in closed["text"]
     (status,) = read(_db(folder), "select status from cases where number = ?", number)
     assert status == ("closed",)
@@ -169,12 +182,18 @@ def test_an_event_is_announced_and_registered_for_over_wecom(
     seen = len(emu.sent_to(MEMBERS))
     event = _event_add(folder / "config.yaml", datetime.now(TZ) + timedelta(days=3))
     announced = emu.wait_sent(MEMBERS, seen + 1)[seen]  # another process queued it
-    assert announced["cmd"] == SEND
-    assert announced["text"].startswith("【活动预告】讲座｜数字化转型大讲堂")
-    assert f"报名请发送「报名 {event}」" in announced["text"]
+    assert (announced["cmd"], announced["msgtype"]) == (SEND, "template_card")  # all in it
+    card = announced["card"]
+    assert card["main_title"]["title"] == "【活动预告】讲座｜数字化转型大讲堂"
+    assert f"报名请发送「报名 {event}」" in card["sub_title_text"]
+    assert [b["key"] for b in card["button_list"]] == [f"报名 {event}", f"取消报名 {event}"]
 
-    # WeCom gives userids, not names: the registration asks for the name, then the firm
-    assert "请回复您的姓名" in _next(emu, MEMBERS, f"报名 {event}", "zhouba")["text"]
+    # WeCom gives userids, not names: the registration (a click on 报名) asks for the name,
+    # then the firm
+    seen = len(emu.sent_to(MEMBERS))
+    emu.click("zhouba", card["task_id"], f"报名 {event}")
+    asked = [r for r in emu.wait_sent(MEMBERS, seen + 2)[seen:] if r["cmd"] == SEND]
+    assert "请回复您的姓名" in asked[0]["text"]
     assert "请回复您的企业名称" in _next(emu, MEMBERS, "周八", "zhouba")["text"]
     ok = _next(emu, MEMBERS, "周氏贸易有限公司", "zhouba")
     assert ok["cmd"] == RESPOND

@@ -149,7 +149,7 @@ class WecomEmulator:
         return msgid
 
     def redeliver(self, msgid: str) -> None:
-        """The same callback again (same msgid and body, a new req_id)."""
+        """The same message or click callback again (same msgid and body, a new req_id)."""
         self._call(self._server.redeliver(msgid))
 
     def enter_chat(self, user: str) -> str:
@@ -164,11 +164,14 @@ class WecomEmulator:
         chat: str | None = None,
         *,
         selected: dict[str, Any] | None = None,
+        msgid: str | None = None,
     ) -> str:
         """`user` presses the button `event_key` of the card `task_id` the bot sent (in the
-        chat it landed in unless `chat` says otherwise); returns the event's req_id.
-        `selected` becomes the event's selected_items (vote/multiple cards)."""
-        return self._call(self._server.click(user, task_id, event_key, chat, selected))
+        chat it landed in unless `chat` says otherwise), as the card shows to them (an
+        update with `userids` changes it for those users only); returns the event's req_id.
+        `selected` becomes the event's selected_items (vote/multiple cards); `msgid` the
+        callback's msgid (for `redeliver`), a new one by default."""
+        return self._call(self._server.click(user, task_id, event_key, chat, selected, msgid))
 
     def add_chat(self, chat: str, *, group: bool = True) -> None:
         """Make a chat known without a message (aibot_send_msg refuses unknown chats)."""

@@ -43,6 +43,20 @@ class Stream:
 class Card:
     chat: str
     card: Body
+    views: dict[str, Body] = field(default_factory=dict)  # user → the card as updated for them
+
+    def seen_by(self, user: str) -> Body:
+        return self.views.get(user, self.card)
+
+
+@dataclass
+class Click:
+    """A click callback, kept so that it can be delivered again."""
+
+    user: str
+    chat: str
+    task_id: str
+    body: Body
 
 
 @dataclass
@@ -60,6 +74,7 @@ class Ledger:
     callbacks: dict[str, tuple[str, str | None, Body]] = field(default_factory=dict)
     streams: dict[str, Stream] = field(default_factory=dict)
     cards: dict[str, Card] = field(default_factory=dict)
+    clicks: dict[str, Click] = field(default_factory=dict)  # msgid → click
     sends: defaultdict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
     def count(self, name: str) -> None:
@@ -109,8 +124,12 @@ class Ledger:
 
     def keep(self, cmd: str, req_id: str, chat: str, body: Body) -> None:
         text, card, finish = p.content_of(body)
+        userids = body.get("userids") if cmd == p.RESPOND_UPDATE else None
         if card is not None and isinstance(card.get("task_id"), str):
-            self.cards[card["task_id"]] = Card(chat, card)
+            if userids:  # the card changes for these users only (the others keep theirs)
+                self.cards[card["task_id"]].views.update(dict.fromkeys(userids, card))
+            else:
+                self.cards[card["task_id"]] = Card(chat, card)
         stream = body.get("stream")
         record = {
             "cmd": cmd,
@@ -227,17 +246,33 @@ class Ledger:
         return body, Issued("enter_chat", user, user, self.clock())
 
     def clicked(
-        self, user: str, task_id: str, key: str, chat: str | None, selected: Body | None
+        self,
+        user: str,
+        task_id: str,
+        key: str,
+        chat: str | None,
+        selected: Body | None,
+        msgid: str | None = None,
     ) -> tuple[Body, Issued]:
+        """`user` presses `key` on the card as they see it (an update for them shows)."""
         card = self.cards.get(task_id)
-        if card is None or key not in p.card_keys(card.card):
-            raise ValueError(f"no card {task_id!r} with a button {key!r} was sent")
+        if card is None or key not in p.card_keys(card.seen_by(user)):
+            raise ValueError(f"no card {task_id!r} with a button {key!r} was sent to {user!r}")
         where = chat or card.chat
         group = where if self.chats.get(where, chat is not None) else None
-        body = self.body(user, group, uuid.uuid4().hex, "event")
-        event: Body = {"card_type": card.card["card_type"], "event_key": key, "task_id": task_id}
+        msgid = msgid or uuid.uuid4().hex
+        body = self.body(user, group, msgid, "event")
+        shown = card.seen_by(user)
+        event: Body = {"card_type": shown["card_type"], "event_key": key, "task_id": task_id}
         if selected:
             event["selected_items"] = selected
         body["event"] = {"eventtype": "template_card_event", "template_card_event": event}
+        self.clicks[msgid] = Click(user, where, task_id, body)
         self.count("events")
         return body, Issued("click", user, where, self.clock(), task_id)
+
+    def clicked_again(self, msgid: str) -> tuple[Body, Issued]:
+        """The click callback `msgid` once more (same msgid and body, a new req_id)."""
+        click = self.clicks[msgid]
+        self.count("events")
+        return click.body, Issued("click", click.user, click.chat, self.clock(), click.task_id)

@@ -17,6 +17,7 @@ no `cmd`.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # Client → server.
@@ -89,6 +90,12 @@ CARD_TYPES = frozenset(
     }
 )
 INTERACTIVE_CARDS = frozenset({"button_interaction", "vote_interaction", "multiple_interaction"})
+# Template cards (node SDK TemplateCard; the vendor's page 模板卡片类型, 101032): a task_id
+# "只能由数字、字母和'_-@'组成，最长128字节"; button_list "列表长度不超过6", a key "最长支持1024
+# 字节，不可重复"; "main_title.title和二级普通文本sub_title_text必须有一项填写".
+TASK_ID = re.compile(r"[A-Za-z0-9_@-]{1,128}")
+MAX_BUTTONS = 6
+MAX_KEY_BYTES = 1024
 RESPOND_TYPES = frozenset({"stream", "stream_with_template_card", "template_card", "markdown"})
 WELCOME_TYPES = frozenset({"text", "template_card"})
 SEND_TYPES = frozenset({"markdown", "template_card"})
@@ -136,10 +143,28 @@ def card_problem(card: object) -> str | None:
     if not isinstance(card, dict) or card.get("card_type") not in CARD_TYPES:
         return "card_type"
     if card["card_type"] in INTERACTIVE_CARDS:
-        if not isinstance(card.get("task_id"), str) or not card["task_id"]:
+        task_id = card.get("task_id")
+        if not isinstance(task_id, str) or not TASK_ID.fullmatch(task_id):
             return "task_id"
         if not card_keys(card):
             return "buttons"
+    if card["card_type"] == "button_interaction":
+        return button_problem(card)
+    return None
+
+
+def button_problem(card: dict[str, Any]) -> str | None:
+    """Why a button_interaction card would be refused, or None."""
+    buttons = card.get("button_list")
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
+        return "buttons"
+    keys = [b.get("key") if isinstance(b, dict) else None for b in buttons]
+    if any(not isinstance(k, str) or not k or len(k.encode()) > MAX_KEY_BYTES for k in keys):
+        return "buttons"
+    if len(set(keys)) < len(keys) or any(not b.get("text") for b in buttons):
+        return "buttons"
+    if not (card.get("main_title") or {}).get("title") and not card.get("sub_title_text"):
+        return "title"
     return None
 
 

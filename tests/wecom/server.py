@@ -164,14 +164,22 @@ class BotServer:
         await self.redeliver(msgid)
 
     async def redeliver(self, msgid: str) -> None:
-        if (callback := self.ledger.again(msgid)) is not None:
+        if msgid in self.ledger.clicks:
+            await self.deliver(p.EVENT_CALLBACK, *self.ledger.clicked_again(msgid))
+        elif (callback := self.ledger.again(msgid)) is not None:
             await self.deliver(p.MSG_CALLBACK, *callback)
 
     async def enter_chat(self, user: str) -> str:
         return await self.deliver(p.EVENT_CALLBACK, *self.ledger.entered(user))
 
     async def click(
-        self, user: str, task_id: str, key: str, chat: str | None, selected: Body | None
+        self,
+        user: str,
+        task_id: str,
+        key: str,
+        chat: str | None,
+        selected: Body | None,
+        msgid: str | None,
     ) -> str:
-        callback = self.ledger.clicked(user, task_id, key, chat, selected)
+        callback = self.ledger.clicked(user, task_id, key, chat, selected, msgid)
         return await self.deliver(p.EVENT_CALLBACK, *callback)
