@@ -204,6 +204,87 @@ async def test_no_page_without_login_and_no_post_without_csrf(bot: ChatBot) -> N
     assert delivered(bot, MEMBERS_ROOM) == []
 
 
+async def test_the_reclassify_list_shows_the_default_category_for_a_case_in_it(
+    bot: ChatBot,
+) -> None:
+    """Regression: for a case in 其他 the 改为分类 list showed 「选择分类 / 方面」, as if the
+    case had no category, because 其他 was not one of its options."""
+    case = await opened_in_chat(bot, "想了解一下商会年会的安排")
+    assert case.category == "其他"
+    chosen = "//select[@name='category']//option[@selected]"
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        page = await client.get(f"/cases/{case.number}")
+        assert text_at(page.text, chosen) == "其他"
+        moved = await client.post(
+            f"/cases/{case.number}/reclassify",
+            data={"csrf": csrf_in(page.text), "category": "市场环境/融资信贷"},
+        )
+        assert moved.status_code == 303
+        page = await client.get(f"/cases/{case.number}")
+        assert text_at(page.text, chosen) == "市场环境 / 融资信贷"
+        back = await client.post(
+            f"/cases/{case.number}/reclassify",
+            data={"csrf": csrf_in(page.text), "category": "其他"},
+        )
+        assert back.status_code == 303  # staff may move a case back to 其他
+        page = await client.get(f"/cases/{case.number}")
+        assert text_at(page.text, chosen) == "其他"
+    assert case_service(bot.app).get(case.id).category == "其他"
+
+
+async def test_a_form_field_over_the_limit_is_refused_in_chinese(bot: ChatBot) -> None:
+    """Regression: a form field over the server's 1 MB limit was answered in English
+    (`Field exceeded maximum size of 1024KB.`)."""
+    case = await opened_in_chat(bot, "审批窗口办证太慢")
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        page = await client.get(f"/cases/{case.number}")
+        refused = await client.post(
+            f"/cases/{case.number}/answer",
+            data={"csrf": csrf_in(page.text)},
+            files={"text": (None, "很长的答复" * 250_000)},  # multipart, 3.75 MB
+        )
+        assert refused.status_code == 400
+        assert "提交的内容无法处理" in text_at(refused.text, "//main")
+        assert "每一项最多 1 MB" in refused.text
+        assert "exceeded" not in refused.text
+    assert len(case_service(bot.app).timeline(case)) == 1  # nothing changed
+    assert delivered(bot, MEMBERS_ROOM) == []
+
+
+async def test_a_long_answer_reaches_the_group_whole_or_is_refused_never_cut(
+    bot: ChatBot,
+) -> None:
+    """Regression: an answer over 2,000 characters typed on the console was cut to 2,000 in
+    the group while staff saw 「已回复企业」."""
+    case = await opened_in_chat(bot, "审批窗口办证太慢")
+    answer = "经与市场监管局沟通，" + "办理流程说明。" * 400  # 2,810 characters
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        page = await client.get(f"/cases/{case.number}")
+        csrf = csrf_in(page.text)
+        sent = await client.post(
+            f"/cases/{case.number}/answer", data={"csrf": csrf, "text": answer}
+        )
+        assert sent.status_code == 303
+        await client.get(f"/cases/{case.number}")  # its message shown
+        (relayed,) = delivered(bot, MEMBERS_ROOM)
+        assert relayed.endswith(answer)  # all of it, not its first 2,000 characters
+        events = len(case_service(bot.app).timeline(case))
+        too_long = "办理流程说明。" * 715  # 5,005 characters
+        refused = await client.post(
+            f"/cases/{case.number}/answer", data={"csrf": csrf, "text": too_long}
+        )
+        assert refused.status_code == 303
+        shown = await client.get(f"/cases/{case.number}")
+        assert "」的内容有 5005 字，超过 5000 字的上限，诉求未作任何改动" in text_at(
+            shown.text, "//*[@role='status']"
+        )
+    assert len(case_service(bot.app).timeline(case)) == events  # nothing changed
+    assert delivered(bot, MEMBERS_ROOM) == []
+
+
 async def test_staff_cannot_open_admin_pages(bot: ChatBot) -> None:
     async with http_console(bot.app) as client:
         await http_login(client, "wang")

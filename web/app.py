@@ -8,6 +8,8 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -40,6 +42,12 @@ def create_app(services: Services) -> Starlette:
             https_only=False,  # TLS ends at nginx; see README
         )
     ]
-    web = Starlette(routes=routes, middleware=middleware)
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        """Starlette's form parser refuses a field over 1 MB, too many fields or a broken
+        multipart body with an English HTTPException 400: the console answers in Chinese."""
+        return console.refuse(request, "bad_form", 400)
+
+    web = Starlette(routes=routes, middleware=middleware, exception_handlers={400: bad_request})
     web.state.console = console
     return web

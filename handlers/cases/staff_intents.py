@@ -134,10 +134,11 @@ class StaffIntents(CaseCore):
     ) -> Outcome:
         """Correct the category (and sub-aspect); the due date follows the new category's
         limit only when staff ask for it."""
-        known = {c.name: c for c in self.config.categories}
+        known = {c.name: [a.name for a in c.aspects] for c in self.config.categories}
+        known.setdefault(self.config.cases.default_category, [])  # 其他: back where it was
         if category not in known:
             raise Refusal("staff_unknown_category", given=category, categories=list(known))
-        aspects = [a.name for a in known[category].aspects]
+        aspects = known[category]
         if aspect and aspect not in aspects:
             raise Refusal("staff_unknown_aspect", given=aspect, category=category, aspects=aspects)
         changes: dict[str, Any] = {"category": category, "aspect": aspect}

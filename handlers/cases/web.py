@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.config import Config
 from bot.db import to_db
 from bot.refusal import Refusal
 from handlers.cases.actions import STAFF_ACTIONS, Asked
@@ -61,8 +62,20 @@ def _fixed_choices(console: Console) -> dict[str, Any]:
         "categories": [c.name for c in config.categories] + [config.cases.default_category],
         "departments": list(dict.fromkeys([*config.departments, config.cases.default_department])),
         "staff": [(s.contact_id, s.name) for s in config.staff],
-        "tree": [(c.name, [a.name for a in c.aspects]) for c in config.categories],
+        "tree": list(_tree(config).items()),
     }
+
+
+#: the longest answer, note or reason the console takes (a chat message of some 4 pages)
+MAX_TEXT = 5000
+
+
+def _tree(config: Config) -> dict[str, list[str]]:
+    """Categories and their aspects as 改类 offers them, the default category (其他) too:
+    a case in it shows where it is, and staff may move one back to it."""
+    tree = {c.name: [a.name for a in c.aspects] for c in config.categories}
+    tree.setdefault(config.cases.default_category, [])
+    return tree
 
 
 def _words(console: Console) -> Words:
@@ -148,9 +161,12 @@ def routes(console: Console) -> list[Route]:
         back = f"/cases/{case.number}"
         words = {"action": action.name, "label": action.label}
         form = await request.form()
-        text = str(form.get("text", "")).strip()[:2000]
+        text = str(form.get("text", "")).strip()
         if action.needs_text and not text:
             console.flash(request, "need_text", **words)
+            return console.redirect(request, back)
+        if len(text) > MAX_TEXT:  # refused whole: never cut short on the way to the group
+            console.flash(request, "text_too_long", length=len(text), limit=MAX_TEXT, **words)
             return console.redirect(request, back)
         chosen = str(form.get(action.choice, "")).strip() if action.choice else ""
         if action.choice and not chosen:
