@@ -5,7 +5,7 @@ wechaty_client (connection, event stream, reconnects), wechaty_send (sending),
 wechaty_names (cached topics and display names) and
 wechaty_events (what the runtime is told; no gRPC).
 
-Inbound: every `message` event is journalled as it comes off the stream (wechaty_inbox,
+Inbound: every `message` event is journalled as it comes off the stream (channels/inbox.py,
 bot/journal.py), then becomes an `Incoming` (text messages only; the bot's own messages,
 which WeChat echoes back, are not: their echo confirms a send whose fate was unknown) and
 is handled in arrival order. Room and friendship events are handled one at a time, in the
@@ -24,6 +24,7 @@ from bot.db import open_db
 from bot.journal import Journal
 from bot.messages import Incoming, Outgoing
 from bot.transport import Names, OnMessage, mention_prefix
+from channels.inbox import Inbox
 from channels.wechaty_client import MAX_BACKOFF, GatewayClient, list_rooms
 from channels.wechaty_events import (
     Contact,
@@ -33,7 +34,6 @@ from channels.wechaty_events import (
     message_time,
     strip_mentions,
 )
-from channels.wechaty_inbox import Inbox
 from channels.wechaty_names import NameCache
 from channels.wechaty_send import Outbound
 

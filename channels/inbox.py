@@ -1,6 +1,6 @@
-"""Inbound messages of the WeChat transport, through the journal (bot/journal.py).
+"""Inbound messages of a chat transport, through the journal (bot/journal.py).
 
-The stream reader calls `read(message_id)`: the id joins a batch that is committed to the
+WeChat's stream reader calls `read(message_id)`: the id joins a batch that is committed to the
 journal `batch_seconds` later (or at once when `batch_rows` are waiting), before any RPC
 or handling. `run()` then works through the journal in arrival order: it resolves raw
 rows (the gateway's `MessagePayload` and names, a few at a time, stored in one
@@ -47,7 +47,8 @@ class Inbox:
         self.parallel = parallel
         self.can_resolve = asyncio.Event()  # logged in and the bot's own name known
         self.windows: deque[float] = deque(maxlen=10_000)
-        self._batch: list[tuple[str, float, float]] = []  # (id, wall time, loop time)
+        # (id, wall time, loop time, the message when the network sent it whole)
+        self._batch: list[tuple[str, float, float, Incoming | None]] = []
         self._flush: asyncio.TimerHandle | None = None
         self._more = asyncio.Event()
 
@@ -55,12 +56,19 @@ class Inbox:
 
     def read(self, message_id: str) -> None:
         """A `message` event came off the stream: journal it soon, in a batch."""
+        self._add(message_id, None)
+
+    def _add(self, message_id: str, incoming: Incoming | None) -> None:
         loop = asyncio.get_running_loop()
-        self._batch.append((message_id, time.time(), loop.time()))
+        self._batch.append((message_id, time.time(), loop.time(), incoming))
         if len(self._batch) >= self.batch_rows:
             self.flush()
         elif self._flush is None:
             self._flush = loop.call_later(self.batch_seconds, self.flush)
+
+    def _write(self, batch: list[tuple[str, float, float, Incoming | None]]) -> None:
+        """Commit a batch to the journal: raw ids, resolved later (WeChat)."""
+        self.journal.append([(message_id, wall) for message_id, wall, _, _ in batch])
 
     def flush(self) -> None:
         if self._flush is not None:
@@ -70,14 +78,14 @@ class Inbox:
             return
         batch, self._batch = self._batch, []
         try:
-            self.journal.append([(message_id, wall) for message_id, wall, _ in batch])
+            self._write(batch)
         except Exception:  # keep them: the next read or the retry journals them
             log.exception("journalling %d messages failed; trying again", len(batch))
             self._batch = batch + self._batch
             self._flush = asyncio.get_running_loop().call_later(0.1, self.flush)
             return
         now = asyncio.get_running_loop().time()
-        self.windows.extend((now - arrived) * 1000 for _, _, arrived in batch)
+        self.windows.extend((now - arrived) * 1000 for _, _, arrived, _ in batch)
         self._more.set()
 
     # -- handling ------------------------------------------------------------------------
