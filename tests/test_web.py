@@ -29,6 +29,7 @@ from tests.web_harness import (
     text_at,
     web_console,
 )
+from web.store import Accounts
 
 pytestmark = BROWSER_LOOP
 
@@ -283,6 +284,43 @@ async def test_a_long_answer_reaches_the_group_whole_or_is_refused_never_cut(
         )
     assert len(case_service(bot.app).timeline(case)) == events  # nothing changed
     assert delivered(bot, MEMBERS_ROOM) == []
+
+
+async def test_logging_out_ends_the_session_on_the_server(bot: ChatBot) -> None:
+    """Regression: after 退出登录 the old session cookie still opened every page until it
+    expired. Logging out, a new password and a lock-out end logins on the server."""
+    cookie = "chamberbot_session"
+    async with http_console(bot.app) as client:
+
+        async def logged_in() -> bool:
+            return (await client.get("/cases")).status_code == 200
+
+        await http_login(client, "wang")
+        copied = client.cookies[cookie]
+        home = await client.get("/")
+        out = await client.post("/logout", data={"csrf": csrf_in(home.text)})
+        assert (out.status_code, out.headers["location"]) == (303, "/login")
+        client.cookies.clear()
+        client.cookies.set(cookie, copied)  # the cookie from before, copied back
+        gone = await client.get("/cases")
+        assert (gone.status_code, gone.headers["location"]) == (303, "/login?next=/cases")
+
+        client.cookies.clear()
+        await http_login(client, "wang")
+        assert await logged_in()
+        Accounts(bot.app.db).set_password("wang", "a-new-password-2026", bot.clock.now())
+        assert not await logged_in()  # `chamberbot web user passwd` ends every login
+
+        client.cookies.clear()
+        await http_login(client, "chen")
+        assert await logged_in()
+        kept = client.cookies[cookie]
+        for _ in range(5):  # someone else guesses chen's password: the account locks
+            client.cookies.clear()
+            await http_login(client, "chen", "wrong")
+        client.cookies.clear()
+        client.cookies.set(cookie, kept)
+        assert not await logged_in()
 
 
 async def test_staff_cannot_open_admin_pages(bot: ChatBot) -> None:

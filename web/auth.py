@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from web.console import Console
+from web.console import SESSION_ID, Console
 from web.store import Login, User, WebRole, check_password
 
 __all__ = ["routes"]
@@ -63,11 +63,14 @@ def routes(console: Console) -> list[Route]:
         user = accounts.find(username)
         assert user is not None
         request.session.clear()  # a fresh session (and CSRF token) for the new login
-        request.session["user_id"] = user.id
+        request.session[SESSION_ID] = accounts.open_session(user, now)
         request.state.user = user
         return console.redirect(request, target)
 
     async def logout(request: Request, user: User) -> Response:
+        sid = request.session.get(SESSION_ID)
+        if sid:
+            accounts.close_session(str(sid))  # the cookie, even copied, opens nothing more
         request.session.clear()
         request.state.user = None
         return console.redirect(request, "/login")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import quote
@@ -24,12 +24,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot.services import Services
 from bot.templates import CompiledOnce
 from web.offload import Offload
+from web.settings import web_settings
 from web.store import Accounts, User
 
-__all__ = ["CSRF_FIELD", "CSRF_HEADER", "Console", "Endpoint", "Page"]
+__all__ = ["CSRF_FIELD", "CSRF_HEADER", "SESSION_ID", "Console", "Endpoint", "Page"]
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+SESSION_ID = "sid"  # the cookie's key for the login's row in web_sessions
 
 Page = Callable[[Request, User], Awaitable[Response]]
 _UNKNOWN = object()
@@ -101,12 +103,14 @@ class Console:
         return bool(expected and given and secrets.compare_digest(str(expected), given))
 
     def user(self, request: Request) -> User | None:
-        """The logged-in account, looked up once per request (a removed one is gone at once)."""
+        """The logged-in account, looked up once per request: its login must be one the
+        server has not ended (logout, new password, removal, lock-out) nor too old."""
         cached = getattr(request.state, "user", _UNKNOWN)
         if cached is not _UNKNOWN:
             return cast(User | None, cached)
-        user_id = request.session.get("user_id")
-        found = self.accounts.get(int(user_id)) if user_id else None
+        sid = request.session.get(SESSION_ID)
+        since = self.app.clock.now() - timedelta(hours=web_settings(self.app).session_hours)
+        found = self.accounts.session_user(str(sid), since) if sid else None
         request.state.user = found
         return found
 

@@ -3,6 +3,10 @@
 An account is a login name linked to a staff contact id and a role (staff / admin). Its
 password is stored as an argon2id hash; five failed logins in a row lock it for fifteen
 minutes (`LOCK_AFTER`, `LOCK_FOR`), measured on the app's injected clock.
+
+A login is a row of `web_sessions` (a random id, the only thing the signed cookie carries
+for it): the server ends it — logging out ends that one; a new password, the account's
+removal or a lock-out end all of the account's — so a copied cookie opens nothing after.
 """
 
 from __future__ import annotations
@@ -63,6 +67,18 @@ def m002_ledger_indexes(db: Database) -> None:
     """The ledger's filters, each read newest first."""
     for column in ("status", "department", "assignee_id", "conversation_id", "category"):
         db.table("cases").create_index([column, "id"], if_not_exists=True)
+
+
+@MIGRATIONS()
+def m003_web_sessions(db: Database) -> None:
+    """Logins the server can end (see the module's docstring)."""
+    db.table("web_sessions").create(
+        {"id": str, "user_id": int, "created_at": str},
+        pk="id",
+        not_null={"user_id", "created_at"},
+        foreign_keys=[("user_id", "web_users", "id")],
+    )
+    db.table("web_sessions").create_index(["user_id"])
 
 
 class WebRole(StrEnum):
@@ -137,6 +153,37 @@ class Accounts:
         ).fetchone()
         return User(int(row[0]), str(row[1]), str(row[2]), WebRole(str(row[3]))) if row else None
 
+    def open_session(self, user: User, now: datetime) -> str:
+        """A new login of `user`: the id its cookie carries."""
+        sid = secrets.token_urlsafe(32)
+        with self.db.atomic():
+            self.db.execute(
+                "insert into web_sessions (id, user_id, created_at) values (?, ?, ?)",
+                [sid, user.id, to_db(now)],
+            )
+        return sid
+
+    def session_user(self, sid: str, since: datetime) -> User | None:
+        """The account of a login opened after `since` that the server has not ended
+        (every request: one indexed lookup)."""
+        row = self.db.execute(
+            "select u.id, u.username, u.contact_id, u.role from web_sessions s"
+            " join web_users u on u.id = s.user_id where s.id = ? and s.created_at > ?",
+            [sid, to_db(since)],
+        ).fetchone()
+        return User(int(row[0]), str(row[1]), str(row[2]), WebRole(str(row[3]))) if row else None
+
+    def close_session(self, sid: str) -> None:
+        with self.db.atomic():
+            self.db.execute("delete from web_sessions where id = ?", [sid])
+
+    def _end_sessions(self, where: str, value: object) -> None:
+        """End every login of the account(s) matching `where` (in the caller's write)."""
+        self.db.execute(
+            f"delete from web_sessions where user_id in (select id from web_users where {where})",
+            [value],
+        )
+
     def find(self, username: str) -> User | None:
         row = self._row(username)
         return self._user(row) if row else None
@@ -164,7 +211,9 @@ class Accounts:
         return user
 
     def set_password(self, username: str, password: str, now: datetime) -> bool:
+        """A new password; every login of the account ends."""
         with self.db.atomic():
+            self._end_sessions("username = ?", username)
             return bool(
                 self.db.execute(
                     "update web_users set password_hash = ?, failed_logins = 0,"
@@ -175,6 +224,7 @@ class Accounts:
 
     def remove(self, username: str) -> bool:
         with self.db.atomic():
+            self._end_sessions("username = ?", username)
             return bool(
                 self.db.execute("delete from web_users where username = ?", [username]).rowcount
             )
@@ -210,4 +260,6 @@ class Accounts:
                 "update web_users set failed_logins = ?, locked_until = ? where id = ?",
                 [0 if locked else failed, locked, row["id"]],
             )
+            if locked:  # someone is guessing: whoever is logged in as it logs in again
+                self._end_sessions("id = ?", row["id"])
         return Login.LOCKED if locked else Login.WRONG
