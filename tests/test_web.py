@@ -23,6 +23,7 @@ from tests.web_harness import (
     BROWSER_LOOP,
     PASSWORD,
     csrf_in,
+    first_row_cells,
     http_console,
     http_login,
     login,
@@ -382,10 +383,22 @@ async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot, browser: B
 
 
 async def test_policies_groups_and_a_phone_layout(bot: ChatBot, browser: Browser) -> None:
+    """Also a regression: on a phone only three columns of 工作台 and 诉求台账 were visible;
+    each row is now a card with every column under its label."""
     bot.say("大家好")
+    await opened_in_chat(bot, "银行突然抽贷，资金周转困难，希望商会协调续贷")
     async with web_console(bot.app, browser, mobile=True) as web:
         page = web.page
         await login(page, "chen")
+        for path in ("/", "/cases"):
+            await page.goto(path)
+            cells = await first_row_cells(page, "table.cases")
+            assert len(cells) == 7
+            for cell in cells:
+                assert cell["left"] >= 0, (path, cell)
+                assert cell["right"] <= cell["view"], (path, cell)
+        await expect(page.locator("table.cases")).to_contain_text("希望商会协调续贷")
+        await page.goto("/")
         await web.shot("dashboard-phone")
         await page.goto("/policies")
         await page.get_by_text("添加政策").click()

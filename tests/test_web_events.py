@@ -14,8 +14,8 @@ from playwright.async_api import Browser, expect
 
 from handlers.events.service import EventService
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot, delivered
-from tests.events_helpers import seed_groups
-from tests.web_harness import BROWSER_LOOP, login, web_console
+from tests.events_helpers import make_event, seed_groups
+from tests.web_harness import BROWSER_LOOP, first_row_cells, login, web_console
 
 pytestmark = BROWSER_LOOP
 
@@ -129,3 +129,26 @@ async def test_the_event_form_on_a_phone(bot: ChatBot, browser: Browser) -> None
         await web.page.goto("/events/new")
         await expect(web.page.get_by_label("活动标题")).to_be_visible()
         await web.shot("event-form-phone", full=False)
+
+
+async def test_the_events_page_on_a_phone_reads_one_event_per_card(
+    bot: ChatBot, browser: Browser
+) -> None:
+    """Regression: on a phone the 活动 table was squeezed into one character per line."""
+    make_event(
+        bot.app, title="数字化转型大讲堂（第二期）", place="商会大厦三楼报告厅", capacity=80
+    )
+    async with web_console(bot.app, browser, mobile=True) as web:
+        await login(web.page, "chen")
+        await web.page.goto("/events")
+        cells = await first_row_cells(web.page, "main table")
+        assert len(cells) == 7
+        for cell in cells:  # each on the screen, the width of the screen, under its label
+            assert cell["left"] >= 0, cell
+            assert cell["right"] <= cell["view"], cell
+            assert cell["width"] > cell["view"] * 0.8, cell
+        title = web.page.get_by_role("link", name="数字化转型大讲堂（第二期）")
+        box = await title.bounding_box()
+        assert box is not None
+        assert box["height"] < 30  # one line, not a character a line
+        await web.shot("events-phone", full=False)

@@ -132,6 +132,19 @@ async def web_console(
         await server
 
 
+async def first_row_cells(page: Page, table: str) -> list[dict[str, float]]:
+    """Where the cells of a table's first row stand: left, right and width in CSS pixels,
+    and the viewport's width (`view`)."""
+    cells: list[dict[str, float]] = await page.evaluate(
+        """(table) => [...document.querySelector(table).querySelectorAll("tbody tr")[0].cells]
+            .map((td) => { const r = td.getBoundingClientRect();
+                           return {left: r.left, right: r.right, width: r.width,
+                                   view: window.innerWidth}; })""",
+        table,
+    )
+    return cells
+
+
 async def login(page: Page, username: str, password: str = PASSWORD) -> None:
     await page.goto("/login")
     await page.get_by_label("登录名").fill(username)
