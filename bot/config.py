@@ -20,13 +20,23 @@ import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
+
+from bot.channel_settings import (
+    WECOM_BOT_URL,
+    Channel,
+    Channels,
+    Pacing,
+    Robot,
+    Webhooks,
+    WecomBot,
+)
+from bot.strict import Strict as _Strict
 
 __all__ = [
     "HHMM",
@@ -36,9 +46,11 @@ __all__ = [
     "Channels",
     "Config",
     "ConfigError",
+    "Pacing",
     "Robot",
     "Sections",
     "StaffMember",
+    "Webhooks",
     "WecomBot",
     "config_key",
     "config_reason",
@@ -59,10 +71,6 @@ class ConfigError(Exception):
     def __init__(self, file: str, key: str, reason: str) -> None:
         super().__init__(f"{file}: {key}: {reason}")
         self.file, self.key, self.reason = file, key, reason
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 _HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -144,77 +152,6 @@ class Cases(_Strict):
 class Privacy(_Strict):
     echo_description_in_group: bool = False
     mask_phones: bool = True
-
-
-class Pacing(_Strict):
-    min_gap_seconds: float = Field(3.0, ge=0)
-    global_per_minute: int = Field(20, ge=1)
-    jitter_seconds: float = Field(1.5, ge=0)
-    retry_max_seconds: float = Field(30.0, gt=0)
-    max_attempts: int = Field(8, ge=1)
-
-
-class Robot(_Strict):
-    """A send-only group robot (`channels.<name>.robots.<robot>`, e.g. a WeCom 群机器人):
-    one internal group reached by a webhook whose key is in an environment variable."""
-
-    key_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="env var: the key")
-    url: str | None = Field(None, description="the webhook; None: the vendor's")
-    tags: list[str] = Field(default_factory=list, description="digests: policies' tags")
-
-
-class Channel(_Strict):
-    """WeChat through a Wechaty puppet-service gateway (`channels.wechat`, or the short form
-    `wechat:` + `pacing:`)."""
-
-    endpoint: str | None = None
-    token: str | None = None
-    pacing: Pacing = Pacing()
-
-
-class Webhooks(_Strict):
-    """Send-only group robots (`channels.wecom_webhook`): the adapter is
-    channels/wecom_webhook.py; each robot is one conversation of the channel."""
-
-    robots: dict[str, Robot] = Field(default_factory=dict)
-    pacing: Pacing = Pacing()
-
-
-#: the vendor's long-connection endpoint (DEFAULT_WS_URL of its Python and Node SDKs)
-WECOM_BOT_URL = "wss://openws.work.weixin.qq.com"
-
-
-class WecomBot(_Strict):
-    """The WeCom 智能机器人 (AI bot) over its long connection (`channels.wecom_bot`); the
-    adapter is channels/wecom_bot.py. The secret is read from the environment variable
-    named by `secret_env`, never from this file."""
-
-    bot_id: str = Field(min_length=1, description="the robot's BotID (管理后台 → 智能机器人)")
-    secret_env: str = Field("WECOM_BOT_SECRET", min_length=1)
-    url: str = WECOM_BOT_URL
-    ca_file: str | None = Field(None, description="extra CA certificate (PEM) to trust")
-    name: str | None = Field(None, description="the robot's name in WeCom; default bot_name")
-    staff_groups: list[str] = Field(default_factory=list)
-    member_groups: list[str] = Field(default_factory=list)
-    heartbeat_seconds: float = Field(30.0, gt=0)
-    max_backoff_seconds: float = Field(1.0, gt=0, le=5)
-    reply_window_seconds: float = Field(300.0, ge=0, le=360)
-    pacing: Pacing = Pacing()
-
-    @field_validator("url")
-    @classmethod
-    def _websocket_url(cls, value: str) -> str:
-        if not value.startswith("wss://") or len(value) <= len("wss://"):
-            raise ValueError("expected a wss:// URL (the long connection always speaks TLS)")
-        return value
-
-
-class Channels(_Strict):
-    """`channels:`, one entry per chat network the bot runs on."""
-
-    wechat: Channel | None = None
-    wecom_bot: WecomBot | None = None
-    wecom_webhook: Webhooks | None = None
 
 
 class QuietHours(_Strict):

@@ -7,12 +7,21 @@ mentions the network's way. Only adapters know a network's protocol and events.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.messages import Incoming, Outgoing
 
-__all__ = ["Names", "OnMessage", "Transport", "TransportError", "mention_prefix"]
+__all__ = [
+    "Names",
+    "OnMessage",
+    "Transport",
+    "TransportError",
+    "first_connection",
+    "mention_prefix",
+    "until_ready",
+]
 
 OnMessage = Callable[[Incoming], Awaitable[None]]
 #: a contact's display name by id (the adapter renders mentions with it)
@@ -56,3 +65,34 @@ class Transport(Protocol):
 def mention_prefix(out: Outgoing, names: Names, separator: str = "\u2005") -> str:
     """`@name` + separator for each mention, as WeChat shows a real @mention."""
     return "".join(f"@{names(m)}{separator}" for m in out.mention_ids)
+
+
+async def first_connection(
+    first: asyncio.Future[None],
+    within: float,
+    stop: Callable[[], Awaitable[None]],
+    too_slow: Callable[[], Exception],
+) -> None:
+    """An adapter's start: wait for its first connection; a refusal (the future's error)
+    or no answer `within` seconds (`too_slow()`) stops the adapter and is raised."""
+    try:
+        await asyncio.wait_for(first, within)
+    except TimeoutError:
+        await stop()
+        raise too_slow() from None
+    except Exception:
+        await stop()
+        raise
+
+
+async def until_ready(ready: asyncio.Event, closing: asyncio.Event) -> None:
+    """Wait until a send may go (`ready`); TransportError once the adapter is closing."""
+    if not ready.is_set() and not closing.is_set():
+        waits = [asyncio.ensure_future(e.wait()) for e in (ready, closing)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+    if closing.is_set():
+        raise TransportError("the bot is stopping")

@@ -23,7 +23,7 @@ from typing import Any
 from bot.db import open_db
 from bot.journal import Journal
 from bot.messages import Incoming, Outgoing
-from bot.transport import Names, OnMessage, mention_prefix
+from bot.transport import Names, OnMessage, first_connection, mention_prefix
 from channels.inbox import Inbox
 from channels.wechaty_client import MAX_BACKOFF, GatewayClient, list_rooms
 from channels.wechaty_events import (
@@ -99,17 +99,15 @@ class WechatyTransport:
             asyncio.create_task(self._work()),
             asyncio.create_task(self.inbox.run(on_message)),
         ]
-        try:
-            await asyncio.wait_for(first, self.connect_timeout)
-        except TimeoutError:
-            await self.stop()
-            raise GatewayStartError(
+        await first_connection(
+            first,
+            self.connect_timeout,
+            self.stop,
+            lambda: GatewayStartError(
                 f"the Wechaty gateway at {self.client.endpoint} did not answer"
                 f" within {self.connect_timeout:g} s"
-            ) from None
-        except GatewayStartError:
-            await self.stop()
-            raise
+            ),
+        )
 
     async def stop(self) -> None:
         """Let a send in flight finish, release held sends, close the channel.

@@ -29,7 +29,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from bot.messages import Outgoing
-from bot.transport import TransportError
+from bot.transport import TransportError, until_ready
 from channels.wechaty_client import GatewayClient, describe
 
 __all__ = ["Outbound", "Recent"]
@@ -132,15 +132,7 @@ class Outbound:
         await self.send(out)
 
     async def _until_sendable(self) -> None:
-        if not self.sendable.is_set() and not self._closing.is_set():
-            waits = [asyncio.ensure_future(e.wait()) for e in (self.sendable, self._closing)]
-            try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiting in waits:
-                    waiting.cancel()
-        if self._closing.is_set():
-            raise TransportError("the bot is stopping")
+        await until_ready(self.sendable, self._closing)
 
     async def _echo_since(self, key: tuple[str, str], since: float) -> bool:
         """Whether WeChat echoed the bot's message (conversation, text) after `since`."""

@@ -45,7 +45,7 @@ from typing import Protocol
 from bot.db import open_db
 from bot.journal import Journal
 from bot.messages import Outgoing
-from bot.transport import Names, OnMessage, TransportError
+from bot.transport import Names, OnMessage, TransportError, first_connection, until_ready
 from channels.wecom_bot_cards import (
     MAX_BUTTONS,
     CardPiece,
@@ -164,16 +164,14 @@ class WecomBotTransport:
             asyncio.create_task(self.client.run(first)),
             asyncio.create_task(self.inbox.run(on_message)),
         ]
-        try:
-            await asyncio.wait_for(first, self.connect_timeout)
-        except TimeoutError:
-            await self.stop()
-            raise WecomStartError(
+        await first_connection(
+            first,
+            self.connect_timeout,
+            self.stop,
+            lambda: WecomStartError(
                 f"WeCom at {self.client.url} did not answer within {self.connect_timeout:g} s"
-            ) from None
-        except WecomStartError:
-            await self.stop()
-            raise
+            ),
+        )
 
     async def stop(self) -> None:
         """Release held sends, journal what was read, close the connection."""
@@ -292,13 +290,4 @@ class WecomBotTransport:
         return markdown_send(chat, piece, kind)
 
     async def _until_online(self) -> None:
-        online = self.client.online
-        if not online.is_set() and not self._closing.is_set():
-            waits = [asyncio.ensure_future(e.wait()) for e in (online, self._closing)]
-            try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiting in waits:
-                    waiting.cancel()
-        if self._closing.is_set():
-            raise TransportError("the bot is stopping")
+        await until_ready(self.client.online, self._closing)

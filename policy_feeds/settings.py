@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from bot.strict import Strict as _Strict
 
 __all__ = ["FEED_FIELDS", "Feed", "PolicySettings", "TagRule"]
 
 FEED_FIELDS = ("items", "title", "url", "id", "date", "summary", "issuer", "tags")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Feed(_Strict):
