@@ -74,11 +74,6 @@ class People:
 
     # -- contacts ------------------------------------------------------------------------
 
-    def channel(self, contact_id: str) -> str | None:
-        """The channel the contact was last seen on (None: never seen)."""
-        row = self.db.execute("select channel from contacts where id = ?", [contact_id]).fetchone()
-        return str(row[0]) if row and row[0] else None
-
     def contact(self, contact_id: str) -> dict[str, Any]:
         row = self.db.execute(
             "select name, enterprise, phone from contacts where id = ?", [contact_id]
