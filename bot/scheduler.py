@@ -11,7 +11,7 @@ due while the bot was down. Such a run fires once on start (coalesce) if it is a
 its `misfire_grace_time` late, and is skipped otherwise. Stored jobs no feature declares
 any more are removed.
 
-The SQL job store (SQLAlchemy) is imported only when a scheduler is built, so commands
+The job store (bot/jobstore.py) is imported only when a scheduler is built, so commands
 that never schedule (check, policy list …) start without it.
 """
 
@@ -164,10 +164,11 @@ def build_scheduler(services: Services, *, resume: bool = True) -> AsyncIOSchedu
     """The scheduler with every feature's jobs registered (they reach the store when it
     starts). With `resume`, each feature's `on_start` runs first (e.g. finishing a
     broadcast run a previous process left half done)."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    store = SQLAlchemyJobStore(url=f"sqlite:///{services.db_path}", tablename=JOBS_TABLE)
+    from bot.jobstore import SQLiteJobStore
+
+    store = SQLiteJobStore(services.db_path, JOBS_TABLE)
     scheduler = AsyncIOScheduler(
         timezone=services.config.tz,
         jobstores={"default": store},

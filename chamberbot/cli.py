@@ -134,6 +134,8 @@ def _wechat(args: argparse.Namespace) -> tuple[Path, str, str]:
 def _webhook(config: Config, path: Path) -> Transport | None:
     """The WeCom group robots' channel when the config names any (keys from the
     environment: a missing one is a ConfigError, exit 2)."""
+    if config.channels.wecom_webhook is None:
+        return None  # nor is its HTTP client imported: a tenth of a second at every start
     from channels.wecom_webhook import webhook_transport
 
     return webhook_transport(config, path, os.environ)
