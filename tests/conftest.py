@@ -296,10 +296,12 @@ SLOW_FIRST = (
     "test_events_gateway.py",
     "test_gateway.py",
     "test_web.py",
+    "test_wecom_loop.py",
     "test_wheel.py",
     "test_web_stats.py",
-    "test_web_gateway.py",
     "test_web_events.py",
+    "test_web_gateway.py",
+    "test_wecom_bot.py",
     "test_demo.py",
 )
 
