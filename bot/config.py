@@ -119,6 +119,10 @@ class WeChat(_Strict):
 _WORKING_HOURS = re.compile(r"(\d{1,2}):([0-5]\d)-(\d{1,2}):([0-5]\d)")
 
 
+#: the default `cases.routes`: chat's two first (a chat case gets one of them by itself)
+ROUTES = ("群聊", "私聊", "接待日", "走访调研", "座谈会/早餐会", "12345转办", "问卷", "其他")
+
+
 class Cases(_Strict):
     first_response_hours: float = Field(24, gt=0)
     #: a first-response deadline outside these hours, or on a day off, moves to the next
@@ -130,6 +134,19 @@ class Cases(_Strict):
     default_category: str = "其他"
     default_department: str = "秘书处"
     default_limit_days: int = Field(10, ge=1)
+    #: where cases come from; chat cases are 群聊 / 私聊, staff pick one when they 代录
+    routes: list[str] = Field(default_factory=lambda: list(ROUTES))
+
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, value: list[str]) -> list[str]:
+        names = [v.strip() for v in value]
+        if any(not n for n in names) or len(set(names)) != len(names):
+            raise ValueError("routes must be distinct, non-empty names")
+        missing = [r for r in ROUTES[:2] if r not in names]
+        if missing:
+            raise ValueError(f"routes must include the chat routes {'、'.join(missing)}")
+        return names
 
     @field_validator("working_hours")
     @classmethod

@@ -81,6 +81,13 @@ class People:
         values = dict(zip(("name", "enterprise", "phone"), row, strict=True)) if row else _EMPTY
         return {"id": contact_id, **values}
 
+    def of_enterprise(self, enterprise: str) -> list[tuple[str, str | None]]:
+        """The contacts (id, name) known to speak for an enterprise, staff excepted."""
+        rows = self.db.execute(
+            "select id, name from contacts where enterprise = ? order by id", [enterprise]
+        ).fetchall()
+        return [(str(i), n) for i, n in rows if i not in self.staff]
+
     def name(self, contact_id: str) -> str:
         return str(self.contact(contact_id)["name"] or contact_id)
 

@@ -14,9 +14,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.feature import Feature, JobSpec, WebPart
 from bot.services import Services
-from handlers.cases import deadlines, intake, reporter, staff
+from handlers.cases import deadlines, intake, register, reporter, staff
 from handlers.cases import web as cases_web
 from handlers.cases.calendar_watch import check_calendar
+from handlers.cases.migrations import MIGRATIONS
 from handlers.cases.service import (
     OPEN,
     RATINGS,
@@ -63,12 +64,13 @@ def _jobs(services: Services) -> list[JobSpec]:
 FEATURE = Feature(
     templates=Path(__file__).resolve().parent / "templates",
     name="cases",
-    routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES],
-    prompts=intake.PROMPTS,
+    routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES, *register.ROUTES],
+    prompts={**intake.PROMPTS, **register.PROMPTS},
     jobs=_jobs,
     on_start=check_calendar,
     cli=staff.CLI,
     console=deadlines.CONSOLE,
     service=_service,
+    migrations=MIGRATIONS,
     web=WebPart([cases_web.routes], [("/", "工作台"), ("/cases", "诉求台账")]),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,14 +13,14 @@ from sqlite_utils import Database
 
 from bot.calendar_file import CalendarFile
 from bot.config import Config
-from bot.db import to_db
+from bot.db import to_db, transaction
 from bot.messages import Outgoing
 from bot.normalize import normalize, parse_case_ref
 from bot.notices import Notices
 from bot.people import People
 from bot.refusal import Refusal
 from bot.workdays import Deadlines, WorkCalendar
-from handlers.cases.model import Actor, Case, EventKind
+from handlers.cases.model import Actor, Case, EventKind, Status, classify
 from handlers.cases.rules import RESPONDS, check, next_status
 from handlers.cases.store import CaseStore, track
 
@@ -137,6 +137,41 @@ class CaseCore:
             changes["first_response_at"] = to_db(now)
         return self.store.write(case, kind, actor, now, text, data, changes)
 
+    def create(
+        self, author: Actor, values: Mapping[str, Any], now: datetime, *, start: datetime
+    ) -> Case:
+        """A new case row (numbered YYYY-NNNN), classified, its deadlines counted from
+        `start` (when the chamber collected it), and its 受理 event by `author`."""
+        found = classify(str(values["description"]), self.config)
+        plan = self.plan(start, found.category)
+        with transaction(self.db):
+            blank = self.store.insert(
+                {
+                    **values,
+                    "category": found.category,
+                    "aspect": found.aspect,
+                    "department": found.department,
+                    "status": str(Status.NEW),
+                    "escalation": 0,
+                    "reopen_count": 0,
+                    "created_at": to_db(now),
+                    "updated_at": to_db(now),
+                    "first_response_at": None,
+                    "response_due_at": to_db(self.response_due(start)),
+                    "response_flagged_at": None,
+                    "due_at": to_db(plan.due),
+                    "reminded_at": None,
+                    "level2_due_at": to_db(plan.level2),
+                    "rate_due_at": None,
+                },
+                now,
+            )
+            if plan.fallback_years:
+                track(self.db, blank.id, plan)
+            data = {"category": found.category, "department": found.department}
+            text = str(values["description"])
+            return self.store.write(blank, EventKind.OPENED, author, now, text, data)
+
     def response_due(self, opened: datetime) -> datetime:
         """When the first response is promised: `first_response_hours` after `opened`,
         moved on to the next working time when that falls outside `working_hours` or on a
@@ -155,9 +190,14 @@ class CaseCore:
     def to_reporter(self, case: Case, template: str, **context: Any) -> Outgoing:
         """A status update into the conversation the case came from, @reporter in a group."""
         mentions = (case.reporter_id,) if case.conversation_is_group else ()
-        return self.notices.to(
+        out = self.notices.to(
             case.conversation_id, template, mentions, channel=case.channel, case=case, **context
         )
+        if not case.relayed:
+            return out
+        # registered by staff for an enterprise the bot cannot reach: theirs to pass on
+        relay = self.notices.render("case_relay", case=case)
+        return replace(out, text=f"{relay}\n{out.text}")
 
     def rate_window(self) -> timedelta:
         """How long the reporter has to rate a resolution before it closes as 未评价."""

@@ -15,6 +15,7 @@ from bot.normalize import normalize
 from bot.people import SYSTEM, Actor
 
 __all__ = [
+    "CHAT_ROUTES",
     "OPEN",
     "SYSTEM",
     "Actor",
@@ -60,6 +61,10 @@ class EventKind(StrEnum):
     REMINDED = "reminded"
     RESPONSE_OVERDUE = "response_overdue"
     DEADLINES_RECOMPUTED = "deadlines_recomputed"
+
+
+#: the route of a case from chat: CHAT_ROUTES[is_group]
+CHAT_ROUTES = ("私聊", "群聊")
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,14 @@ class Case:
     rate_due_at: str | None
     closed_at: str | None
     close_reason: str | None
+    # where it came from (a route of `cases.routes`) and when the chamber collected it
+    route: str | None = None
+    collected_on: str | None = None
+    # a case staff registered for an enterprise (代录): who, and the enterprise's contact
+    registered_by_id: str | None = None
+    registered_by_name: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Case:
@@ -168,6 +181,12 @@ class Case:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+    @property
+    def relayed(self) -> bool:
+        """Registered by staff for an enterprise the bot cannot reach: its status updates
+        go to the staff member who registered it, to pass on."""
+        return self.registered_by_id is not None and self.reporter_id == self.registered_by_id
 
     def overdue(self, now: datetime) -> bool:
         return self.is_open and from_db(self.due_at) <= now

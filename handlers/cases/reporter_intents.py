@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.db import to_db, transaction
+from bot.db import to_db
 from bot.refusal import Refusal
 from handlers.cases.core import CaseCore, Outcome
-from handlers.cases.model import Actor, Case, EventKind, Status, classify
-from handlers.cases.store import track
+from handlers.cases.model import CHAT_ROUTES, Actor, Case, EventKind
 
 __all__ = ["RATINGS", "ReporterIntents"]
 
@@ -29,45 +28,26 @@ class ReporterIntents(CaseCore):
         now: datetime,
         origin: str | None = None,
     ) -> Outcome:
-        """A new case, numbered YYYY-NNNN, classified, with its deadlines."""
-        found = classify(description, self.config)
-        plan = self.plan(now, found.category)
-        response_due = self.response_due(now)
-        with transaction(self.db):
-            blank = self.store.insert(
-                {
-                    "year": now.year,
-                    "reporter_id": reporter.id,
-                    "reporter_name": reporter.name,
-                    "enterprise": enterprise,
-                    "channel": channel,
-                    "conversation_id": conversation_id,
-                    "conversation_is_group": int(is_group),
-                    "description": description,
-                    "category": found.category,
-                    "aspect": found.aspect,
-                    "department": found.department,
-                    "status": str(Status.NEW),
-                    "escalation": 0,
-                    "reopen_count": 0,
-                    "created_at": to_db(now),
-                    "updated_at": to_db(now),
-                    "first_response_at": None,
-                    "response_due_at": to_db(response_due),
-                    "response_flagged_at": None,
-                    "due_at": to_db(plan.due),
-                    "reminded_at": None,
-                    "level2_due_at": to_db(plan.level2),
-                    "rate_due_at": None,
-                },
-                now,
-            )
-            if plan.fallback_years:
-                track(self.db, blank.id, plan)
-            data = {"category": found.category, "department": found.department}
-            case = self.store.write(blank, EventKind.OPENED, reporter, now, description, data)
+        """A new case from chat, numbered YYYY-NNNN, classified, with its deadlines; its
+        route is the chat's (群聊 / 私聊)."""
+        case = self.create(
+            reporter,
+            {
+                "year": now.year,
+                "reporter_id": reporter.id,
+                "reporter_name": reporter.name,
+                "enterprise": enterprise,
+                "channel": channel,
+                "conversation_id": conversation_id,
+                "conversation_is_group": int(is_group),
+                "description": description,
+                "route": CHAT_ROUTES[is_group],
+            },
+            now,
+            start=now,
+        )
         notices = self.notices.to_staff("intake_staff_opened", case=case, origin=origin)
-        return Outcome(case, blank, notices)
+        return Outcome(case, case, notices)
 
     def supplement(self, case: Case, actor: Actor, text: str, now: datetime) -> Outcome:
         if case.reporter_id != actor.id:

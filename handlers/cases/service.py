@@ -27,6 +27,7 @@ from handlers.cases.model import (
     EventKind,
     Status,
 )
+from handlers.cases.register_intents import RegisterIntents, Registration
 from handlers.cases.reporter_intents import RATINGS, ReporterIntents
 from handlers.cases.staff_intents import StaffIntents
 
@@ -45,6 +46,7 @@ __all__ = [
     "EventKind",
     "Ledger",
     "Outcome",
+    "Registration",
     "Selection",
     "Status",
     "as_text",
@@ -54,5 +56,5 @@ __all__ = [
 ]
 
 
-class CaseService(ReporterIntents, StaffIntents, DeadlineIntents):
+class CaseService(ReporterIntents, RegisterIntents, StaffIntents, DeadlineIntents):
     """Every intent on a case (see the modules of this package)."""

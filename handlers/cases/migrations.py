@@ -1,0 +1,33 @@
+"""The cases feature's own migrations (`Migrations("chamberbot.cases")`), run after the
+core's, which created the `cases` table (bot/db.py m003). Each is plain SQL: a migration
+never calls live code."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS = Migrations("chamberbot.cases")
+
+
+@MIGRATIONS()
+def m001_routes_and_proxies(db: Database) -> None:
+    """Where a case came from (`route`, `collected_on`) and, for a case staff registered
+    for an enterprise (代录), who registered it and the enterprise's contact. Cases from
+    chat get their route from the conversation."""
+    cases = db.table("cases")
+    for column in (
+        "route",
+        "collected_on",
+        "registered_by_id",
+        "registered_by_name",
+        "contact_name",
+        "contact_phone",
+    ):
+        cases.add_column(column, str)
+    db.execute(
+        "update cases set route = case when conversation_is_group = 1 then '群聊' else '私聊' end"
+    )
+    db.execute("create index cases_route on cases (route)")

@@ -1,0 +1,102 @@
+"""代录: staff register cases for enterprises, from chat, the console and a sheet; a case of
+an enterprise the bot cannot reach is relayed through the staff member who registered it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bot.db import from_db
+from bot.refusal import Refusal
+from bot.services import Services
+from handlers.cases.service import Registration, Status
+from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, WANG, ChatBot, actor, case_service
+
+
+def test_a_case_registered_in_chat_for_an_enterprise_without_chat_is_relayed_to_staff(
+    bot: ChatBot,
+) -> None:
+    asked = bot.text("代录 华丰纺织有限公司 厂区周边供电不稳定，一周停电三次", **WANG)
+    assert "这件诉求是从哪里收集的？请回复序号或名称：" in asked
+    assert "1. 接待日" in asked
+    assert "4. 12345转办" in asked
+    (question,) = [o for o in bot.say("不知道", **WANG) if o.conversation_id == STAFF_ROOM]
+    assert "没有「不知道」这个来源" in question.text
+    assert [c.label for c in question.choices][:2] == ["接待日", "走访调研"]
+
+    outs = bot.say("1", **WANG)
+    reply = next(o.text for o in outs if o.conversation_id == STAFF_ROOM and "已代录" in o.text)
+    assert "华丰纺织有限公司，来源：接待日" in reply
+    assert "办理进展和评价邀请将发给您，请转告企业" in reply
+    case = case_service(bot.app).where("enterprise = ?", ["华丰纺织有限公司"])[0]
+    assert (case.route, case.registered_by_name, case.reporter_id) == (
+        "接待日",
+        "王科长",
+        "wxid_wang",
+    )
+    assert case.relayed
+    assert case.collected_on == bot.clock.now().date().isoformat()
+    assert any("来源：接待日（王科长代录）" in o.text for o in outs)
+
+    # the answer to the enterprise reaches 王科长 privately, headed 请转告企业
+    outs = bot.say(f"回复 {case.number} 已联系供电公司排查线路", **WANG)
+    relayed = [o.text for o in outs if o.conversation_id == "wxid_wang"]
+    assert relayed
+    assert relayed[0].startswith("【请转告企业】华丰纺织有限公司，诉求 ")
+    assert "已联系供电公司排查线路" in relayed[0]
+
+    # resolved: the rating invitation too; 王科长 passes on the enterprise's 满意 → 已销号
+    outs = bot.say(f"办结 {case.number} 线路已改造", **WANG)
+    (invite,) = [o for o in outs if o.conversation_id == "wxid_wang"]
+    assert invite.text.startswith("【请转告企业】")
+    assert len(invite.choices) == 3
+    thanked = bot.text(invite.choices[0].command, sender="wxid_wang", room=None)
+    assert "诉求 " + case.number + " 已销号" in thanked
+    assert case_service(bot.app).get(case.id).status == Status.CLOSED
+
+
+def test_a_registered_case_of_a_known_member_reaches_the_member(bot: ChatBot) -> None:
+    bot.app.people.remember("wxid_li", name="李总", enterprise="李记食品有限公司")
+    reg = Registration("李记食品有限公司", "社保缴费基数上调，企业负担加重", "走访调研",
+                       bot.clock.now().date() - timedelta(days=3))  # fmt: skip
+    before = bot.app.outbox.last_id()
+    outcome = case_service(bot.app).register(actor("wxid_wang"), reg, bot.clock.now())
+    bot.app.outbox.enqueue(outcome.notices)
+    case = outcome.case
+    assert (case.reporter_id, case.conversation_id, case.relayed) == ("wxid_li", "wxid_li", False)
+    told = [o.text for o in bot.transport.deliver(bot.app.outbox, before)
+            if o.conversation_id == "wxid_li"]  # fmt: skip
+    assert "商会工作人员王科长已登记为诉求" in told[0]
+    # the clocks started on the day it was collected (Friday 09:00), not today: 24 h on is
+    # a Saturday, so the first answer was due this Monday 09:00 — now
+    assert from_db(case.response_due_at) == bot.clock.now()
+    today = case_service(bot.app).plan(bot.clock.now(), case.category).due
+    assert from_db(case.due_at) < today
+
+
+def test_registration_refuses_a_bad_route_a_future_date_and_changes_nothing(
+    app: Services,
+) -> None:
+    now = app.clock.now()
+    for reg, template in (
+        (Registration("某企业", "问题", "电话", now.date()), "register_bad_route"),
+        (
+            Registration("某企业", "问题", "接待日", now.date() + timedelta(days=1)),
+            "register_future",
+        ),
+        (Registration("某企业", " ", "接待日", now.date()), "register_missing"),
+    ):
+        with pytest.raises(Refusal) as refused:
+            case_service(app).register(actor("wxid_wang"), reg, now)
+        assert refused.value.template == template
+    assert app.db.table("cases").count == 0
+
+
+def test_chat_cases_get_their_route_by_themselves(bot: ChatBot) -> None:
+    in_group = bot.report()
+    private = bot.report("厂房漏水", room=None, reporter="wxid_li", enterprise="李记食品")
+    assert (in_group.route, private.route) == ("群聊", "私聊")
+    assert in_group.status == Status.NEW
+    assert in_group.conversation_id == MEMBERS_ROOM
+    assert date.fromisoformat(in_group.created_at[:10]) == bot.clock.now().date()
