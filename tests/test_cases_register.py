@@ -4,14 +4,28 @@ an enterprise the bot cannot reach is relayed through the staff member who regis
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
+from bot.clock import FrozenClock
 from bot.db import from_db
 from bot.refusal import Refusal
 from bot.services import Services
-from handlers.cases.service import Registration, Status
-from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, WANG, ChatBot, actor, case_service
+from chamberbot.cli import main
+from handlers.cases.service import CaseService, Registration, Status
+from tests.conftest import (
+    MEMBERS_ROOM,
+    STAFF_ROOM,
+    START,
+    WANG,
+    ChatBot,
+    actor,
+    case_service,
+    demo_config,
+    make_services,
+)
 
 
 def test_a_case_registered_in_chat_for_an_enterprise_without_chat_is_relayed_to_staff(
@@ -100,3 +114,62 @@ def test_chat_cases_get_their_route_by_themselves(bot: ChatBot) -> None:
     assert in_group.status == Status.NEW
     assert in_group.conversation_id == MEMBERS_ROOM
     assert date.fromisoformat(in_group.created_at[:10]) == bot.clock.now().date()
+
+
+def _sheet(path: Path, rows: list[list[object]]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["企业名称", "联系人", "联系电话", "问题描述", "来源", "收集日期"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_reception_days_sheet_is_imported_whole_or_not_at_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "bot.db"
+    app = make_services(demo_config(), db, FrozenClock(START))
+    app.people.remember("wxid_zhang", name="张总", enterprise="宏达机械")
+    app.close()
+    good: list[list[object]] = [
+        ["宏达机械", "张总", "", "电费偏高，峰谷电价政策不清楚", "接待日", date(2026, 11, 10)],
+        ["华丰纺织", "刘经理", "13912345678", "消防验收排队两个月", "接待日", "2026-11-10"],
+    ]
+    bad: list[list[object]] = [
+        *good,
+        [None, None, None, None, None, None],  # blank: skipped
+        ["顺达物流", "", "", "", "接待日", "2026-11-10"],
+        ["顺达物流", "", "", "货车通行证难办", "电话", "2026/11/10"],
+        ["顺达物流", "", "call me", "货车通行证难办", "接待日", "上周"],
+        ["顺达物流", "", "call me", "货车通行证难办", "接待日", "2026-11-10"],
+    ]
+    args = ["cases", "import", "--db", str(db), "--by", "王科长"]
+    assert main([*args, str(_sheet(tmp_path / "bad.xlsx", bad))]) == 1
+    err = capsys.readouterr().err
+    assert "有 4 行需要更正，未导入任何诉求" in err
+    assert "第5行：请填写问题描述。" in err
+    assert "第6行：没有「电话」这个来源。" in err
+    assert "第7行：收集日期「上周」无法识别" in err
+    assert "第8行：联系电话「call me」不像电话号码。" in err
+
+    app = make_services(demo_config(), db, FrozenClock(START))
+    assert app.db.table("cases").count == 0
+    assert app.db.table("outbox").count == 0
+    app.close()
+
+    assert main([*args, str(_sheet(tmp_path / "good.xlsx", good))]) == 0
+    out = capsys.readouterr().out
+    assert "导入 2 件诉求" in out
+    assert "华丰纺织　接待日　" in out
+    assert "（进展发给登记人转告）" in out.splitlines()[2]
+    app = make_services(demo_config(), db, FrozenClock(START))
+    first, second = app.service(CaseService).where("1", [])
+    assert (first.reporter_id, first.relayed) == ("wxid_zhang", False)  # a known member
+    assert (second.reporter_id, second.contact_phone) == ("wxid_wang", "13912345678")
+    assert second.collected_on == "2026-11-10"
+    told = app.db.execute("select text from outbox where conversation_id = 'wxid_zhang'")
+    assert "已登记为诉求" in told.fetchone()[0]
+    app.close()

@@ -6,6 +6,7 @@ asked for with --phone.
     chamberbot cases list [--status open|all|new|accepted|…] [--limit N]
     chamberbot cases show 2026-0042
     chamberbot cases export --out ledger.xlsx [--format csv|xlsx] [--phone]
+    chamberbot cases import sheet.xlsx --by 王科长        (handlers/cases/import_sheet.py)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.feature import SubParsers, command_options, with_services
 from bot.refusal import Refusal
 from bot.services import Services
 from bot.tables import write_table
+from handlers.cases import import_sheet
 from handlers.cases.listing import CaseFilter
 from handlers.cases.service import Case, CaseService, as_text, ledger_labels, ledger_rows
 
@@ -92,3 +94,4 @@ def register(sub: SubParsers) -> None:
     export.add_argument("--format", choices=FORMATS, default="xlsx", help="csv or xlsx")
     export.add_argument("--phone", action="store_true", help="include reporters' phone numbers")
     export.set_defaults(**with_services(_export))
+    import_sheet.register(commands)
