@@ -23,9 +23,11 @@ from tests.conftest import (
     ChatBot,
     actor,
     case_service,
+    delivered,
     demo_config,
     make_services,
 )
+from tests.web_harness import csrf_in, http_console, http_login, text_at
 
 
 def test_a_case_registered_in_chat_for_an_enterprise_without_chat_is_relayed_to_staff(
@@ -173,3 +175,45 @@ def test_a_reception_days_sheet_is_imported_whole_or_not_at_all(
     told = app.db.execute("select text from outbox where conversation_id = 'wxid_zhang'")
     assert "已登记为诉求" in told.fetchone()[0]
     app.close()
+
+
+async def test_the_console_registers_a_case_or_keeps_the_form_and_says_why(
+    bot: ChatBot,
+) -> None:
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        ledger = await client.get("/cases")
+        assert text_at(ledger.text, "//a[@href='/cases/new']") == "代录诉求"
+        form = await client.get("/cases/new")
+        assert form.status_code == 200
+        assert text_at(form.text, "//h2") == "代录诉求"
+        assert "12345转办" in text_at(form.text, "//select[@name='route']")
+        fields = {
+            "csrf": csrf_in(form.text),
+            "enterprise": "华丰纺织有限公司",
+            "contact_name": "刘经理",
+            "contact_phone": "13912345678",
+            "description": "消防验收排队两个月，新车间迟迟不能投产",
+            "route": "走访调研",
+            "collected_on": "2026-11-20",  # after today (Monday 16 November)
+        }
+        refused = await client.post("/cases/new", data=fields)
+        assert refused.status_code == 400
+        problem = text_at(refused.text, "//*[@role='alert']")
+        assert problem == "诉求未登记：收集日期 2026-11-20 还没到，请填写问题实际收集的日期。"
+        assert "消防验收排队两个月" in text_at(refused.text, "//textarea")  # kept
+        assert bot.app.db.table("cases").count == 0
+
+        done = await client.post("/cases/new", data={**fields, "collected_on": "2026-11-13"})
+        assert (done.status_code, done.headers["location"]) == (303, "/cases/2026-0001")
+        page = await client.get("/cases/2026-0001")
+        assert "已登记诉求 2026-0001。该企业还没有联系过助手" in page.text
+    case = case_service(bot.app).get(1)
+    assert (case.route, case.collected_on, case.contact_name) == (
+        "走访调研",
+        "2026-11-13",
+        "刘经理",
+    )
+    assert (case.reporter_id, case.registered_by_name) == ("wxid_wang", "王科长")
+    staff = delivered(bot, STAFF_ROOM)
+    assert any("来源：走访调研（王科长代录）" in text for text in staff)

@@ -26,6 +26,7 @@ from handlers.cases.web_ledger import (
     ledger_xlsx,
     read_rows,
 )
+from handlers.cases.web_register import register_page
 from web.console import Console
 from web.settings import web_settings
 from web.store import User
@@ -198,10 +199,13 @@ def routes(console: Console) -> list[Route]:
             )
         return console.redirect(request, back)
 
+    new_form, new_case = register_page(console)
     return [
         Route("/", console.page(dashboard)),
         Route("/cases", console.page(ledger)),
         Route("/cases.xlsx", console.page(export)),
+        Route("/cases/new", console.page(new_form)),  # before /cases/{number}
+        Route("/cases/new", console.page(new_case), methods=["POST"]),
         Route("/cases/{number}", console.page(detail)),
         Route("/cases/{number}/{action}", console.page(act), methods=["POST"]),
     ]
