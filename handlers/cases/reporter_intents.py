@@ -7,8 +7,9 @@ from typing import Any
 
 from bot.db import to_db, transaction
 from bot.refusal import Refusal
+from handlers.cases.classify import classify
 from handlers.cases.core import CaseCore, Outcome
-from handlers.cases.model import Actor, Case, EventKind, Status, classify
+from handlers.cases.model import Actor, Case, EventKind, Status
 from handlers.cases.store import track
 
 __all__ = ["RATINGS", "ReporterIntents"]
