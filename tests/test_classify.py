@@ -15,7 +15,6 @@ from bench.classify import HOLDOUT, SET, evaluate, labelled
 from bot.clock import FrozenClock
 from bot.config import load_config
 from bot.scheduler import build_scheduler
-from bot.services import Services
 from chamberbot.cli import main
 from chamberbot.root import sections
 from handlers.cases.classify import classify, warmed
@@ -124,14 +123,14 @@ def test_a_recategorised_case_is_exported_as_a_labelled_example(
     assert rows[1][5] == "王科长"
 
 
-def test_the_running_bot_loads_the_segmenter_at_its_start(app: Services) -> None:
+def test_the_running_bot_loads_the_segmenter_at_its_start(tmp_path: Path) -> None:
     """Regression (tests/test_chaos.py, on this branch): loaded on the first 诉求 of a burst,
     the segmenter stalled the event loop ~0.3 s with messages unread, and a kill lost them.
     The bot's start (build_scheduler runs each feature's on_start) loads it first."""
     config = demo_config(
         categories=[{"name": "开工", "department": "秘书处", "keywords": ["复工"]}]
     )
-    services = make_services(config, app.db_path, FrozenClock(START))
+    services = make_services(config, tmp_path / "bot.db", FrozenClock(START))
     assert not warmed(services.config)
     build_scheduler(services)
     assert warmed(services.config)
