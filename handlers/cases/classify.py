@@ -14,7 +14,7 @@ category without an aspect. The most hits win; between as many hits, the longer 
 characters hit: 著作权 outweighs 登记, 劳动仲裁 outweighs 赔偿); then the rule listed first in
 the config. No hit: `cases.default_category` (其他).
 
-The segmenter (~0.2-0.35 s) is loaded on the first classification, never at import (many
+The segmenter (~0.16-0.35 s) is loaded on the first classification, never at import (many
 commands and tests never classify), one per set of keywords, so two configs in one process
 never share a dictionary. The running bot loads it at its start (`warm`, the cases
 feature's on_start), before a channel connects: loading it on the first 诉求 of a burst
@@ -34,7 +34,7 @@ from handlers.cases.model import Classification
 if TYPE_CHECKING:
     from rjieba import Jieba
 
-__all__ = ["classify", "warm", "warmed", "words"]
+__all__ = ["classify", "warm", "warmed"]
 
 
 @dataclass(frozen=True)
@@ -102,12 +102,6 @@ def warm(config: Config) -> None:
 def warmed(config: Config) -> bool:
     """Whether the segmenter for this config's keywords is loaded."""
     return _rules(config).vocabulary in _SEGMENTERS
-
-
-def words(text: str, config: Config) -> list[str]:
-    """The normalised text cut into words, the config's keywords kept whole."""
-    vocabulary = _rules(config).vocabulary
-    return _segmenter(vocabulary).cut(normalize(text), False)
 
 
 def _phrases(tokens: list[str], longest: int) -> set[str]:
