@@ -83,6 +83,7 @@ bench: $(STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/workdays.py
+	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/policies_ingest.py
 	$(BIN)/python bench/gateway.py

@@ -6,7 +6,7 @@ The story (START = Mon 2026-11-16 09:00; 24 h first-response limit):
                                                   new due 12-01 14:00), resolved, 满意 → closed
     0002 李 会员二群 稳岗补贴    政务环境/惠企政策  answered 27 h later (late), resolved 11-20,
                                                   never rated → closed 未评价 by the sweep
-    0003 孙 会员一群 停电        政务环境/基础设施  withdrawn after an hour
+    0003 孙 会员一群 停电        市场环境/要素保障  withdrawn after an hour
     0004 张 会员一群 路灯 (11-17) 政务环境/基础设施  nobody answers: level 1 at due 11-26,
                                                   level 2 on 12-03
     0005 李 会员二群 合同违约    法治环境/合同纠纷  claimed after 30 min, resolved, 基本满意

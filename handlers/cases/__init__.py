@@ -17,6 +17,7 @@ from bot.services import Services
 from handlers.cases import deadlines, intake, register, reporter, staff
 from handlers.cases import web as cases_web
 from handlers.cases.calendar_watch import check_calendar
+from handlers.cases.classify import warm
 from handlers.cases.migrations import MIGRATIONS
 from handlers.cases.service import (
     OPEN,
@@ -55,6 +56,14 @@ def _service(services: Services) -> CaseService:
     return CaseService(s.db, s.config, s.people, s.notices, s.calendar_file)
 
 
+def _on_start(services: Services) -> None:
+    """At the bot's start, before any channel connects: the calendar file, and the
+    classifier's segmenter — loading it on the first 诉求 stalls the event loop ~0.3 s while
+    messages wait unread in the socket, which a kill then loses (tests/test_chaos.py)."""
+    check_calendar(services)
+    warm(services.config)
+
+
 def _jobs(services: Services) -> list[JobSpec]:
     # Hourly at :05: calendar.file re-read, fallback deadlines recounted, weekly notice.
     calendar = CronTrigger(minute=5, timezone=services.config.tz)
@@ -67,7 +76,7 @@ FEATURE = Feature(
     routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES, *register.ROUTES],
     prompts={**intake.PROMPTS, **register.PROMPTS},
     jobs=_jobs,
-    on_start=check_calendar,
+    on_start=_on_start,
     cli=staff.CLI,
     console=deadlines.CONSOLE,
     service=_service,

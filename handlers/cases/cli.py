@@ -7,6 +7,10 @@ asked for with --phone.
     chamberbot cases show 2026-0042
     chamberbot cases export --out ledger.xlsx [--format csv|xlsx] [--phone]
     chamberbot cases import sheet.xlsx --by 王科长        (handlers/cases/import_sheet.py)
+    chamberbot cases examples --out examples.csv [--format csv|xlsx]
+
+`examples` writes the cases staff re-classified (改类) as labelled examples: description,
+the classification it ended with and what the rules had said (handlers/cases/examples.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from bot.refusal import Refusal
 from bot.services import Services
 from bot.tables import write_table
 from handlers.cases import import_sheet
+from handlers.cases.examples import labelled_examples
 from handlers.cases.listing import CaseFilter
 from handlers.cases.service import Case, CaseService, as_text, ledger_labels, ledger_rows
 
@@ -76,6 +81,21 @@ def _export(app: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+def _examples(app: Services, args: argparse.Namespace) -> int:
+    found = labelled_examples(app.db)
+    header = app.templates.render("cases_cli", kind="examples_header").strip().split("|")
+    rows = [header]
+    for e in found:
+        rows.append(
+            [e.number, e.description, e.label, e.rules_said, e.corrected_at, e.corrected_by]
+        )
+    title = app.templates.render("cases_cli", kind="examples_title").strip()
+    write_table(rows, Path(args.out), args.format, title)
+    text = app.templates.render("cases_cli", kind="examples", count=len(found), out=args.out)
+    _write(text)
+    return 0
+
+
 def register(sub: SubParsers) -> None:
     cases = sub.add_parser("cases", help="the case ledger: list, show one, export")
     commands = cases.add_subparsers(dest="cases_command", required=True)
@@ -95,3 +115,9 @@ def register(sub: SubParsers) -> None:
     export.add_argument("--phone", action="store_true", help="include reporters' phone numbers")
     export.set_defaults(**with_services(_export))
     import_sheet.register(commands)
+    examples = commands.add_parser(
+        "examples", parents=[common], help="re-classified cases as labelled examples"
+    )
+    examples.add_argument("--out", required=True, help="the file to write")
+    examples.add_argument("--format", choices=FORMATS, default="csv", help="csv or xlsx")
+    examples.set_defaults(**with_services(_examples))

@@ -20,7 +20,8 @@ from bot.notices import Notices
 from bot.people import People
 from bot.refusal import Refusal
 from bot.workdays import Deadlines, WorkCalendar
-from handlers.cases.model import Actor, Case, EventKind, Status, classify
+from handlers.cases.classify import classify
+from handlers.cases.model import Actor, Case, EventKind, Status
 from handlers.cases.rules import RESPONDS, check, next_status
 from handlers.cases.store import CaseStore, track
 

@@ -9,9 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from bot.config import Config
 from bot.db import from_db
-from bot.normalize import normalize
 from bot.people import SYSTEM, Actor
 
 __all__ = [
@@ -25,7 +23,6 @@ __all__ = [
     "EventKind",
     "Status",
     "classified",
-    "classify",
 ]
 
 
@@ -73,38 +70,6 @@ class Classification:
     aspect: str
     department: str
     limit_days: int
-
-
-_RULES: dict[int, tuple[Config, list[tuple[Classification, tuple[str, ...]]]]] = {}
-
-
-def _rules(config: Config) -> list[tuple[Classification, tuple[str, ...]]]:
-    """Each category and aspect with its normalised keywords, worked out once per config."""
-    cached = _RULES.get(id(config))
-    if cached is not None and cached[0] is config:
-        return cached[1]
-    rules = []
-    for cat in config.categories:
-        candidates = [("", cat.keywords)] + [(a.name, a.keywords) for a in cat.aspects]
-        for aspect, words in candidates:
-            found = Classification(cat.name, aspect, cat.department, cat.limit_days)
-            rules.append((found, tuple(normalize(w) for w in words)))
-    _RULES[id(config)] = (config, rules)
-    return rules
-
-
-def classify(description: str, config: Config) -> Classification:
-    """Keyword rules from config: the category (and sub-aspect) with the most hits wins."""
-    text = normalize(description)
-    best: tuple[int, Classification] | None = None
-    for found, words in _rules(config):
-        hits = sum(1 for w in words if w in text)
-        if hits and (best is None or hits > best[0]):
-            best = (hits, found)
-    if best:
-        return best[1]
-    c = config.cases
-    return Classification(c.default_category, "", c.default_department, c.default_limit_days)
 
 
 def classified(category: str, aspect: str | None) -> str:
