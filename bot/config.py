@@ -136,6 +136,9 @@ class Cases(_Strict):
     default_limit_days: int = Field(10, ge=1)
     #: where cases come from; chat cases are 群聊 / 私聊, staff pick one when they 代录
     routes: list[str] = Field(default_factory=lambda: list(ROUTES))
+    #: working days after 销号 (or 撤回) when the reporter is asked whether the problem is
+    #: really solved (回访); 0: no follow-up
+    follow_up_days: int = Field(5, ge=0)
 
     @field_validator("routes")
     @classmethod

@@ -25,6 +25,7 @@ from tests.conftest import (
     actor,
     case_service,
     demo_config,
+    make_services,
     open_case,
 )
 
@@ -304,7 +305,14 @@ def test_unrated_resolution_closes_as_unrated_and_is_never_satisfied(
 # -- what the sweep leaves alone -----------------------------------------------------------
 
 
-def test_closed_and_withdrawn_cases_are_never_touched(app: Services, clock: FrozenClock) -> None:
+def test_closed_and_withdrawn_cases_are_never_touched_without_follow_up(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """With 回访 off (cases.follow_up_days 0) the sweep leaves a finished case alone for good
+    (with it on, tests/test_cases_follow_up.py)."""
+    demo = demo_config()
+    cases = demo.cases.model_copy(update={"follow_up_days": 0})
+    app = make_services(demo.model_copy(update={"cases": cases}), tmp_path / "bot.db", clock)
     withdrawn = open_case(app, clock.now(), PERMIT)
     withdrawn = case_service(app).withdraw(withdrawn, actor("wxid_zhang"), "", clock.now()).case
     closed = resolve(

@@ -115,12 +115,23 @@ def test_next_action_follows_every_intent_of_a_case_life(
     case = case_service(app).resolve(case, wang, "再办", clock.now()).case
     case = _acts_exactly_at(app, clock, case, EventKind.CLOSED)
     assert case.status == Status.CLOSED
+    assert _next(app, case) == case.follow_up_due_at  # 回访, five working days on
+    case = _acts_exactly_at(app, clock, case, EventKind.FOLLOW_UP_ASKED)
+    assert _next(app, case) == case.follow_up_expires_at
+    case = _acts_exactly_at(app, clock, case, EventKind.FOLLOW_UP_FAILED)
+    assert case.follow_up_result == "no_answer"
     assert _next(app, case) is None
 
 
-def test_a_withdrawn_case_is_never_looked_at_again(app: Services, clock: FrozenClock) -> None:
+def test_a_withdrawn_case_is_looked_at_again_only_for_its_follow_up(
+    app: Services, clock: FrozenClock
+) -> None:
     case = _open(app)
     case = case_service(app).withdraw(case, actor("wxid_zhang"), "", clock.now()).case
+    assert _next(app, case) == case.follow_up_due_at
+    case = _acts_exactly_at(app, clock, case, EventKind.FOLLOW_UP_ASKED)
+    reporter = actor("wxid_zhang")
+    case = case_service(app).answer_follow_up(case, reporter, True, "", clock.now()).case
     assert _next(app, case) is None
     assert case_service(app).due_cases(clock.now() + timedelta(days=400)) == []
 

@@ -138,7 +138,8 @@ def test_todo_reads_each_filter_in_due_order_from_an_index(bot: ChatBot, app: Se
         for sql in reads:
             plan = " / ".join(row[3] for row in app.db.execute(f"explain query plan {sql}"))
             assert "TEMP B-TREE" not in plan, (text, plan)
-            assert "cases_open_" in plan, (text, plan)
+            # the open cases' partial indexes; 待办's 回访 phone tasks read their own
+            assert "cases_open_" in plan or "cases_follow_up_pending" in plan, (text, plan)
 
 
 def test_todo_with_nothing_open_and_with_an_unknown_filter(bot: ChatBot) -> None:

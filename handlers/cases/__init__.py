@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.feature import Feature, JobSpec, WebPart
 from bot.services import Services
-from handlers.cases import deadlines, intake, register, reporter, staff
+from handlers.cases import deadlines, follow_up, intake, register, reporter, staff
 from handlers.cases import web as cases_web
 from handlers.cases.calendar_watch import check_calendar
 from handlers.cases.classify import warm
@@ -73,7 +73,13 @@ def _jobs(services: Services) -> list[JobSpec]:
 FEATURE = Feature(
     templates=Path(__file__).resolve().parent / "templates",
     name="cases",
-    routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES, *register.ROUTES],
+    routes=[
+        *intake.ROUTES,
+        *reporter.ROUTES,
+        *staff.ROUTES,
+        *register.ROUTES,
+        *follow_up.ROUTES,
+    ],
     prompts={**intake.PROMPTS, **register.PROMPTS},
     jobs=_jobs,
     on_start=_on_start,

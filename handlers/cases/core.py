@@ -27,6 +27,8 @@ from handlers.cases.store import CaseStore, track
 
 __all__ = ["CaseCore", "Outcome"]
 
+_FOLLOW_UP = ("follow_up_asked_at", "follow_up_expires_at", "follow_up_result", "follow_up_at")
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -134,6 +136,10 @@ class CaseCore:
         status = next_status(case, kind)
         if status != case.status:
             changes["status"] = status
+            days = self.config.cases.follow_up_days
+            if status in (Status.CLOSED, Status.WITHDRAWN):  # a new round of 回访
+                due = to_db(self.calendar.add(now, days)[0]) if days else None
+                changes.update(dict.fromkeys(_FOLLOW_UP, None), follow_up_due_at=due)
         if kind in RESPONDS and not case.first_response_at:
             changes["first_response_at"] = to_db(now)
         return self.store.write(case, kind, actor, now, text, data, changes)

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from bot.db import from_db, to_db
 from bot.messages import Outgoing
-from handlers.cases.core import CaseCore, Outcome
+from handlers.cases.core import Outcome
+from handlers.cases.follow_up_intents import FollowUpIntents
 from handlers.cases.model import SYSTEM, Case, EventKind, Status
 from handlers.cases.store import track
 
@@ -26,7 +27,7 @@ def _is_due(value: str | None, now: datetime) -> bool:
     return bool(value) and from_db(str(value)) <= now
 
 
-class DeadlineIntents(CaseCore):
+class DeadlineIntents(FollowUpIntents):
     def recount_deadlines(
         self, case: Case, start: datetime, limit_days: int, level2_days: int, now: datetime
     ) -> Case | None:
@@ -161,6 +162,8 @@ class DeadlineIntents(CaseCore):
             self._escalate_overdue(1),
             self._escalate_overdue(2),
             self.auto_close,
+            self.ask_follow_up,
+            self.expire_follow_up,
         )
         notices: list[Outgoing] = []
         changed = False

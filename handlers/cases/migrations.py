@@ -31,3 +31,23 @@ def m001_routes_and_proxies(db: Database) -> None:
         "update cases set route = case when conversation_is_group = 1 then '群聊' else '私聊' end"
     )
     db.execute("create index cases_route on cases (route)")
+
+
+@MIGRATIONS()
+def m002_follow_up(db: Database) -> None:
+    """回访: when a closed or withdrawn case is followed up, when it was asked and until
+    when an answer counts, its result (solved, unsolved, no_answer) and when."""
+    cases = db.table("cases")
+    for column in (
+        "follow_up_due_at",
+        "follow_up_asked_at",
+        "follow_up_expires_at",
+        "follow_up_result",
+        "follow_up_at",
+    ):
+        cases.add_column(column, str)
+    # the few cases awaiting a 回访 answer: the reporter's pending ones, staff's phone tasks
+    db.execute(
+        "create index cases_follow_up_pending on cases (reporter_id, id)"
+        " where follow_up_asked_at is not null and follow_up_result is null"
+    )

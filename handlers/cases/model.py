@@ -58,6 +58,10 @@ class EventKind(StrEnum):
     REMINDED = "reminded"
     RESPONSE_OVERDUE = "response_overdue"
     DEADLINES_RECOMPUTED = "deadlines_recomputed"
+    FOLLOW_UP_ASKED = "follow_up_asked"
+    FOLLOW_UP_ANSWERED = "follow_up_answered"
+    FOLLOW_UP_REOPENED = "follow_up_reopened"
+    FOLLOW_UP_FAILED = "follow_up_failed"
 
 
 #: the route of a case from chat: CHAT_ROUTES[is_group]
@@ -120,6 +124,12 @@ class Case:
     registered_by_name: str | None = None
     contact_name: str | None = None
     contact_phone: str | None = None
+    # 回访 after closing (handlers/cases/follow_up_intents.py)
+    follow_up_due_at: str | None = None
+    follow_up_asked_at: str | None = None
+    follow_up_expires_at: str | None = None
+    follow_up_result: str | None = None
+    follow_up_at: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Case:

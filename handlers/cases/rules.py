@@ -4,6 +4,7 @@ it leads. Every intent of the case service is checked here before it writes.
     new ─claim/assign→ accepted ─answer→ in_progress ─resolve→ resolved ─rate 满意→ closed
      └──────────── answer ───────────────┘                       │  └─rate 不满意→ in_progress
     any open state ─withdraw→ withdrawn        resolved ─no rating in time→ closed (未评价)
+    closed ─回访 未解决→ in_progress            closed, withdrawn ─回访→ (asked, answered, failed)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = ["ALLOWED", "NEXT", "RESPONDS", "check", "next_status"]
 
 _HANDLING = OPEN | {Status.RESOLVED}  # staff may still act on a case awaiting its rating
 _ALL = frozenset(Status)
+_FINISHED = frozenset({Status.CLOSED, Status.WITHDRAWN})  # 回访 follows these up
 
 ALLOWED: dict[EventKind, frozenset[Status]] = {
     EventKind.OPENED: frozenset(),
@@ -34,6 +36,10 @@ ALLOWED: dict[EventKind, frozenset[Status]] = {
     EventKind.REMINDED: OPEN,
     EventKind.RESPONSE_OVERDUE: frozenset({Status.NEW, Status.ACCEPTED}),
     EventKind.DEADLINES_RECOMPUTED: OPEN,
+    EventKind.FOLLOW_UP_ASKED: _FINISHED,
+    EventKind.FOLLOW_UP_ANSWERED: _FINISHED,
+    EventKind.FOLLOW_UP_REOPENED: frozenset({Status.CLOSED}),
+    EventKind.FOLLOW_UP_FAILED: _FINISHED,
 }
 
 NEXT: dict[EventKind, dict[Status, Status]] = {
@@ -44,6 +50,7 @@ NEXT: dict[EventKind, dict[Status, Status]] = {
     EventKind.REOPENED: {Status.RESOLVED: Status.IN_PROGRESS},
     EventKind.CLOSED: {Status.RESOLVED: Status.CLOSED},
     EventKind.WITHDRAWN: dict.fromkeys(OPEN, Status.WITHDRAWN),
+    EventKind.FOLLOW_UP_REOPENED: {Status.CLOSED: Status.IN_PROGRESS},
 }
 
 #: intents that count as the first response (件件有回应): staff took the case in hand

@@ -18,6 +18,7 @@ from handlers.cases.model import OPEN, Status
 __all__ = ["next_action_at"]
 
 _UNANSWERED = frozenset({Status.NEW, Status.ACCEPTED})
+_FINISHED = frozenset({Status.CLOSED, Status.WITHDRAWN})
 
 
 def next_action_at(row: Mapping[str, Any], now: datetime, remind_before: timedelta) -> str | None:
@@ -26,7 +27,8 @@ def next_action_at(row: Mapping[str, Any], now: datetime, remind_before: timedel
     The steps, as in `DeadlineIntents.advance`: flag an unanswered new case
     (`response_due_at`), remind before the deadline (from `due_at - remind_before` until
     `due_at`, once), escalate at `due_at` (level 1) and `level2_due_at` (level 2), close an
-    unrated resolution at `rate_due_at`.
+    unrated resolution at `rate_due_at`; follow a closed or withdrawn case up at
+    `follow_up_due_at`, and record no answer at `follow_up_expires_at`.
     """
     status = Status(row["status"])
     times: list[str] = []
@@ -47,4 +49,9 @@ def next_action_at(row: Mapping[str, Any], now: datetime, remind_before: timedel
             times.append(str(row["level2_due_at"]))
     if status == Status.RESOLVED and row["rate_due_at"]:
         times.append(str(row["rate_due_at"]))
+    if status in _FINISHED and not row.get("follow_up_result"):
+        if not row.get("follow_up_asked_at") and row.get("follow_up_due_at"):
+            times.append(str(row["follow_up_due_at"]))
+        elif row.get("follow_up_expires_at"):
+            times.append(str(row["follow_up_expires_at"]))
     return min(times) if times else None

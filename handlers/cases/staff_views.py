@@ -91,9 +91,9 @@ def todo(ctx: Context) -> list[Outgoing]:
     total = _total(ctx, kind) if len(cases) == _TODO_LIMIT else len(cases)
     now = to_db(ctx.now)
     rows = [{"case": c, "overdue": _late(c, now)} for c in cases]
-    return [
-        ctx.say("staff_todo", kind=kind, rows=rows, total=total, more=max(0, total - len(rows)))
-    ]
+    calls = ctx.service(CaseService).follow_up_tasks() if kind == "all" else []
+    more = max(0, total - len(rows))
+    return [ctx.say("staff_todo", kind=kind, rows=rows, total=total, more=more, calls=calls)]
 
 
 def details(ctx: Context, case: Case, rest: str) -> list[Outgoing]:

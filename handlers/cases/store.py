@@ -55,6 +55,11 @@ CHANGEABLE = frozenset(
         "rate_due_at",
         "closed_at",
         "close_reason",
+        "follow_up_due_at",
+        "follow_up_asked_at",
+        "follow_up_expires_at",
+        "follow_up_result",
+        "follow_up_at",
     }
 )
 
