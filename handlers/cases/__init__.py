@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.feature import Feature, JobSpec, WebPart
 from bot.services import Services
-from handlers.cases import deadlines, intake, register, reporter, staff
+from handlers.cases import deadlines, intake, register, reporter, staff, topic_chat, web_topics
 from handlers.cases import web as cases_web
 from handlers.cases.calendar_watch import check_calendar
 from handlers.cases.classify import warm
@@ -73,7 +73,7 @@ def _jobs(services: Services) -> list[JobSpec]:
 FEATURE = Feature(
     templates=Path(__file__).resolve().parent / "templates",
     name="cases",
-    routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES, *register.ROUTES],
+    routes=[*intake.ROUTES, *reporter.ROUTES, *staff.ROUTES, *register.ROUTES, *topic_chat.ROUTES],
     prompts={**intake.PROMPTS, **register.PROMPTS},
     jobs=_jobs,
     on_start=_on_start,
@@ -81,5 +81,8 @@ FEATURE = Feature(
     console=deadlines.CONSOLE,
     service=_service,
     migrations=MIGRATIONS,
-    web=WebPart([cases_web.routes], [("/", "工作台"), ("/cases", "诉求台账")]),
+    web=WebPart(
+        [cases_web.routes, web_topics.routes],
+        [("/", "工作台"), ("/cases", "诉求台账"), ("/topics", "专题")],
+    ),
 )

@@ -58,6 +58,8 @@ class EventKind(StrEnum):
     REMINDED = "reminded"
     RESPONSE_OVERDUE = "response_overdue"
     DEADLINES_RECOMPUTED = "deadlines_recomputed"
+    TOPIC_JOINED = "topic_joined"  # linked into a 专题 (data: topic id and name)
+    TOPIC_LEFT = "topic_left"  # taken out of its 专题
 
 
 #: the route of a case from chat: CHAT_ROUTES[is_group]

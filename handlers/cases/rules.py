@@ -34,6 +34,8 @@ ALLOWED: dict[EventKind, frozenset[Status]] = {
     EventKind.REMINDED: OPEN,
     EventKind.RESPONSE_OVERDUE: frozenset({Status.NEW, Status.ACCEPTED}),
     EventKind.DEADLINES_RECOMPUTED: OPEN,
+    EventKind.TOPIC_JOINED: OPEN,
+    EventKind.TOPIC_LEFT: _ALL,
 }
 
 NEXT: dict[EventKind, dict[Status, Status]] = {
