@@ -52,6 +52,9 @@ def test_a_topic_of_three_cases_answered_once_reaches_all_three_each_rated(
     made = _staff_reply(bot.say(f"专题 新建 园区路灯 {numbers}", **WANG))
     assert "已建立专题 1「园区路灯」。负责人：王科长（经济处）" in made
     assert f"· {li.number} 李记食品" in made
+    details = _staff_reply(bot.say(f"详情 {li.number}", **WANG))
+    assert "专题：专题 1「园区路灯」（王科长负责，期限 " in details
+    assert "王科长 加入专题：园区路灯" in details
 
     outs = bot.say("专题 回复 1 已协调供电所，本周内修复园区路灯", **WANG)
     assert "已将专题 1「园区路灯」的答复分别转达 3 家企业" in _staff_reply(outs)
