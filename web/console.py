@@ -116,7 +116,9 @@ class Console:
 
     @staticmethod
     def flash(request: Request, code: str, **params: Any) -> None:
-        request.session.setdefault("flash", []).append({"code": code, **params})
+        # assigned, not appended in place: Starlette saves a session only when an item is
+        # set, so a second flash before the page shows the first was lost
+        request.session["flash"] = [*request.session.get("flash", []), {"code": code, **params}]
 
     # -- responses -------------------------------------------------------------------------
 

@@ -14,7 +14,16 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.feature import Feature, JobSpec, WebPart
 from bot.services import Services
-from handlers.cases import deadlines, follow_up, intake, register, reporter, staff
+from handlers.cases import (
+    deadlines,
+    follow_up,
+    intake,
+    register,
+    reporter,
+    staff,
+    topic_chat,
+    web_topics,
+)
 from handlers.cases import web as cases_web
 from handlers.cases.calendar_watch import check_calendar
 from handlers.cases.classify import warm
@@ -79,6 +88,7 @@ FEATURE = Feature(
         *staff.ROUTES,
         *register.ROUTES,
         *follow_up.ROUTES,
+        *topic_chat.ROUTES,
     ],
     prompts={**intake.PROMPTS, **register.PROMPTS},
     jobs=_jobs,
@@ -87,5 +97,8 @@ FEATURE = Feature(
     console=deadlines.CONSOLE,
     service=_service,
     migrations=MIGRATIONS,
-    web=WebPart([cases_web.routes], [("/", "工作台"), ("/cases", "诉求台账")]),
+    web=WebPart(
+        [cases_web.routes, web_topics.routes],
+        [("/", "工作台"), ("/cases", "诉求台账"), ("/topics", "专题")],
+    ),
 )

@@ -65,6 +65,7 @@ def _show(app: Services, args: argparse.Namespace) -> int:
         phone=app.people.contact(case.reporter_id)["phone"],
         overdue=case.overdue(now),
         events=app.service(CaseService).timeline(case),
+        topic=app.service(CaseService).topics.open_topic_of(case),
     )
     _write(text)
     return 0

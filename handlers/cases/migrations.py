@@ -51,3 +51,24 @@ def m002_follow_up(db: Database) -> None:
         "create index cases_follow_up_pending on cases (reporter_id, id)"
         " where follow_up_asked_at is not null and follow_up_result is null"
     )
+
+
+@MIGRATIONS()
+def m003_topics(db: Database) -> None:
+    """专题: cases that share a problem, handled as one — its owner, department and
+    deadline (a local date), and the links of cases to it (a case leaves by `left_at`;
+    `resolved_at` is when the 专题's 办结 resolved that case)."""
+    db.execute(
+        "create table topics (id integer primary key, name text not null,"
+        " owner_id text not null, owner_name text not null, department text not null,"
+        " deadline text, deadline_set integer not null default 0,"
+        " created_by_id text not null, created_by_name text not null,"
+        " created_at text not null, closed_at text, outcome text)"
+    )
+    db.execute("create index topics_created on topics (created_at)")
+    db.execute(
+        "create table topic_cases (topic_id integer not null references topics (id),"
+        " case_id integer not null references cases (id), joined_at text not null,"
+        " left_at text, resolved_at text, primary key (topic_id, case_id))"
+    )
+    db.execute("create index topic_cases_case on topic_cases (case_id)")

@@ -62,6 +62,8 @@ class EventKind(StrEnum):
     FOLLOW_UP_ANSWERED = "follow_up_answered"
     FOLLOW_UP_REOPENED = "follow_up_reopened"
     FOLLOW_UP_FAILED = "follow_up_failed"
+    TOPIC_JOINED = "topic_joined"  # linked into a 专题 (data: topic id and name)
+    TOPIC_LEFT = "topic_left"  # taken out of its 专题
 
 
 #: the route of a case from chat: CHAT_ROUTES[is_group]

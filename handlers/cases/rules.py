@@ -40,6 +40,8 @@ ALLOWED: dict[EventKind, frozenset[Status]] = {
     EventKind.FOLLOW_UP_ANSWERED: _FINISHED,
     EventKind.FOLLOW_UP_REOPENED: frozenset({Status.CLOSED}),
     EventKind.FOLLOW_UP_FAILED: _FINISHED,
+    EventKind.TOPIC_JOINED: OPEN,
+    EventKind.TOPIC_LEFT: _ALL,
 }
 
 NEXT: dict[EventKind, dict[Status, Status]] = {

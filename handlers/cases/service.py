@@ -2,6 +2,7 @@
 
 `CaseService` is the only code that changes a case. Its intents (open, supplement, rate,
 reopen, withdraw; claim, assign, transfer, answer, resolve, escalate, note, reclassify;
+the 专题 intents over linked cases;
 and the system's flag_response_overdue, remind, auto_close) are checked against one
 transition table (handlers/cases/rules.py) and each writes one timeline event.
 """
@@ -30,6 +31,8 @@ from handlers.cases.model import (
 from handlers.cases.register_intents import RegisterIntents, Registration
 from handlers.cases.reporter_intents import RATINGS, ReporterIntents
 from handlers.cases.staff_intents import StaffIntents
+from handlers.cases.topic_intents import Skipped, TopicIntents, TopicOutcome
+from handlers.cases.topics import Topic, parse_topic_ref
 
 __all__ = [
     "LEDGER_COLUMNS",
@@ -48,13 +51,17 @@ __all__ = [
     "Outcome",
     "Registration",
     "Selection",
+    "Skipped",
     "Status",
+    "Topic",
+    "TopicOutcome",
     "as_text",
     "created_between",
     "ledger_labels",
     "ledger_rows",
+    "parse_topic_ref",
 ]
 
 
-class CaseService(ReporterIntents, RegisterIntents, StaffIntents, DeadlineIntents):
+class CaseService(ReporterIntents, RegisterIntents, TopicIntents, StaffIntents, DeadlineIntents):
     """Every intent on a case (see the modules of this package)."""

@@ -18,7 +18,7 @@ from handlers.cases.filters import CaseArg
 from handlers.cases.service import Case, CaseService, Outcome
 from handlers.cases.staff_views import details, todo
 
-__all__ = ["CLI", "ROUTES"]
+__all__ = ["CLI", "ROUTES", "staff_id_named"]
 
 _RECOMPUTE_WORDS = ("重算期限", "重新计算期限")
 
@@ -39,7 +39,7 @@ def claim(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     return [reply, *outcome.notices]
 
 
-def _staff_id(ctx: Context, who: str) -> str | None:
+def staff_id_named(ctx: Context, who: str) -> str | None:
     """A configured staff member by contact id or by name (after an optional @)."""
     who = who.lstrip("@＠").strip(SEPARATORS)
     if who in ctx.people.staff:
@@ -53,7 +53,7 @@ def _staff_id(ctx: Context, who: str) -> str | None:
 
 def assign(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     who, note = split_word(rest.lstrip("@＠"))
-    assignee_id = _staff_id(ctx, who)
+    assignee_id = staff_id_named(ctx, who)
     if assignee_id is None:
         names = [member.name for member in ctx.people.staff.values()]
         raise Refusal("staff_unknown_staff", who=who, names=names)

@@ -107,5 +107,6 @@ def details(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
             phone=ctx.people.contact(case.reporter_id)["phone"],
             overdue=case.overdue(ctx.now),
             events=ctx.service(CaseService).timeline(case),
+            topic=ctx.service(CaseService).topics.open_topic_of(case),
         )
     ]

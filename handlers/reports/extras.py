@@ -4,7 +4,10 @@
 `policy_sent` rows are policies sent to a group. 活动 (handlers/events): events starting
 in the period that were not cancelled (or left as drafts) were held; 报名 counts the
 registrations holding a seat (`registered`), 签到 every check-in (walk-ins included), and
-the attendance rate is checked-in registrations ÷ registrations.
+the attendance rate is checked-in registrations ÷ registrations. 专题 (handlers/cases,
+`topics` and `topic_cases`): 专题 set up in the period, the enterprises of the cases linked
+to them (and not taken out), and the cases closed (销号) in the period whose last 办结 was
+their 专题's.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ from sqlite_utils import Database
 
 from handlers.reports.facts import Window
 
-__all__ = ["EventFigures", "PolicyFigures", "event_figures", "policy_figures"]
+__all__ = [
+    "EventFigures",
+    "PolicyFigures",
+    "TopicFigures",
+    "event_figures",
+    "policy_figures",
+    "topic_figures",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,13 @@ class EventFigures:
         if not self.registered:
             return None
         return round(100.0 * self.registered_checked_in / self.registered, 1)
+
+
+@dataclass(frozen=True)
+class TopicFigures:
+    topics: int  # 专题 set up in the period
+    enterprises: int  # enterprises their cases cover
+    closed: int  # cases closed in the period through a 专题's 办结
 
 
 def _has(db: Database, table: str, columns: set[str]) -> bool:
@@ -83,3 +100,27 @@ def event_figures(db: Database, window: Window) -> EventFigures | None:
         params,
     ).fetchone()
     return EventFigures(held, registered or 0, checked_in or 0, both or 0)
+
+
+def topic_figures(db: Database, window: Window) -> TopicFigures | None:
+    if not (
+        _has(db, "topics", {"id", "created_at"})
+        and _has(db, "topic_cases", {"topic_id", "case_id", "left_at", "resolved_at"})
+    ):
+        return None
+    params = window.params
+    topics, enterprises = db.execute(
+        "select count(distinct t.id),"
+        " count(distinct coalesce(nullif(c.enterprise, ''), c.reporter_id))"
+        " from topics t left join topic_cases l on l.topic_id = t.id and l.left_at is null"
+        " left join cases c on c.id = l.case_id"
+        " where t.created_at >= :start and t.created_at < :end",
+        params,
+    ).fetchone()
+    closed = db.execute(
+        "select count(distinct c.id) from topic_cases l join cases c on c.id = l.case_id"
+        " where c.status = 'closed' and c.closed_at >= :start and c.closed_at < :end"
+        " and l.resolved_at = c.resolved_at",
+        params,
+    ).fetchone()[0]
+    return TopicFigures(topics, enterprises, closed)

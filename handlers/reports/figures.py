@@ -30,7 +30,14 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.db import from_db, to_db
 from bot.places import conversation_name
-from handlers.reports.extras import EventFigures, PolicyFigures, event_figures, policy_figures
+from handlers.reports.extras import (
+    EventFigures,
+    PolicyFigures,
+    TopicFigures,
+    event_figures,
+    policy_figures,
+    topic_figures,
+)
 from handlers.reports.facts import RATINGS, Window, facts_table, year_scope
 from handlers.reports.period import Period
 from handlers.reports.settings import ReportSettings, report_settings
@@ -114,6 +121,7 @@ class Report:
     policies: PolicyFigures | None
     events: EventFigures | None
     series: list[tuple[Period, Totals]] = field(default_factory=list)
+    topics: TopicFigures | None = None
 
 
 def _window(period: Period, cutoff: datetime) -> Window:
@@ -347,6 +355,7 @@ def compute(
             common=common.result(),
             policies=policy_figures(db, window),
             events=event_figures(db, window),
+            topics=topic_figures(db, window),
         )
     if series_months:
         report.series.extend(
