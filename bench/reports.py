@@ -24,20 +24,20 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
-from openpyxl import Workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.xlsx_writers import WRITERS, Sheets, same_dates  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from chamberbot.root import sections  # noqa: E402
 from chamberbot.root import services as build_services  # noqa: E402
-from handlers.cases.service import created_between, ledger_rows  # noqa: E402
+from handlers.cases.service import TIMELINE_COLUMNS, created_between, ledger_rows  # noqa: E402
 from handlers.reports.figures import compute  # noqa: E402
 from handlers.reports.ledger import write_ledger  # noqa: E402
 from handlers.reports.period import Period  # noqa: E402
@@ -159,17 +159,23 @@ def _timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _openpyxl_floor(cases: list[list[Any]], timeline: list[list[Any]], path: Path) -> float:
-    """openpyxl alone writing the ledger's two big sheets: the same values, in a bare
-    write-only workbook (no header styles, filters, widths, summary or queries)."""
-    started = time.perf_counter()
-    wb = Workbook(write_only=True)
-    for rows in (cases, timeline):
-        ws = wb.create_sheet()
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return time.perf_counter() - started
+def _writers(sheets: Sheets, scratch: Path) -> None:
+    """Each candidate writer (bench/xlsx_writers.py) writing the ledger's two big sheets, in
+    one run, against openpyxl write-only of the same run."""
+    base = 0.0
+    for name, write in WRITERS.items():
+        path = scratch / f"{name.split()[0]}.xlsx"
+        try:
+            _, took, cpu = _timed(lambda w=write, p=path: w(sheets, p))  # type: ignore[misc]
+        except ImportError:
+            print(f"  {name}: not installed")
+            continue
+        base = base or took
+        dates = "dates read back as dates" if same_dates(path) else "dates NOT read back"
+        print(
+            f"  {name}: {took:.2f} s (CPU {cpu:.2f} s), {base / took:.1f}× openpyxl"
+            f" write-only, {path.stat().st_size / 1e6:.1f} MB, {dates}"
+        )
 
 
 def main() -> None:
@@ -225,11 +231,14 @@ def main() -> None:
             f"XLSX ledger of {rows:,} cases and their {len(timeline):,} events ({cells:,}"
             f" cells): {took:.2f} s ({_verdict(took, 5)}; CPU {cpu:.2f} s), {size / 1e6:.1f} MB"
         )
-        floor = _openpyxl_floor(cases, timeline, Path(scratch) / "floor.xlsx")
-        print(
-            f"  openpyxl floor, the same cells written alone to a bare write-only workbook:"
-            f" {floor:.2f} s"
-        )
+        print("  the same two sheets (台账, 办理记录: header, widths, frozen, filtered, dates)")
+        lab = labels(render)
+        heads = [lab[f"ev.{k}"] for k in TIMELINE_COLUMNS]
+        sheets: Sheets = [
+            (lab["sheet.ledger"], ledger.header, ledger.widths, cases),
+            (lab["sheet.timeline"], heads, list(TIMELINE_COLUMNS.values()), timeline),
+        ]
+        _writers(sheets, Path(scratch))
         services.close()
     print(f"load average at end: {_load()}")
 
