@@ -123,7 +123,8 @@ order by c.id
 """
 
 
-def _fill(services: object, count: int) -> None:
+def fill(services: object, count: int) -> None:
+    """`count` cases over 2026 and their timelines (bench/ledger_latency.py uses it too)."""
     db = services.db  # type: ignore[attr-defined]
     lines = [ln for ln in SAMPLE.read_text("utf-8").splitlines() if not ln.startswith("#")]
     texts = [ln.split("\t", 1)[1] for ln in lines]
@@ -193,7 +194,7 @@ def main() -> None:
             config, db_path=Path(scratch) / "bench.db", clock=FrozenClock(now)
         )
         db = services.db
-        _, took, _ = _timed(lambda: _fill(services, args.cases))
+        _, took, _ = _timed(lambda: fill(services, args.cases))
         events = db.execute("select count(*) from case_events").fetchone()[0]
         print(f"built {args.cases:,} cases, {events:,} events in {took:.1f} s")
 
