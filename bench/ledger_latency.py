@@ -138,7 +138,9 @@ async def _run(app: Services) -> None:
         lab = ledger_labels(app.templates.render)
 
         async def in_loop() -> bytes:  # the route before issue 20: no await while writing
-            found = ledger_rows(db, lab, TZ, NOW, phone=False, limit=EXPORT_LIMIT)
+            found = ledger_rows(
+                db, lab, TZ, NOW, phone=False, limit=EXPORT_LIMIT, with_timeline=False
+            )
             return ledger_xlsx(found, lab["ledger.title"])
 
         lat, took, size = await _during(probe, in_loop)

@@ -129,8 +129,9 @@ def routes(console: Console) -> list[Route]:
 
         def workbook(db: Database) -> bytes:
             found = ledger_rows(
-                db, lab, app.config.tz, now, selection, phone=False, limit=EXPORT_LIMIT
-            )
+                db, lab, app.config.tz, now, selection, phone=False, limit=EXPORT_LIMIT,
+                with_timeline=False,
+            )  # fmt: skip
             return ledger_xlsx(found, lab["ledger.title"])
 
         data = await console.offload.run(workbook)
