@@ -74,7 +74,7 @@ def _show(app: Services, args: argparse.Namespace) -> int:
 def _export(app: Services, args: argparse.Namespace) -> int:
     lab = ledger_labels(app.templates.render)
     now = app.clock.now()
-    ledger = ledger_rows(app.db, lab, app.config.tz, now, phone=args.phone)
+    ledger = ledger_rows(app.db, lab, app.config.tz, now, phone=args.phone, with_timeline=False)
     out = Path(args.out)
     rows = [ledger.header, *(as_text(row) for row in ledger.rows)]
     write_table(rows, out, args.format, lab["ledger.title"])

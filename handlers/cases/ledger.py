@@ -93,9 +93,11 @@ def ledger_rows(
     *,
     phone: bool = True,
     limit: int = -1,
+    with_timeline: bool = True,
 ) -> Ledger:
     """The ledger of the cases `selection` (a WHERE over `cases` and its parameters) picks,
-    oldest first; overdue means open past its due date at `cutoff`."""
+    oldest first; overdue means open past its due date at `cutoff`. Without the timeline
+    (the console's one-sheet export) 办理记录's rows are not made: a sixth of the work."""
     where, params = selection
     rows = db.execute(_CASES.format(where=where, limit=int(limit)), params).fetchall()
     events = _events(db, [r[0] for r in rows])
@@ -116,7 +118,8 @@ def ledger_rows(
                 answer = text
             elif kind == "resolved":
                 summary = text
-            timeline.append([number, _local(at, tz), kinds.get(kind, kind), actor, text])
+            if with_timeline:
+                timeline.append([number, _local(at, tz), kinds.get(kind, kind), actor, text])
         overdue = state in _OPEN and due_at and due_at < cut
         row = [
             number, _local(created_at, tz), enterprise, reporter, tel,

@@ -10,7 +10,8 @@ description cut in SQL) into `Row`s whose words are already made (status label, 
 overdue) and whose text is already HTML-escaped (`html.escape`, once per field, here and
 only here): the table template (_case_table.html) prints them with autoescape off, so 50
 rows cost a few hundred microseconds instead of a millisecond of markupsafe calls.
-The XLSX export is the cases feature's ledger (handlers/cases/ledger.py).
+The XLSX export is the cases feature's ledger (handlers/cases/ledger.py), built and written
+in the console's worker thread on its own connection (web/offload.py; handlers/cases/web.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import urlencode
 
 from sqlite_utils import Database
 
+from bot.tables import Sheet, write_xlsx
 from bot.templates import clip
 from handlers.cases.listing import DESCRIPTION, STATUSES, CaseFilter, Selection, table_rows
 from handlers.cases.service import Ledger
@@ -141,14 +143,8 @@ def ledger_page(
 
 
 def ledger_xlsx(ledger: Ledger, sheet_title: str) -> bytes:
-    """The ledger as a write-only workbook: the header row, then the rows."""
-    from openpyxl import Workbook  # 0.2 s to import: only when exporting
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(sheet_title)
-    sheet.append(ledger.header)
-    for row in ledger.rows:
-        sheet.append(row)
+    """The ledger as one sheet (bot/tables.py: header frozen and filtered, the ledger's
+    widths, times as dates)."""
     out = io.BytesIO()
-    book.save(out)
+    write_xlsx([Sheet(sheet_title, ledger.header, ledger.rows, ledger.widths)], out)
     return out.getvalue()
