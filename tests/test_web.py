@@ -26,7 +26,7 @@ from tests.web_harness import (
     first_row_cells,
     http_console,
     http_login,
-    login,
+    login_form,
     text_at,
     web_console,
 )
@@ -51,7 +51,7 @@ async def test_a_case_from_chat_is_answered_and_resolved_on_the_web(
     case = await opened_in_chat(bot, "银行突然抽贷，资金周转困难")
     async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "wang")
+        await web.login("wang")
         await expect(page.get_by_role("link", name="工作台", exact=True)).to_be_visible()
         await expect(page.locator("#today")).to_contain_text(case.number)
         await web.shot("dashboard")
@@ -85,7 +85,7 @@ async def test_an_empty_answer_is_refused_and_changes_nothing(
 ) -> None:
     case = await opened_in_chat(bot, "工程款被拖欠半年")
     async with web_console(bot.app, browser) as web:
-        await login(web.page, "wang")
+        await web.login("wang")
         await web.page.goto(f"/cases/{case.number}")
         await web.page.locator("form.answer textarea").evaluate("t => t.required = false")
         await web.page.get_by_role("button", name="回复企业").click()
@@ -101,7 +101,7 @@ async def test_the_ledger_filters_and_exports_the_filtered_view(
     contract = await opened_in_chat(bot, "合同纠纷，对方违约", room=OTHER_ROOM)
     async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "wang")
+        await web.login("wang")
         await page.goto("/cases")
         await expect(page.locator("#rows")).to_contain_text(contract.number)
         await page.get_by_label("分类").select_option("法治环境")
@@ -129,7 +129,7 @@ async def test_a_broadcast_is_added_edited_and_previewed(bot: ChatBot, browser: 
     add_manual(bot.app, Item(title="小微企业融资担保降费通知", url="https://example.org/p/1"))
     async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "chen")
+        await web.login("chen")
         await page.goto("/broadcasts")
         await page.get_by_label("编号").fill("friday")
         await page.get_by_label("时间").fill("0 16 * * 5")
@@ -345,10 +345,10 @@ async def test_staff_cannot_open_admin_pages(bot: ChatBot) -> None:
 async def test_login_accounts_and_logout_in_the_browser(bot: ChatBot, browser: Browser) -> None:
     async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "chen", "wrong")
+        await login_form(page, "chen", "wrong")
         await expect(page.get_by_role("alert")).to_contain_text("账号或密码不正确")
         await web.shot("login")
-        await login(page, "chen")
+        await login_form(page, "chen")
         await page.get_by_role("link", name="账号", exact=True).click()
         await expect(page.locator("table")).to_contain_text("王科长")
         await web.shot("accounts")
@@ -369,7 +369,7 @@ async def test_markup_in_a_description_is_shown_as_text(bot: ChatBot, browser: B
             dialogs.append(dialog.message)
 
         page.on("dialog", seen)
-        await login(page, "wang")
+        await web.login("wang")
         for path in ("/", "/cases", f"/cases/{case.number}"):
             await page.goto(path)
             await expect(page.locator("main")).to_contain_text("{{ 7*7 }}")
@@ -389,7 +389,7 @@ async def test_policies_groups_and_a_phone_layout(bot: ChatBot, browser: Browser
     await opened_in_chat(bot, "银行突然抽贷，资金周转困难，希望商会协调续贷")
     async with web_console(bot.app, browser, mobile=True) as web:
         page = web.page
-        await login(page, "chen")
+        await web.login("chen")
         for path in ("/", "/cases"):
             await page.goto(path)
             cells = await first_row_cells(page, "table.cases")
@@ -434,7 +434,7 @@ async def test_an_event_is_announced_on_the_web_and_reaches_the_group(
     event = make_event(bot.app, announced=False, capacity=30)
     async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "wang")
+        await web.login("wang")
         await page.get_by_role("link", name="活动", exact=True).click()
         await page.get_by_role("link", name="数字化转型大讲堂").click()
         await page.get_by_role("button", name="发布到群").click()
@@ -463,7 +463,7 @@ async def test_a_case_is_recategorised_on_the_web_with_the_user_on_the_timeline(
     when = bot.app.templates.env.filters["datetime"]
     async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "wang")
+        await web.login("wang")
         await page.goto(f"/cases/{case.number}")
         form = page.locator("form.reclassify")
         await expect(form.get_by_label("改为分类")).to_have_value("市场环境/融资信贷")

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, expect
 from handlers.events.service import EventService
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, STAFF_ROOM, ChatBot, delivered
 from tests.events_helpers import make_event, seed_groups
-from tests.web_harness import BROWSER_LOOP, first_row_cells, login, web_console
+from tests.web_harness import BROWSER_LOOP, first_row_cells, web_console
 
 pytestmark = BROWSER_LOOP
 
@@ -28,7 +28,7 @@ async def test_an_event_is_created_checked_announced_and_edited(
     seed_groups(bot)
     async with web_console(bot.app, browser) as web:
         page = web.page
-        await login(page, "wang")
+        await web.login("wang")
         await page.goto("/events")
         await page.get_by_role("button", name="新建活动").click()
         await page.get_by_label("活动标题").fill("")
@@ -125,7 +125,7 @@ async def test_an_event_is_created_checked_announced_and_edited(
 
 async def test_the_event_form_on_a_phone(bot: ChatBot, browser: Browser) -> None:
     async with web_console(bot.app, browser, mobile=True) as web:
-        await login(web.page, "chen")
+        await web.login("chen")
         await web.page.goto("/events/new")
         await expect(web.page.get_by_label("活动标题")).to_be_visible()
         await web.shot("event-form-phone", full=False)
@@ -139,7 +139,7 @@ async def test_the_events_page_on_a_phone_reads_one_event_per_card(
         bot.app, title="数字化转型大讲堂（第二期）", place="商会大厦三楼报告厅", capacity=80
     )
     async with web_console(bot.app, browser, mobile=True) as web:
-        await login(web.page, "chen")
+        await web.login("chen")
         await web.page.goto("/events")
         cells = await first_row_cells(web.page, "main table")
         assert len(cells) == 7

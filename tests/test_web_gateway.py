@@ -31,7 +31,7 @@ from tests.gateway_harness import (
     open_case,
     wait_for,
 )
-from tests.web_harness import BROWSER_LOOP, PASSWORD, login, new_context
+from tests.web_harness import BROWSER_LOOP, PASSWORD, new_context
 
 ZHANG = "wxid_zhang"
 pytestmark = BROWSER_LOOP
@@ -71,7 +71,7 @@ async def test_a_case_reported_through_the_gateway_is_answered_on_the_web(
     assert number in new["text"]
     async with new_context(browser, url) as web:
         page = web.page
-        await login(page, "wang")
+        await web.login("wang")
         await expect(page.get_by_role("link", name="诉求台账")).to_be_visible()
         await page.goto("/cases")
         await page.locator("#rows").get_by_role("link", name=number).click()

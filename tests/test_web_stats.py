@@ -19,7 +19,7 @@ from handlers.reports.figures import totals
 from handlers.reports.period import month_of
 from tests.conftest import TZ, ChatBot
 from tests.test_reports import build
-from tests.web_harness import BROWSER_LOOP, login, web_console
+from tests.web_harness import BROWSER_LOOP, web_console
 
 pytestmark = BROWSER_LOOP
 
@@ -40,7 +40,7 @@ async def test_the_monthly_report_with_charts_and_downloads(
     async with web_console(bot.app, browser) as web:
         page = web.page
         page.on("request", lambda r: requested.append(r.url))
-        await login(page, "wang")
+        await web.login("wang")
         await page.get_by_role("link", name="统计", exact=True).click()
         await expect(page.locator("h2")).to_contain_text("2026年12月诉求办理情况报告")
         await page.get_by_role("button", name="上月").click()
@@ -113,7 +113,7 @@ async def test_the_dashboard_shows_this_months_three_rates(bot: ChatBot, browser
     assert (t.satisfaction.num, t.satisfaction.den) == (2, 3)
     async with web_console(bot.app, browser, mobile=True) as web:
         page = web.page
-        await login(page, "wang")
+        await web.login("wang")
         rates = page.locator("#rates")
         await expect(rates).to_contain_text("2026年11月")
         responded = f"{t.responded.pct:.1f}%" if t.responded.den else "—"

@@ -39,7 +39,7 @@ __all__ = [
     "csrf_in",
     "http_console",
     "http_login",
-    "login",
+    "login_form",
     "new_context",
     "text_at",
     "web_console",
@@ -67,6 +67,21 @@ class WebRun:
     page: Page
     url: str
     shots: list[Path] = field(default_factory=list)
+
+    async def login(self, username: str, password: str = PASSWORD) -> None:
+        """Logged in as `username`, on the 工作台: the login form posted over HTTP to this
+        server as a browser posts it (its page first, for the CSRF token), and the session
+        cookie handed to the page's browser context. Filling the form in the browser costs a
+        second a test; test_login_accounts_and_logout_in_the_browser does it (login_form)."""
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            answer = await http_login(client, username, password)
+            assert answer.status_code == 303, answer.text
+            cookies = [
+                {"name": c.name, "value": str(c.value), "url": self.url}
+                for c in client.cookies.jar
+            ]
+        await self.page.context.add_cookies(cookies)  # type: ignore[arg-type]
+        await self.page.goto("/")
 
     async def shot(self, name: str, selector: str | None = None, *, full: bool = True) -> None:
         """The whole page (or one element, or only the viewport) as tests/screenshots/NAME.png."""
@@ -149,7 +164,8 @@ async def first_row_cells(page: Page, table: str) -> list[dict[str, float]]:
     return cells
 
 
-async def login(page: Page, username: str, password: str = PASSWORD) -> None:
+async def login_form(page: Page, username: str, password: str = PASSWORD) -> None:
+    """The login form filled in and sent in the browser, as a user does."""
     await page.goto("/login")
     await page.get_by_label("登录名").fill(username)
     await page.get_by_label("密码").fill(password)
