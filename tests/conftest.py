@@ -270,8 +270,9 @@ async def browser() -> AsyncIterator[Browser]:
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """One populated Node test gateway for the session (per xdist worker; a Node start costs
     about 2 s of CPU); each test connects its own bot to it with `connected`, which resets it
-    first (nothing sent, failing or held; counters at zero). A test that kills, stops,
-    restarts or reshapes the gateway (rooms, contacts) starts its own (`running`)."""
+    first (nothing sent, failing or held; counters at zero). A test that kills, stops or
+    restarts the gateway starts its own (`running`); one that reshapes it (members, topics,
+    groups) puts it back as it was when it ends."""
     problem = node_problem()
     if problem:
         pytest.fail(problem)

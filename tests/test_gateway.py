@@ -38,6 +38,7 @@ from tests.gateway_harness import (
     BOT_NAME,
     MEMBERS,
     STAFF,
+    TOPICS,
     Bot,
     Gateway,
     assert_nothing_twice,
@@ -65,7 +66,7 @@ def chat(gateway: Gateway, tmp_path: Path) -> Iterator[Chat]:
 
 @pytest.fixture
 def own_chat(tmp_path: Path) -> Iterator[Chat]:
-    """A gateway and a bot of this test's own: it kills or reshapes the gateway."""
+    """A gateway and a bot of this test's own: it kills or restarts the gateway."""
     problem = node_problem()
     if problem:
         pytest.fail(problem)
@@ -323,23 +324,35 @@ def wake_up(gw: Gateway, after: float) -> None:
 # -- rooms --------------------------------------------------------------------------------
 
 
-def test_new_members_are_welcomed_by_name_in_member_groups_only(own_chat: Chat) -> None:
-    gw, _bot = own_chat
+def test_new_members_are_welcomed_by_name_in_member_groups_only(chat: Chat) -> None:
+    gw, _bot = chat
     gw.post("/contacts", id="wxid_zhou", name="周总")
-    gw.post("/room-add", room=MEMBERS, contact="wxid_zhou", by="wxid_chen")
-    (welcome,) = gw.wait_sent(MEMBERS, 1)
-    assert welcome["mention_ids"] == ["wxid_zhou"]
-    assert welcome["text"].startswith("@周总\u2005欢迎加入「会员一群」")
-    assert "诉求" in welcome["text"]
+    try:
+        gw.post("/room-add", room=MEMBERS, contact="wxid_zhou", by="wxid_chen")
+        (welcome,) = gw.wait_sent(MEMBERS, 1)
+        assert welcome["mention_ids"] == ["wxid_zhou"]
+        assert welcome["text"].startswith("@周总\u2005欢迎加入「会员一群」")
+        assert "诉求" in welcome["text"]
 
-    gw.post("/room-add", room=STAFF, contact="wxid_zhou")
-    gw.say(LI, "帮助")  # handled after the join
-    gw.wait_sent(LI, 1)
-    assert gw.sent_to(STAFF) == []
+        gw.post("/room-add", room=STAFF, contact="wxid_zhou")
+        gw.say(LI, "帮助")  # handled after the join
+        gw.wait_sent(LI, 1)
+        assert gw.sent_to(STAFF) == []
+    finally:  # the session's gateway as it was for the next test
+        for room in (MEMBERS, STAFF):
+            gw.post("/room-remove", room=room, contact="wxid_zhou")
 
 
-def test_topic_change_and_new_groups_are_picked_up(own_chat: Chat, tmp_path: Path) -> None:
-    gw, bot = own_chat
+def test_topic_change_and_new_groups_are_picked_up(chat: Chat, tmp_path: Path) -> None:
+    gw, bot = chat
+    try:
+        _rename_and_add_a_group(gw, bot, tmp_path)
+    finally:  # the session's gateway as it was for the next test
+        gw.post("/room-topic", room=MEMBERS, topic=TOPICS[MEMBERS])
+        gw.post("/room-remove", room="new@chatroom", contact=BOT_ID)
+
+
+def _rename_and_add_a_group(gw: Gateway, bot: Bot, tmp_path: Path) -> None:
     gw.post("/room-topic", room=MEMBERS, topic="会员一群（2027）")
     open_case(gw, LI, "招工难，缺技术工人", "李氏食品有限公司")
     assert "来源：会员一群（2027）" in gw.wait_sent(STAFF, 1)[0]["text"]
