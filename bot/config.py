@@ -139,6 +139,9 @@ class Cases(_Strict):
     #: working days after 销号 (or 撤回) when the reporter is asked whether the problem is
     #: really solved (回访); 0: no follow-up
     follow_up_days: int = Field(5, ge=0)
+    #: 待补充: working days at most that a case's deadline clock stands still waiting for
+    #: the enterprise's 补充; then it runs again by itself
+    max_pause_days: int = Field(10, ge=1)
 
     @field_validator("routes")
     @classmethod

@@ -107,6 +107,12 @@ STAFF_ACTIONS: dict[str, StaffAction] = {
             _reclassify,
             choice="category", choice_label="分类",
         ),
+        StaffAction(
+            "pause", ("待补充",), "待补充 <编号> <需要的材料>",
+            "请企业补充材料，补充前暂停办理计时", "暂停计时并请企业补充材料",
+            lambda s, c, actor, a, now: s.pause(c, actor, a.text, now),
+            needs_text=True, tells_reporter=True,
+        ),
     )
 }  # fmt: skip
 

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from bot.calendar_file import CalendarFile
 from bot.config import Config
-from bot.db import to_db, transaction
+from bot.db import from_db, to_db, transaction
 from bot.messages import Outgoing
 from bot.normalize import normalize, parse_case_ref
 from bot.notices import Notices
@@ -21,7 +21,7 @@ from bot.people import People
 from bot.refusal import Refusal
 from bot.workdays import Deadlines, WorkCalendar
 from handlers.cases.classify import classify
-from handlers.cases.model import Actor, Case, EventKind, Status
+from handlers.cases.model import OPEN, Actor, Case, EventKind, Status
 from handlers.cases.rules import RESPONDS, check, next_status
 from handlers.cases.store import CaseStore, track
 
@@ -137,6 +137,8 @@ class CaseCore:
         if status != case.status:
             changes["status"] = status
             days = self.config.cases.follow_up_days
+            if case.paused_at and status not in OPEN:  # resolved while waiting: clock folded in
+                changes = {**self.unpause(case, now)[1], **changes}
             if status in (Status.CLOSED, Status.WITHDRAWN):  # a new round of 回访
                 due = to_db(self.calendar.add(now, days)[0]) if days else None
                 changes.update(dict.fromkeys(_FOLLOW_UP, None), follow_up_due_at=due)
@@ -233,6 +235,30 @@ class CaseCore:
             "level2_due_at": to_db(plan.level2),
             "reminded_at": None,
         }
+
+    def unpause(self, case: Case, now: datetime) -> tuple[int, dict[str, Any]]:
+        """The columns that restart a paused case's clock at `now` (at its `pause_until` at
+        the latest): the working days it stood still — those after the day it paused, up
+        to the day it restarts — and both deadlines that many working days later."""
+        assert case.paused_at
+        tz = self.config.tz
+        end = min(now, from_db(case.pause_until)) if case.pause_until else now
+        day, last = from_db(case.paused_at).astimezone(tz).date(), end.astimezone(tz).date()
+        days = 0
+        while day < last:
+            day += timedelta(days=1)
+            days += self.calendar.is_workday(day)
+        changes: dict[str, Any] = {
+            "paused_at": None,
+            "pause_until": None,
+            "paused_days": case.paused_days + days,
+        }
+        if days:
+            for column in ("due_at", "level2_due_at"):
+                moved = self.calendar.add(from_db(getattr(case, column)).astimezone(tz), days)
+                changes[column] = to_db(moved[0])
+            changes["reminded_at"] = None  # a new reminder before the later deadline
+        return days, changes
 
     def department_named(self, given: str) -> str | None:
         """One of the configured departments: exact, or the only one containing the text."""

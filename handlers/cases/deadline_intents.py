@@ -18,6 +18,7 @@ from bot.messages import Outgoing
 from handlers.cases.core import Outcome
 from handlers.cases.follow_up_intents import FollowUpIntents
 from handlers.cases.model import SYSTEM, Case, EventKind, Status
+from handlers.cases.pause_intents import PauseIntents
 from handlers.cases.store import track
 
 __all__ = ["DeadlineIntents"]
@@ -27,7 +28,7 @@ def _is_due(value: str | None, now: datetime) -> bool:
     return bool(value) and from_db(str(value)) <= now
 
 
-class DeadlineIntents(FollowUpIntents):
+class DeadlineIntents(FollowUpIntents, PauseIntents):
     def recount_deadlines(
         self, case: Case, start: datetime, limit_days: int, level2_days: int, now: datetime
     ) -> Case | None:
@@ -86,7 +87,8 @@ class DeadlineIntents(FollowUpIntents):
         """Before the resolution deadline: the assignee privately, else the staff rooms."""
         due = from_db(case.due_at)
         before = timedelta(hours=self.config.cases.remind_before_hours)
-        if not (case.is_open and not case.reminded_at and due - before <= now < due):
+        window = due - before <= now < due
+        if case.paused_at or not (case.is_open and not case.reminded_at and window):
             return Outcome(case, case, changed=False)
         to = case.assignee_id
         to_name = self.people.staff_name(to) if to else None
@@ -108,7 +110,9 @@ class DeadlineIntents(FollowUpIntents):
     def _escalate_overdue(self, level: int) -> Callable[[Case, datetime], Outcome]:
         def step(case: Case, now: datetime) -> Outcome:
             deadline = case.due_at if level == 1 else case.level2_due_at
-            if not (case.is_open and case.escalation < level and _is_due(deadline, now)):
+            if case.paused_at or not (  # 待补充: the clock stands still
+                case.is_open and case.escalation < level and _is_due(deadline, now)
+            ):
                 return Outcome(case, case, changed=False)
             days = self.config.cases.level2_after_days
             updated = self.change(
@@ -157,6 +161,7 @@ class DeadlineIntents(FollowUpIntents):
     def advance(self, case: Case, now: datetime) -> list[Outgoing]:
         """Every step that is due for this case, in the order a case meets them."""
         steps = (
+            self.resume_expired,
             self.flag_response_overdue,
             self.remind,
             self._escalate_overdue(1),

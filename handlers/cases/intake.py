@@ -83,7 +83,9 @@ def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
 
 def supplement(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     outcome = ctx.service(CaseService).supplement(case, ctx.actor, rest, ctx.now)
-    return [ctx.say("intake_supplemented", case=outcome.case), *outcome.notices]
+    resumed = bool(outcome.previous.paused_at) and not outcome.case.paused_at
+    reply = ctx.say("intake_supplemented", case=outcome.case, resumed=resumed)
+    return [reply, *outcome.notices]
 
 
 ROUTES: list[Route] = [

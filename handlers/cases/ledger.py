@@ -37,7 +37,8 @@ __all__ = [
 LEDGER_COLUMNS: dict[str, int] = {
     "number": 11, "created_at": 17, "enterprise": 22, "reporter": 10, "phone": 14,
     "group": 14, "category": 10, "aspect": 10, "department": 10, "assignee": 10,
-    "status": 12, "level": 10, "first_response_at": 17, "due_at": 17, "resolved_at": 17,
+    "status": 12, "level": 10, "first_response_at": 17, "due_at": 17, "paused_days": 9,
+    "resolved_at": 17,
     "rating": 9, "reopen_count": 9, "overdue": 9, "description": 40, "answer": 30,
     "summary": 30,
 }  # fmt: skip
@@ -49,8 +50,8 @@ _OPEN = frozenset(str(s) for s in OPEN)
 _CASES = """
 select c.id, c.number, c.created_at, c.enterprise, c.reporter_name, p.phone, v.topic,
   c.conversation_id, c.conversation_is_group, c.category, c.aspect, c.department,
-  c.assignee_name, c.status, c.escalation, c.first_response_at, c.due_at, c.resolved_at,
-  c.rating, c.reopen_count, c.description
+  c.assignee_name, c.status, c.escalation, c.first_response_at, c.due_at, c.paused_days,
+  c.resolved_at, c.rating, c.reopen_count, c.description
 from (select * from cases where {where}) c
 left join conversations v on v.id = c.conversation_id
 left join contacts p on p.id = c.reporter_id
@@ -111,7 +112,7 @@ def ledger_rows(
     timeline: list[list[Any]] = []
     for (case_id, number, created_at, enterprise, reporter, tel, topic, conv, is_group,
          category, aspect, department, assignee, state, escalation, first_at, due_at,
-         resolved_at, rated, reopened, description) in rows:  # fmt: skip
+         paused, resolved_at, rated, reopened, description) in rows:  # fmt: skip
         answer = summary = None
         for kind, at, actor, text in events.get(case_id, ()):
             if kind == "answered":
@@ -125,7 +126,7 @@ def ledger_rows(
             number, _local(created_at, tz), enterprise, reporter, tel,
             conversation_name(conv, topic) if is_group else private, category, aspect,
             department, assignee, status.get(state, state), level[min(escalation or 0, 2)],
-            _local(first_at, tz), _local(due_at, tz), _local(resolved_at, tz),
+            _local(first_at, tz), _local(due_at, tz), paused or 0, _local(resolved_at, tz),
             rating.get(rated), reopened or 0,
             yes if overdue else no, description, answer, summary,
         ]  # fmt: skip

@@ -72,3 +72,14 @@ def m003_topics(db: Database) -> None:
         " left_at text, resolved_at text, primary key (topic_id, case_id))"
     )
     db.execute("create index topic_cases_case on topic_cases (case_id)")
+
+
+@MIGRATIONS()
+def m004_pause(db: Database) -> None:
+    """待补充: since when a case's deadline clock stands still (`paused_at`), when it
+    restarts by itself at the latest (`pause_until`), and the working days it stood still
+    in all (`paused_days`, the ledger's 暂停天数)."""
+    cases = db.table("cases")
+    cases.add_column("paused_at", str)
+    cases.add_column("pause_until", str)
+    cases.add_column("paused_days", int, not_null_default=0)

@@ -64,6 +64,8 @@ class EventKind(StrEnum):
     FOLLOW_UP_FAILED = "follow_up_failed"
     TOPIC_JOINED = "topic_joined"  # linked into a 专题 (data: topic id and name)
     TOPIC_LEFT = "topic_left"  # taken out of its 专题
+    PAUSED = "paused"  # 待补充: the enterprise is asked for materials, the clock stops
+    RESUMED = "resumed"  # the enterprise answered (or max_pause_days passed): it runs again
 
 
 #: the route of a case from chat: CHAT_ROUTES[is_group]
@@ -132,6 +134,11 @@ class Case:
     follow_up_expires_at: str | None = None
     follow_up_result: str | None = None
     follow_up_at: str | None = None
+    # 待补充: since when the deadline clock stands still, when it restarts by itself at the
+    # latest, and the working days it stood still in all (handlers/cases/pause_intents.py)
+    paused_at: str | None = None
+    pause_until: str | None = None
+    paused_days: int = 0
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Case:

@@ -7,15 +7,16 @@ from typing import Any
 
 from bot.db import to_db
 from bot.refusal import Refusal
-from handlers.cases.core import CaseCore, Outcome
+from handlers.cases.core import Outcome
 from handlers.cases.model import CHAT_ROUTES, Actor, Case, EventKind
+from handlers.cases.pause_intents import PauseIntents
 
 __all__ = ["RATINGS", "ReporterIntents"]
 
 RATINGS = ("satisfied", "basic", "unsatisfied")
 
 
-class ReporterIntents(CaseCore):
+class ReporterIntents(PauseIntents):
     def open(
         self,
         reporter: Actor,
@@ -54,7 +55,8 @@ class ReporterIntents(CaseCore):
             raise Refusal("intake_supplement_staff", case=case)
         updated = self.change(case, EventKind.SUPPLEMENTED, actor, now, text)
         notices = self.notices.to_staff("intake_staff_supplemented", case=updated, text=text)
-        return Outcome(updated, case, notices)
+        resumed = self.resume(updated, actor, now)  # 待补充 answered: the clock runs again
+        return Outcome(resumed.case, case, [*notices, *resumed.notices])
 
     def _reporter_only(self, case: Case, actor: Actor, action: str) -> None:
         if case.reporter_id != actor.id:

@@ -5,6 +5,7 @@ it leads. Every intent of the case service is checked here before it writes.
      └──────────── answer ───────────────┘                       │  └─rate 不满意→ in_progress
     any open state ─withdraw→ withdrawn        resolved ─no rating in time→ closed (未评价)
     closed ─回访 未解决→ in_progress            closed, withdrawn ─回访→ (asked, answered, failed)
+    open ─待补充→ (paused) ─补充, or max_pause_days passed→ (resumed): a clock, not a state
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ ALLOWED: dict[EventKind, frozenset[Status]] = {
     EventKind.FOLLOW_UP_FAILED: _FINISHED,
     EventKind.TOPIC_JOINED: OPEN,
     EventKind.TOPIC_LEFT: _ALL,
+    EventKind.PAUSED: OPEN,
+    EventKind.RESUMED: OPEN,
 }
 
 NEXT: dict[EventKind, dict[Status, Status]] = {
@@ -63,6 +66,7 @@ RESPONDS = frozenset(
         EventKind.TRANSFERRED,
         EventKind.ANSWERED,
         EventKind.RESOLVED,
+        EventKind.PAUSED,
     }
 )
 

@@ -26,7 +26,8 @@ def next_action_at(row: Mapping[str, Any], now: datetime, remind_before: timedel
 
     The steps, as in `DeadlineIntents.advance`: flag an unanswered new case
     (`response_due_at`), remind before the deadline (from `due_at - remind_before` until
-    `due_at`, once), escalate at `due_at` (level 1) and `level2_due_at` (level 2), close an
+    `due_at`, once), escalate at `due_at` (level 1) and `level2_due_at` (level 2) — or,
+    while the clock is paused (待补充), only restart it at `pause_until` —, close an
     unrated resolution at `rate_due_at`; follow a closed or withdrawn case up at
     `follow_up_due_at`, and record no answer at `follow_up_expires_at`.
     """
@@ -39,7 +40,11 @@ def next_action_at(row: Mapping[str, Any], now: datetime, remind_before: timedel
         and row["response_due_at"]
     ):
         times.append(str(row["response_due_at"]))
-    if status in OPEN:
+    if status in OPEN and row.get("paused_at"):
+        # 待补充: no reminder nor escalation while the clock stands still; resume at the latest
+        if row.get("pause_until"):
+            times.append(str(row["pause_until"]))
+    elif status in OPEN:
         due, escalation = row["due_at"], int(row["escalation"] or 0)
         if due and not row["reminded_at"] and from_db(str(due)) > now:
             times.append(to_db(from_db(str(due)) - remind_before))

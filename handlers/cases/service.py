@@ -1,7 +1,8 @@
 """Cases (诉求): the case service and what it works with.
 
 `CaseService` is the only code that changes a case. Its intents (open, supplement, rate,
-reopen, withdraw; claim, assign, transfer, answer, resolve, escalate, note, reclassify;
+reopen, withdraw; claim, assign, transfer, answer, resolve, escalate, note, reclassify,
+pause (待补充) and resume;
 the 专题 intents over linked cases;
 and the system's flag_response_overdue, remind, auto_close) are checked against one
 transition table (handlers/cases/rules.py) and each writes one timeline event.

@@ -1,4 +1,5 @@
-"""Staff side of cases (诉求): 待办, 详情, 认领, 指派, 转办, 回复, 办结, 升级, 备注, 改类.
+"""Staff side of cases (诉求): 待办, 详情, 认领, 指派, 转办, 回复, 办结, 升级, 备注, 改类,
+待补充.
 
 Used from a staff room or a staff member's private chat. Each command finds its case
 through the route's CaseArg and runs one row of the staff action table (actions.py, which
@@ -130,6 +131,12 @@ def reclassify(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     return [reply]
 
 
+def pause(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    """待补充 <编号> <需要的材料>: ask the enterprise, stop the clock until 补充."""
+    outcome = _perform(ctx, "pause", case, Asked(text=rest))
+    return [ctx.say("staff_paused", case=outcome.case), *outcome.notices]
+
+
 def _named(given: str, names: list[str]) -> str:
     """A configured name, however it was typed (full-width, a unique part)."""
     wanted = normalize(given)
@@ -167,6 +174,7 @@ _HANDLERS: dict[str, Handler] = {
     "escalate": escalate,
     "note": note,
     "reclassify": reclassify,
+    "pause": pause,
 }
 
 ROUTES: list[Route] = [

@@ -60,6 +60,9 @@ CHANGEABLE = frozenset(
         "follow_up_expires_at",
         "follow_up_result",
         "follow_up_at",
+        "paused_at",
+        "pause_until",
+        "paused_days",
     }
 )
 
