@@ -145,3 +145,33 @@ def test_ledger_has_the_sheet_by_route(story: ChatBot, tmp_path: Path) -> None:
     summary = {row[0]: row[1:] for row in wb["汇总"].iter_rows(values_only=True) if row}
     assert summary["回访率"][:3] == (0.25, 1, 4)
     assert summary["回访满意率"][:3] == (1, 1, 1)
+
+
+def _day(day: int) -> datetime:
+    """A November date as the XLSX reads back (a naive datetime)."""
+    return datetime(2026, 11, day, tzinfo=TZ).replace(tzinfo=None)
+
+
+def test_ledger_cases_have_route_collection_date_registrar_and_follow_up(
+    story: ChatBot, tmp_path: Path
+) -> None:
+    app = story.app
+    report = compute(app.db, app.config, NOV, story.clock.now())
+    out = tmp_path / "台账.xlsx"
+    write_ledger(app.db, app.templates.render, app.config, report, out)
+    ws = load_workbook(out)["台账"]
+    head = [c.value for c in ws[1]]
+    assert head[5:9] == ["来源群", "来源", "收集日期", "代录人"]
+    assert head[-6:-4] == ["重办次数", "回访结果"]
+    keys = ("来源", "收集日期", "代录人", "回访结果")
+    rows = {
+        row[2]: tuple(dict(zip(head, row, strict=True))[k] for k in keys)
+        for row in ws.iter_rows(2, values_only=True)
+    }
+    assert rows == {
+        "张氏机械": ("群聊", None, None, "已解决"),  # chat cases: no collection date
+        "李记贸易": ("群聊", None, None, "未回访成功"),
+        "孙氏电子": ("私聊", None, None, "未回访成功"),
+        "华丰纺织有限公司": ("接待日", _day(16), "王科长", "—"),  # a phone task, not done
+        "宏达建材": ("走访调研", _day(13), "王科长", "—"),
+    }
