@@ -253,7 +253,7 @@ def test_ledger_reads_back_with_types_and_layout(story: ChatBot, tmp_path: Path)
     assert head[:6] == ["编号", "受理时间", "企业", "反映人", "联系电话", "来源群"]
     assert head[-4:] == ["是否超期", "问题描述", "最新答复", "办结说明"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:Y7"
+    assert ws.auto_filter.ref == "A1:Z7"
     rows = {row[0]: dict(zip(head, row, strict=True)) for row in ws.iter_rows(2, values_only=True)}
     first = rows["2026-0001"]
     assert first["受理时间"] == datetime(2026, 11, 16, 9, 0, tzinfo=TZ).replace(tzinfo=None)

@@ -25,6 +25,7 @@ from tests.conftest import (
     actor,
     case_service,
 )
+from tests.test_ledger_export import console_and_client
 
 NOV = Period.of_month(2026, 11, TZ)
 
@@ -40,7 +41,8 @@ def _until(bot: ChatBot, when: datetime) -> None:
 def story(bot: ChatBot) -> ChatBot:
     """November from Monday 16th: two group cases closed and rated, one 接待日 case 代录 in
     chat and resolved, one 走访调研 case registered and left open past its due date, one
-    private-chat case withdrawn. At 回访 the first answers 已解决, the others stay silent."""
+    private-chat case withdrawn; the open one is in 专题 1. At 回访 the first answers 已解决,
+    the others stay silent."""
     a = bot.report("审批窗口办证太慢，跑了三趟")
     b = bot.report(
         "稳岗补贴一直没有兑现", reporter="wxid_li", enterprise="李记贸易", room=OTHER_ROOM
@@ -51,7 +53,8 @@ def story(bot: ChatBot) -> ChatBot:
     bot.say("1", **WANG)  # 接待日
     (c,) = case_service(bot.app).where("enterprise = ?", ["华丰纺织有限公司"])
     reg = Registration("宏达建材", "物流园道路坑洼，货车进出困难", "走访调研", date(2026, 11, 13))
-    case_service(bot.app).register(actor("wxid_wang"), reg, bot.clock.now())
+    d = case_service(bot.app).register(actor("wxid_wang"), reg, bot.clock.now()).case
+    assert "专题 1「物流园道路」" in bot.text(f"专题 新建 物流园道路 {d.number}", **WANG)
     bot.say(f"办结 {a.number} 已协调窗口当天办结", **WANG)
     bot.say(f"满意 {a.number}")
     bot.say(f"办结 {b.number} 补贴已于本周发放", **WANG)
@@ -128,6 +131,47 @@ def test_html_report_has_the_table_by_route_and_the_follow_up_cards(story: ChatB
     assert 'data-figure="follow_up_satisfaction" data-num="1" data-den="1"' in page
 
 
+async def test_the_statistics_page_has_the_table_by_route_and_the_follow_up_cards(
+    story: ChatBot,
+) -> None:
+    async with console_and_client(story) as (_, client):
+        got = await client.get("/stats?month=2026-11")
+    assert got.status_code == 200
+    assert _table(got.text, "by-source") == [
+        ["来源", "受理", "办结", "按期办结率", "满意率"],
+        ["群聊", "2", "2", "100.0%", "100.0%"],
+        ["接待日", "1", "1", "100.0%", "—"],
+        ["走访调研", "1", "0", "0.0%", "—"],
+    ]
+    cards = _Cards()
+    cards.feed(got.text)
+    assert cards.found["follow_up_rate"] == ["回访率", "25.0%", "1 / 4"]
+    assert cards.found["follow_up_satisfaction"] == ["回访满意率", "100.0%", "1 / 1"]
+
+
+class _Cards(HTMLParser):
+    """The 统计 page's rate cards: data-figure → their texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, list[str]] = {}
+        self.card: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        figure = dict(attrs).get("data-figure")
+        if tag == "div" and figure:
+            self.card = figure
+            self.found[figure] = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            self.card = None
+
+    def handle_data(self, data: str) -> None:
+        if self.card and data.strip():
+            self.found[self.card].append(data.strip())
+
+
 def test_ledger_has_the_sheet_by_route(story: ChatBot, tmp_path: Path) -> None:
     app = story.app
     report = compute(app.db, app.config, NOV, story.clock.now())
@@ -162,16 +206,16 @@ def test_ledger_cases_have_route_collection_date_registrar_and_follow_up(
     ws = load_workbook(out)["台账"]
     head = [c.value for c in ws[1]]
     assert head[5:9] == ["来源群", "来源", "收集日期", "代录人"]
-    assert head[-6:-4] == ["重办次数", "回访结果"]
-    keys = ("来源", "收集日期", "代录人", "回访结果")
+    assert head[-7:-4] == ["重办次数", "回访结果", "专题"]
+    keys = ("来源", "收集日期", "代录人", "回访结果", "专题")
     rows = {
         row[2]: tuple(dict(zip(head, row, strict=True))[k] for k in keys)
         for row in ws.iter_rows(2, values_only=True)
     }
     assert rows == {
-        "张氏机械": ("群聊", None, None, "已解决"),  # chat cases: no collection date
-        "李记贸易": ("群聊", None, None, "未回访成功"),
-        "孙氏电子": ("私聊", None, None, "未回访成功"),
-        "华丰纺织有限公司": ("接待日", _day(16), "王科长", "—"),  # a phone task, not done
-        "宏达建材": ("走访调研", _day(13), "王科长", "—"),
+        "张氏机械": ("群聊", None, None, "已解决", None),  # chat cases: no collection date
+        "李记贸易": ("群聊", None, None, "未回访成功", None),
+        "孙氏电子": ("私聊", None, None, "未回访成功", None),
+        "华丰纺织有限公司": ("接待日", _day(16), "王科长", "—", None),  # phone task, not done
+        "宏达建材": ("走访调研", _day(13), "王科长", "—", "1「物流园道路」"),
     }
