@@ -243,7 +243,7 @@ def test_ledger_reads_back_with_types_and_layout(story: ChatBot, tmp_path: Path)
     out = tmp_path / "台账.xlsx"
     assert write_ledger(app.db, app.templates.render, app.config, r, out) == 6
     wb = load_workbook(out)
-    assert wb.sheetnames == ["汇总", "台账", "办理记录"]
+    assert wb.sheetnames == ["汇总", "按来源", "台账", "办理记录"]
     summary = {row[0]: row[1:] for row in wb["汇总"].iter_rows(values_only=True) if row}
     assert summary["受理诉求（件）"][0] == 5
     assert summary["响应率"][:3] == (0.6, 3, 5)
@@ -253,7 +253,7 @@ def test_ledger_reads_back_with_types_and_layout(story: ChatBot, tmp_path: Path)
     assert head[:6] == ["编号", "受理时间", "企业", "反映人", "联系电话", "来源群"]
     assert head[-4:] == ["是否超期", "问题描述", "最新答复", "办结说明"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:U7"
+    assert ws.auto_filter.ref == "A1:AA7"
     rows = {row[0]: dict(zip(head, row, strict=True)) for row in ws.iter_rows(2, values_only=True)}
     first = rows["2026-0001"]
     assert first["受理时间"] == datetime(2026, 11, 16, 9, 0, tzinfo=TZ).replace(tzinfo=None)
@@ -331,7 +331,7 @@ def test_report_command_writes_each_format(story: ChatBot, tmp_path: Path) -> No
         main(["report", "month", "2026-11", "--db", db, "--format", "xlsx", "--out", str(xlsx)])
         == 0
     )
-    assert load_workbook(xlsx).sheetnames == ["汇总", "台账", "办理记录"]
+    assert load_workbook(xlsx).sheetnames == ["汇总", "按来源", "台账", "办理记录"]
     assert (
         main(["report", "month", "2026-11", "--db", db, "--format", "html", "--out", str(page)])
         == 0

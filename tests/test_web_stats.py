@@ -98,7 +98,7 @@ async def test_the_monthly_report_with_charts_and_downloads(
     assert "2026年11月诉求办理情况报告" in html
     assert 'data-figure="responded" data-num="3" data-den="5"' in html
     book = load_workbook(io.BytesIO(data), read_only=True)
-    assert book.sheetnames == ["汇总", "台账", "办理记录"]
+    assert book.sheetnames == ["汇总", "按来源", "台账", "办理记录"]
     ledger = [r[0] for r in book["台账"].iter_rows(min_row=2, values_only=True)]
     assert ledger == [f"2026-000{i}" for i in range(1, 7)]
     assert any(u.endswith("/vendor/echarts.min.js") for u in requested)

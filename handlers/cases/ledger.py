@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlite_utils import Database
@@ -36,22 +36,26 @@ __all__ = [
 # Column key → width; the headers are col.<key> in case_ledger.j2.
 LEDGER_COLUMNS: dict[str, int] = {
     "number": 11, "created_at": 17, "enterprise": 22, "reporter": 10, "phone": 14,
-    "group": 14, "category": 10, "aspect": 10, "department": 10, "assignee": 10,
-    "status": 12, "level": 10, "first_response_at": 17, "due_at": 17, "paused_days": 9,
-    "resolved_at": 17,
-    "rating": 9, "reopen_count": 9, "overdue": 9, "description": 40, "answer": 30,
+    "group": 14, "route": 12, "collected_on": 11, "registered_by": 10, "category": 10,
+    "aspect": 10, "department": 10, "assignee": 10, "status": 12, "level": 10,
+    "first_response_at": 17, "due_at": 17, "paused_days": 9, "resolved_at": 17, "rating": 9,
+    "reopen_count": 9, "follow_up": 11, "topic": 16, "overdue": 9, "description": 40, "answer": 30,
     "summary": 30,
 }  # fmt: skip
 TIMELINE_COLUMNS: dict[str, int] = {"number": 11, "at": 17, "kind": 12, "actor": 10, "text": 60}
 _PHONE = list(LEDGER_COLUMNS).index("phone")
 _OPEN = frozenset(str(s) for s in OPEN)
 
-#: the cases of a selection (a WHERE over `cases` alone) with their group and phone
+#: the cases of a selection (a WHERE over `cases` alone) with their group, phone and the
+#: 专题 they are in (not taken out)
 _CASES = """
 select c.id, c.number, c.created_at, c.enterprise, c.reporter_name, p.phone, v.topic,
-  c.conversation_id, c.conversation_is_group, c.category, c.aspect, c.department,
+  c.conversation_id, c.conversation_is_group, c.route, c.collected_on, c.registered_by_name,
+  c.category, c.aspect, c.department,
   c.assignee_name, c.status, c.escalation, c.first_response_at, c.due_at, c.paused_days,
-  c.resolved_at, c.rating, c.reopen_count, c.description
+  c.resolved_at, c.rating, c.reopen_count, c.follow_up_result,
+  (select max(l.topic_id) from topic_cases l where l.case_id = c.id and l.left_at is null),
+  c.description
 from (select * from cases where {where}) c
 left join conversations v on v.id = c.conversation_id
 left join contacts p on p.id = c.reporter_id
@@ -107,12 +111,15 @@ def ledger_rows(
     rating = {k[7:]: v for k, v in lab.items() if k.startswith("rating.")}
     kinds = {k[5:]: v for k, v in lab.items() if k.startswith("kind.")}
     level = {i: lab[f"level.{i}"] for i in range(3)}
+    follow_up = {k[10:]: v for k, v in lab.items() if k.startswith("follow_up.")}
+    topics = _topics(db, {r[-2] for r in rows if r[-2] is not None})
     yes, no, private = lab["yes"], lab["no"], lab["private"]
     cases: list[list[Any]] = []
     timeline: list[list[Any]] = []
     for (case_id, number, created_at, enterprise, reporter, tel, topic, conv, is_group,
-         category, aspect, department, assignee, state, escalation, first_at, due_at,
-         paused, resolved_at, rated, reopened, description) in rows:  # fmt: skip
+         route, collected_on, registered_by, category, aspect, department, assignee, state,
+         escalation, first_at, due_at, paused, resolved_at, rated, reopened, followed, topic_id,
+         description) in rows:  # fmt: skip
         answer = summary = None
         for kind, at, actor, text in events.get(case_id, ()):
             if kind == "answered":
@@ -124,10 +131,13 @@ def ledger_rows(
         overdue = state in _OPEN and due_at and due_at < cut
         row = [
             number, _local(created_at, tz), enterprise, reporter, tel,
-            conversation_name(conv, topic) if is_group else private, category, aspect,
-            department, assignee, status.get(state, state), level[min(escalation or 0, 2)],
+            conversation_name(conv, topic) if is_group else private, route,
+            date.fromisoformat(collected_on) if collected_on else None, registered_by,
+            category, aspect, department, assignee, status.get(state, state),
+            level[min(escalation or 0, 2)],
             _local(first_at, tz), _local(due_at, tz), paused or 0, _local(resolved_at, tz),
-            rating.get(rated), reopened or 0,
+            rating.get(rated), reopened or 0, follow_up.get(followed or "none"),
+            topics.get(topic_id),
             yes if overdue else no, description, answer, summary,
         ]  # fmt: skip
         if not phone:
@@ -139,8 +149,19 @@ def ledger_rows(
     )
 
 
+def _topics(db: Database, ids: set[int]) -> dict[int, str]:
+    """The 专题 the cases are in, as 3「名称」 (the number staff type, then the name)."""
+    if not ids:
+        return {}
+    rows = db.execute(
+        f"select id, name from topics where id in ({', '.join('?' * len(ids))})", sorted(ids)
+    ).fetchall()
+    return {topic_id: f"{topic_id}「{name}」" for topic_id, name in rows}
+
+
 def as_text(row: list[Any]) -> list[str]:
-    """A row's cells as text (CSV): times to the minute, nothing as ''."""
+    """A row's cells as text (CSV): times to the minute, dates as YYYY-MM-DD, nothing as
+    ''."""
     return [
         f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else "" if v is None else str(v)
         for v in row

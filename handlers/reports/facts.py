@@ -13,6 +13,7 @@ still open past due at the cut-off — with what the timeline says about each at
     responded_on_time    first staff response no later than `response_due_at`
     level                escalation level reached before the cut-off (0, 1, 2)
     conv                 the group conversation it came from (NULL from a private chat)
+    route                where it came from (`cases.routes`: 群聊, 私聊, 接待日, …)
     rating               the last rating given before the cut-off (a reopened case counts
                          by its last one) as its code in RATINGS (0 for 未评价 or anything
                          else, NULL when never rated): the code of the rated event with the
@@ -107,7 +108,7 @@ _RESOLVED = (
 
 _BUILD = f"""
 create temp table {{name}} as
-select c.id, c.category, coalesce(c.aspect, '') as aspect, c.department,
+select c.id, c.category, coalesce(c.aspect, '') as aspect, c.department, c.route,
   case when c.conversation_is_group then c.conversation_id end as conv,
   coalesce(max(case when e.kind = 'escalated' and e.at < :cut
     then cast(json_extract(e.data, '$.level') as integer) end), 0) as level,

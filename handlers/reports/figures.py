@@ -11,6 +11,7 @@ The definitions (README "Reports", and the footnote of every report):
 - 办结率 / 销号率: of the cases received in the period, the share resolved (办结, including
   awaiting rating) / closed (销号) at the cut-off; the same since 1 January.
 - 满意率: (满意 + 基本满意) ÷ rated cases; 评价率: rated ÷ cases resolved at least once.
+- 按来源, 回访率 and 回访满意率: see sources.py.
 - Medians in working time (bot.workdays): first response in hours, resolution in days.
 """
 
@@ -40,6 +41,7 @@ from handlers.reports.extras import (
 )
 from handlers.reports.facts import RATINGS, Window, facts_table, year_scope
 from handlers.reports.period import Period
+from handlers.reports.rate import Rate
 from handlers.reports.settings import ReportSettings, report_settings
 from handlers.reports.similar import (
     CommonIssue,
@@ -47,6 +49,7 @@ from handlers.reports.similar import (
     common_issues,
     group_common_issues,
 )
+from handlers.reports.sources import FollowUpFigures, SourceRow, follow_up_figures, source_rows
 from handlers.reports.workhours import days_table, median, offset_seconds, working_hours_sql
 
 __all__ = ["ROUTES", "Breakdown", "Overdue", "Rate", "Report", "Totals", "compute", "totals"]
@@ -54,16 +57,6 @@ __all__ = ["ROUTES", "Breakdown", "Overdue", "Rate", "Report", "Totals", "comput
 ROUTES = {0: "直接办理", 1: "部门督办", 2: "上报领导"}
 _ids = count()
 RATED = ("satisfied", "basic", "unsatisfied")
-
-
-@dataclass(frozen=True)
-class Rate:
-    num: int
-    den: int
-
-    @property
-    def pct(self) -> float | None:
-        return round(100.0 * self.num / self.den, 1) if self.den else None
 
 
 @dataclass(frozen=True)
@@ -122,6 +115,8 @@ class Report:
     events: EventFigures | None
     series: list[tuple[Period, Totals]] = field(default_factory=list)
     topics: TopicFigures | None = None
+    by_source: list[SourceRow] = field(default_factory=list)
+    follow_ups: FollowUpFigures | None = None
 
 
 def _window(period: Period, cutoff: datetime) -> Window:
@@ -339,6 +334,7 @@ def compute(
             this, year = _scopes(db, facts, year_scope(window))
             by = _breakdowns(db, facts)
             overdue = _overdue(db, facts, cutoff)
+            by_source = source_rows(db, facts, config.cases.routes)
         report = Report(
             period=period,
             cutoff=cutoff,
@@ -356,6 +352,8 @@ def compute(
             policies=policy_figures(db, window),
             events=event_figures(db, window),
             topics=topic_figures(db, window),
+            by_source=by_source,
+            follow_ups=follow_up_figures(db, window),
         )
     if series_months:
         report.series.extend(

@@ -1,6 +1,7 @@
 """The 工作台账 as XLSX (bot/tables.py: XlsxWriter, constant memory): sheets 汇总 (the
-figures), 台账 (one row per case opened in the period) and 办理记录 (every timeline event);
-台账 and 办理记录 are the cases feature's one ledger (handlers/cases/ledger.py).
+figures), 按来源 (the table by route), 台账 (one row per case opened in the period) and
+办理记录 (every timeline event); 台账 and 办理记录 are the cases feature's one ledger
+(handlers/cases/ledger.py).
 
 Times are real date cells in the chamber's time zone (Excel has no time zones), the header
 row is frozen and filtered, columns have fixed widths, rates are percentage cells. Nearly
@@ -18,7 +19,8 @@ from sqlite_utils import Database
 
 from bot.tables import Percent, Sheet, write_xlsx
 from handlers.cases.service import TIMELINE_COLUMNS, created_between, ledger_rows
-from handlers.reports.figures import Report
+from handlers.reports.figures import Rate, Report
+from handlers.reports.sources import SourceRow
 from handlers.reports.text import Render, definitions, labels
 
 __all__ = ["write_ledger"]
@@ -38,9 +40,11 @@ def _summary(report: Report, lab: dict[str, str], notes: str) -> Sheet:
         ("fig.year_closed", y.closed), ("fig.satisfaction", t.satisfaction),
         ("fig.rating_rate", t.rating_rate),
     ]  # fmt: skip
+    if report.follow_ups:
+        f = report.follow_ups
+        rates += [("fig.follow_up_rate", f.rate), ("fig.follow_up_satisfaction", f.satisfaction)]
     for key, rate in rates:
-        pct = None if rate.pct is None else Percent(rate.pct / 100)
-        rows.append([lab[key], pct, rate.num, rate.den])
+        rows.append([lab[key], _percent(rate), rate.num, rate.den])
     more: list[tuple[str, Any]] = [
         ("fig.year_received", y.received),
         ("fig.satisfied", t.ratings["satisfied"]), ("fig.basic", t.ratings["basic"]),
@@ -78,6 +82,25 @@ def _summary(report: Report, lab: dict[str, str], notes: str) -> Sheet:
     return Sheet(lab["sheet.summary"], head, rows, [28, 14, 10, 10], filtered="header")
 
 
+def _percent(rate: Rate) -> Percent | None:
+    return None if rate.pct is None else Percent(rate.pct / 100)
+
+
+def _rates(row: SourceRow) -> list[Percent | None]:
+    return [_percent(row.on_time), _percent(row.satisfaction)]
+
+
+def _sources(report: Report, lab: dict[str, str]) -> Sheet:
+    """按来源: the Dalian table, one row per route."""
+    head = [lab[k] for k in ("head.source", "head.received", "head.resolved")]
+    head += [lab["fig.on_time"], lab["fig.satisfaction"]]
+    rows: list[list[Any]] = [
+        [s.name or lab["source.none"], s.received, s.resolved, *_rates(s)]
+        for s in report.by_source
+    ]
+    return Sheet(lab["sheet.source"], head, rows, [16, 10, 10, 14, 14])
+
+
 def write_ledger(db: Database, render: Render, config: Any, report: Report, path: Path) -> int:
     """Write the workbook; returns the number of cases in 台账."""
     lab = labels(render)
@@ -88,6 +111,7 @@ def write_ledger(db: Database, render: Render, config: Any, report: Report, path
     write_xlsx(
         [
             _summary(report, lab, definitions(render, config)),
+            _sources(report, lab),
             Sheet(lab["sheet.ledger"], ledger.header, ledger.rows, ledger.widths),
             Sheet(lab["sheet.timeline"], [lab[f"ev.{k}"] for k in TIMELINE_COLUMNS],
                   ledger.timeline, list(TIMELINE_COLUMNS.values())),
