@@ -76,13 +76,15 @@ def test_continuation_lines_are_indented(
 
 
 def test_ctrl_c_ends_the_interactive_demo_at_once(tmp_path: Path) -> None:
+    errors = (tmp_path / "stderr.txt").open("w+", encoding="utf-8")
     demo = subprocess.Popen(
         [sys.executable, "-m", "chamberbot.cli", "demo", "--data", str(tmp_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # a demo that does not end shows where it hangs: SIGABRT dumps every thread's stack
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
     )
     try:
         assert demo.stdout is not None
@@ -90,10 +92,18 @@ def test_ctrl_c_ends_the_interactive_demo_at_once(tmp_path: Path) -> None:
         lines = [demo.stdout.readline() for _ in range(2)]
         assert any("控制台演示" in line for line in lines), lines
         demo.send_signal(signal.SIGINT)
-        assert demo.wait(timeout=20) == 130
+        try:
+            code = demo.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            demo.send_signal(signal.SIGABRT)
+            demo.wait()
+            errors.seek(0)
+            raise AssertionError(f"the demo did not end on Ctrl-C:\n{errors.read()}") from None
+        assert code == 130
     finally:
         demo.kill()
         demo.wait()
+        errors.close()
         for stream in (demo.stdin, demo.stdout):
             if stream:
                 stream.close()
