@@ -208,7 +208,8 @@ async def test_the_console_registers_a_case_or_keeps_the_form_and_says_why(
         assert (done.status_code, done.headers["location"]) == (303, "/cases/2026-0001")
         page = await client.get("/cases/2026-0001")
         assert "已登记诉求 2026-0001。该企业还没有联系过助手" in page.text
-        assert text_at(page.text, "//hgroup/p") == "华丰纺织有限公司 · 刘经理 · 走访调研，王科长代录"
+        heading = text_at(page.text, "//hgroup/p")
+        assert heading == "华丰纺织有限公司 · 刘经理 · 走访调研，王科长代录"
         answer_to = text_at(page.text, "//form[contains(@action, '/answer')]//label")
         assert answer_to.startswith("回复企业（将发到「王科长，由其转告企业」）"), answer_to
     case = case_service(bot.app).get(1)
