@@ -10,9 +10,7 @@ row is bad nothing of the file is written. Blank rows are skipped.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +32,6 @@ COLUMNS = {
     "联系电话": "contact_phone",
 }
 REQUIRED = ("企业名称", "问题描述", "来源", "收集日期")
-_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-_PHONE = re.compile(r"[0-9+\-\s]{7,20}")
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    found = _DATE.fullmatch(str(value or "").strip())
-    if not found:
-        return None
-    try:
-        return date(*map(int, found.groups()))
-    except ValueError:
-        return None
 
 
 def _text(value: Any) -> str:
@@ -74,20 +56,7 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
 
 def _registration(app: Services, row: dict[str, Any]) -> Registration:
     """The row as a registration, or Refusal (the same answers the console gives)."""
-    collected = _day(row.get("collected_on"))
-    if collected is None:
-        raise Refusal("register_bad_date", given=_text(row.get("collected_on")))
-    phone = _text(row.get("contact_phone")) or None
-    if phone and not _PHONE.fullmatch(phone):
-        raise Refusal("register_bad_phone", given=phone)
-    reg = Registration(
-        enterprise=_text(row.get("enterprise")),
-        description=_text(row.get("description")),
-        route=_text(row.get("route")),
-        collected_on=collected,
-        contact_name=_text(row.get("contact_name")) or None,
-        contact_phone=phone,
-    )
+    reg = Registration.from_fields(row)
     app.service(CaseService).check_registration(reg, app.clock.now())
     return reg
 

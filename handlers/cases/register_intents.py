@@ -10,14 +10,40 @@ response promise count from the day the chamber collected the problem.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from bot.refusal import Refusal
 from handlers.cases.core import CaseCore, Outcome
 from handlers.cases.model import Actor
 
-__all__ = ["RegisterIntents", "Registration"]
+__all__ = ["MAX_DESCRIPTION", "RegisterIntents", "Registration"]
+
+MAX_DESCRIPTION = 5000  # as the console's other texts: a chat message of some 4 pages
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+_PHONE = re.compile(r"[0-9+\-\s]{7,20}")
+
+
+def _day(value: Any) -> date | None:
+    """A date cell, or text such as 2026-11-10, 2026/11/10, 2026年11月10日."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    found = _DATE.fullmatch(_text(value))
+    if not found:
+        return None
+    try:
+        return date(*map(int, found.groups()))
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
 
 
 @dataclass(frozen=True)
@@ -30,6 +56,28 @@ class Registration:
     collected_on: date
     contact_name: str | None = None
     contact_phone: str | None = None
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> Registration:
+        """A console form's fields or a sheet's row (keys as this class names them), or
+        Refusal for a date, phone or description that cannot be taken as given."""
+        collected = _day(fields.get("collected_on"))
+        if collected is None:
+            raise Refusal("register_bad_date", given=_text(fields.get("collected_on")))
+        phone = _text(fields.get("contact_phone")) or None
+        if phone and not _PHONE.fullmatch(phone):
+            raise Refusal("register_bad_phone", given=phone)
+        description = _text(fields.get("description"))
+        if len(description) > MAX_DESCRIPTION:
+            raise Refusal("register_too_long", length=len(description), limit=MAX_DESCRIPTION)
+        return cls(
+            enterprise=_text(fields.get("enterprise")),
+            description=description,
+            route=_text(fields.get("route")),
+            collected_on=collected,
+            contact_name=_text(fields.get("contact_name")) or None,
+            contact_phone=phone,
+        )
 
 
 class RegisterIntents(CaseCore):

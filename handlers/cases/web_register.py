@@ -4,9 +4,6 @@ with its notices."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,26 +18,6 @@ from web.store import User
 __all__ = ["register_page"]
 
 FIELDS = ("enterprise", "contact_name", "contact_phone", "description", "route", "collected_on")
-MAX_DESCRIPTION = 5000
-
-
-def _registration(form: FormData) -> Registration:
-    values = {name: str(form.get(name, "")).strip() for name in FIELDS}
-    try:
-        collected = date.fromisoformat(values["collected_on"])
-    except ValueError:
-        raise Refusal("register_bad_date", given=values["collected_on"]) from None
-    length = len(values["description"])
-    if length > MAX_DESCRIPTION:
-        raise Refusal("register_too_long", length=length, limit=MAX_DESCRIPTION)
-    return Registration(
-        enterprise=values["enterprise"],
-        description=values["description"],
-        route=values["route"],
-        collected_on=collected,
-        contact_name=values["contact_name"] or None,
-        contact_phone=values["contact_phone"] or None,
-    )
 
 
 def register_page(console: Console) -> tuple[Page, Page]:
@@ -66,7 +43,7 @@ def register_page(console: Console) -> tuple[Page, Page]:
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}
         try:
-            reg = _registration(form)
+            reg = Registration.from_fields(values)
             with transaction(app.db):
                 staff = staff_actor(app.people, user.contact_id)
                 outcome = app.service(CaseService).register(staff, reg, app.clock.now())
