@@ -16,13 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.normalize import SEPARATORS, normalize
 from bot.people import People
 from bot.refusal import Refusal
 from handlers.cases.core import Outcome
 from handlers.cases.model import Actor, Case
 from handlers.cases.service import CaseService
 
-__all__ = ["STAFF_ACTIONS", "Asked", "StaffAction", "perform", "staff_actor"]
+__all__ = ["STAFF_ACTIONS", "Asked", "StaffAction", "perform", "staff_actor", "staff_id_named"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,15 @@ def perform(
 ) -> Outcome:
     """Run staff action `name` on `case` (a `Refusal` if a rule says no)."""
     return STAFF_ACTIONS[name].intent(cases, case, actor, asked, now)
+
+
+def staff_id_named(people: People, who: str) -> str | None:
+    """A configured staff member by contact id or by name (after an optional @)."""
+    who = who.lstrip("@＠").strip(SEPARATORS)
+    if who in people.staff:
+        return who
+    wanted = normalize(who)
+    for contact_id, member in people.staff.items():
+        if normalize(member.name) == wanted:
+            return contact_id
+    return None

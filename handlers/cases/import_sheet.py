@@ -18,6 +18,7 @@ from bot.db import transaction
 from bot.feature import SubParsers, command_options, with_services
 from bot.refusal import Refusal
 from bot.services import Services
+from handlers.cases.actions import staff_id_named
 from handlers.cases.model import Actor
 from handlers.cases.service import CaseService, Registration
 
@@ -98,10 +99,8 @@ def _import(app: Services, args: argparse.Namespace) -> int:
 
 
 def _staff(app: Services, who: str) -> Actor | None:
-    for contact_id, member in app.people.staff.items():
-        if who in (contact_id, member.name):
-            return Actor(contact_id, member.name)
-    return None
+    found = staff_id_named(app.people, who)
+    return Actor(found, app.people.staff_name(found)) if found else None
 
 
 def register(commands: SubParsers) -> None:

@@ -14,12 +14,12 @@ from bot.normalize import SEPARATORS, normalize, split_word
 from bot.refusal import Refusal
 from bot.router import Context, Handler, Route
 from handlers.cases import cli as cases_cli
-from handlers.cases.actions import STAFF_ACTIONS, Asked, perform
+from handlers.cases.actions import STAFF_ACTIONS, Asked, perform, staff_id_named
 from handlers.cases.filters import CaseArg
 from handlers.cases.service import Case, CaseService, Outcome
 from handlers.cases.staff_views import details, todo
 
-__all__ = ["CLI", "ROUTES", "staff_id_named"]
+__all__ = ["CLI", "ROUTES"]
 
 _RECOMPUTE_WORDS = ("重算期限", "重新计算期限")
 
@@ -40,21 +40,9 @@ def claim(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     return [reply, *outcome.notices]
 
 
-def staff_id_named(ctx: Context, who: str) -> str | None:
-    """A configured staff member by contact id or by name (after an optional @)."""
-    who = who.lstrip("@＠").strip(SEPARATORS)
-    if who in ctx.people.staff:
-        return who
-    wanted = normalize(who)
-    for contact_id, member in ctx.people.staff.items():
-        if normalize(member.name) == wanted:
-            return contact_id
-    return None
-
-
 def assign(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     who, note = split_word(rest.lstrip("@＠"))
-    assignee_id = staff_id_named(ctx, who)
+    assignee_id = staff_id_named(ctx.people, who)
     if assignee_id is None:
         names = [member.name for member in ctx.people.staff.values()]
         raise Refusal("staff_unknown_staff", who=who, names=names)

@@ -25,8 +25,8 @@ from bot.messages import Outgoing, Role
 from bot.normalize import SEPARATORS, normalize, parse_case_ref, split_word
 from bot.refusal import Refusal
 from bot.router import Context, Route
+from handlers.cases.actions import staff_id_named
 from handlers.cases.service import Case, CaseService, Topic, TopicOutcome, parse_topic_ref
-from handlers.cases.staff import staff_id_named
 
 __all__ = ["ROUTES", "topic_view"]
 
@@ -121,7 +121,7 @@ def deadline(ctx: Context, text: str) -> list[Outgoing]:
 def assign(ctx: Context, text: str) -> list[Outgoing]:
     topic, rest = _topic(ctx, text)
     who = rest.lstrip("@＠").strip()
-    owner = staff_id_named(ctx, who)
+    owner = staff_id_named(ctx.people, who)
     if owner is None:
         names = [member.name for member in ctx.people.staff.values()]
         raise Refusal(
