@@ -1,0 +1,34 @@
+"""The member page's sections that other features fill: open surveys (handlers/surveys)
+and the policies matched to the member's enterprise (handlers/policies).
+
+Each is one function from the member to the rows the home page lists; wiring a feature in
+is one import and one call here (its service, found by type as everywhere else).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.services import Services
+
+__all__ = ["Item", "matched_policies", "open_surveys"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One row of a section: a title, a line under it, and where it leads (a path on this
+    site, or an address the feature gives)."""
+
+    title: str
+    note: str = ""
+    href: str = ""
+
+
+def open_surveys(app: Services, contact_id: str) -> list[Item]:
+    """The surveys the member may still answer (none until the surveys feature is in)."""
+    return []
+
+
+def matched_policies(app: Services, contact_id: str) -> list[Item]:
+    """The policies matched to the member's enterprise (none until matching is in)."""
+    return []
