@@ -312,7 +312,7 @@ async def test_a_report_with_photos_becomes_a_case_staff_see(bot: ChatBot) -> No
         gallery = await client.get(f"/portal/cases/{case.number}/photos")
         assert all(n in gallery.text for n in names)
         assert (await client.get(f"/portal/photos/{names[1]}")).content == JPEG
-    staff_told = [r["text"] for r in bot.queued(STAFF_ROOM)]
+    staff_told = [str(r["text"]) for r in bot.queued(STAFF_ROOM)]
     assert any(case.number in t for t in staff_told)
     files_on_disk = photo_files(Path(str(bot.app.db_path)).parent)
     assert sorted(p.name for p in files_on_disk) == sorted(names)
