@@ -63,6 +63,7 @@ async def test_the_member_page_fits_a_390_px_phone(bot: ChatBot, browser: Browse
                 await run.shot("portal_cases")
                 # stacked: each row a card as wide as the screen's column, not a squeezed cell
                 cell = await page.locator("table.stack tbody tr").first.bounding_box()
-                assert cell is not None and cell["width"] > 300
+                assert cell is not None
+                assert cell["width"] > 300
             elif where.startswith("/m/cases/"):
                 await run.shot("portal_case")
