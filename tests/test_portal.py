@@ -397,13 +397,17 @@ async def test_a_resolved_case_is_rated_on_the_page(bot: ChatBot) -> None:
 
 async def test_an_event_is_registered_for_on_the_page(bot: ChatBot) -> None:
     event = make_event(bot.app, need_phone=1)
+    draft = make_event(bot.app, title="尚未发布的沙龙", announced=False)
     async with client_of(bot) as client:
         await opened(client, link_for(bot))
         page = await client.get("/m/events")
         assert event.title in page.text
         assert "手机号" in page.text
+        assert draft.title not in page.text
         path = f"/m/events/{event.id}/register"
         token = csrf(page.text)
+        hidden = await client.post(f"/m/events/{draft.id}/register", data={"csrf": token})
+        assert hidden.status_code == 404
         details = {"csrf": token, "enterprise": "张氏机械"}
         bad = await client.post(path, data={**details, "phone": "12"})
         assert bad.headers["location"].startswith("/m/events?done=need_phone")

@@ -123,12 +123,18 @@ class PortalStore:
         return Link(**rows[0]) if rows else None
 
     def revoke(self, contact_id: str, now: datetime, *, keep: int | None = None) -> int:
-        """End every live link of `contact_id` but `keep` (and so their sessions)."""
-        return self.db.execute(
+        """End every live link of `contact_id` but `keep`, and the sessions they opened."""
+        count = self.db.execute(
             "update portal_links set revoked_at = ? where contact_id = ? and revoked_at is null"
             " and id != ?",
             [to_db(now), contact_id, keep or 0],
         ).rowcount
+        self.db.execute(
+            "delete from portal_sessions where link_id in (select id from portal_links"
+            " where contact_id = ? and id != ? and (revoked_at is not null or expires_at <= ?))",
+            [contact_id, keep or 0, to_db(now)],
+        )
+        return count
 
     # -- sessions --------------------------------------------------------------------------
 

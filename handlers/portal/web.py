@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from handlers.cases.service import CaseService, Status
+from handlers.cases.service import OPEN, CaseService, Status
 from handlers.portal import extras, web_cases, web_events, web_profile, web_report
 from handlers.portal.member import COOKIE, HEADERS, Member, SecurityHeaders
 from handlers.portal.service import PREFIX, PortalService
@@ -30,6 +30,7 @@ from handlers.portal.store import Session
 __all__ = ["member_app", "pages"]
 
 STATIC = Path(__file__).resolve().parent / "static"
+OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN))
 
 
 def member_app(member: Member) -> Starlette:
@@ -51,9 +52,7 @@ def member_app(member: Member) -> Starlette:
         return member.render(
             request,
             "home.html",
-            open_count=cases.count(
-                "reporter_id = ? and status in ('new', 'accepted', 'in_progress')", [me]
-            ),
+            open_count=cases.count(f"reporter_id = ? and status in ({OPEN_SQL})", [me]),
             to_rate=waiting,
             surveys=extras.open_surveys(app, me),
             policies=extras.matched_policies(app, me),

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.db import transaction
-from handlers.events.service import EventService
+from handlers.events.service import DRAFT, EventService
 from handlers.portal.member import Member
 from handlers.portal.store import Session
 
@@ -51,7 +51,7 @@ def routes(member: Member) -> list[Route]:
 
     async def register(request: Request, session: Session) -> Response:
         found = events.store.find(int(request.path_params["id"]))
-        if found is None:
+        if found is None or found.status == DRAFT:  # a draft is nobody's to see yet
             return member.refuse(request, "no_event", 404)
         form = await member.form(request)
         contact = app.people.contact(session.contact_id)
