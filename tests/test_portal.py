@@ -132,6 +132,16 @@ async def test_my_page_sends_a_link_privately_that_opens_a_member_session(bot: C
         assert "秘书处工作台" not in home.text  # nothing of the staff console
 
 
+def test_no_link_when_the_web_server_is_off(tmp_path: Path, clock: FrozenClock) -> None:
+    app = make_services(demo_config(web={"enabled": False}), tmp_path / "b.db", clock)
+    try:
+        reply = ChatBot(app, clock).text("我的主页", sender=ZHANG, room=None)
+        assert "暂未开放" in reply
+        assert "/m/open" not in reply
+    finally:
+        app.close()
+
+
 async def test_no_member_page_without_a_session_not_even_for_staff(bot: ChatBot) -> None:
     async with client_of(bot) as client:
         for path in ("/m/", "/m/cases", "/m/report", "/m/events", "/m/profile"):

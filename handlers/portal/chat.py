@@ -20,6 +20,8 @@ def base_url(ctx: Context) -> str:
 def my_page(ctx: Context) -> list[Outgoing]:
     if ctx.msg.is_group:
         return [ctx.say("portal_private_only", keyword=ctx.keyword("my_page"))]
+    if not web_settings(ctx.services).enabled:  # the page is served by the console's server
+        return [ctx.say("portal_off")]
     portal = ctx.service(PortalService)
     msg = ctx.msg
     path = portal.issue(msg.sender_id, msg.channel, msg.conversation_id, ctx.now)
