@@ -155,7 +155,8 @@ class Member:
                 too_big = self.portal.settings.photo_max_bytes * (
                     self.portal.settings.photos_per_report + 1
                 )
-                if int(request.headers.get("content-length") or 0) > too_big:
+                length = request.headers.get("content-length", "")
+                if length.isdigit() and int(length) > too_big:
                     return self.refuse(request, "too_big", 413)
                 try:
                     if not await self.csrf_ok(request, session):

@@ -60,6 +60,7 @@ def member_app(member: Member) -> Starlette:
 
     async def logout(request: Request, session: Session) -> Response:
         portal.end_session(request.cookies.get(COOKIE, ""))
+        request.state.member = None  # the page that says so is a signed-out one
         response = member.refuse(request, "logged_out", 200)
         response.delete_cookie(COOKIE, path=PREFIX)
         return response
