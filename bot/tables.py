@@ -1,5 +1,5 @@
 """Tables written as CSV (UTF-8 with BOM, so Excel reads the Chinese) or XLSX: the exports of
-events and of the case ledger, and the reports' 工作台账.
+events and of the case ledger, and the reports' 工作台账; and the imports' sheets read.
 
 XLSX is XlsxWriter in constant-memory mode (each row goes to a temporary file as the next
 begins, so a 100,000-case ledger holds one row in memory): 2-3× faster than openpyxl's
@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
 
-__all__ = ["Percent", "Sheet", "write_table", "write_xlsx"]
+__all__ = ["Percent", "Sheet", "read_sheet", "write_table", "write_xlsx"]
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 _HEAD = {"bold": True, "bg_color": "#DDEBF7", "pattern": 1}
@@ -112,3 +112,22 @@ def _rows(ws: Any, rows: Iterable[Sequence[Any]], when: Any, pct: Any) -> int:
             else:
                 string(r, c, str(value))
     return r
+
+
+def read_sheet(
+    path: Path, columns: dict[str, str], required: Sequence[str]
+) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """An import's first worksheet: the `required` column names its header row lacks, and
+    each non-blank row by its number, keyed by `columns` (header name -> key; other columns
+    are ignored). Raises OSError, ValueError or KeyError when it is not a workbook."""
+    from openpyxl import load_workbook  # only the imports read workbooks
+
+    sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(v).strip() if v is not None else "" for v in next(rows, ())]
+    found = []
+    for number, values in enumerate(rows, start=2):
+        row = {columns[h]: v for h, v in zip(header, values, strict=False) if h in columns}
+        if any(str(v).strip() for v in row.values() if v is not None):
+            found.append((number, row))
+    return [name for name in required if name not in header], found

@@ -96,7 +96,7 @@ def test_every_setting_has_a_help_comment() -> None:
 
 def _error(data: Any) -> str:
     with pytest.raises(ConfigError) as caught:
-        parse_config(data, "config.yaml")
+        parse_config(data, "config.yaml", sections())
     return str(caught.value)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config
 from bot.normalize import normalize
 from handlers.cases.model import Classification
+from handlers.cases.settings import case_settings
 
 if TYPE_CHECKING:
     from rjieba import Jieba
@@ -120,7 +121,7 @@ def _phrases(tokens: list[str], longest: int) -> set[str]:
 def classify(description: str, config: Config) -> Classification:
     """The rule with the highest score (see the module's doc); else the default category."""
     rules = _rules(config)
-    c = config.cases
+    c = case_settings(config)
     default = Classification(c.default_category, "", c.default_department, c.default_limit_days)
     if not rules.vocabulary:
         return default

@@ -19,6 +19,7 @@ from handlers.cases.core import Outcome
 from handlers.cases.follow_up_intents import FollowUpIntents
 from handlers.cases.model import SYSTEM, Case, EventKind, Status
 from handlers.cases.pause_intents import PauseIntents
+from handlers.cases.settings import case_settings
 from handlers.cases.store import track
 
 __all__ = ["DeadlineIntents"]
@@ -77,7 +78,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
             {"hours": hours},
             response_flagged_at=to_db(now),
         )
-        limit = self.config.cases.first_response_hours
+        limit = case_settings(self.config).first_response_hours
         notices = self.notices.to_staff(
             "deadline_response_overdue", case=updated, hours=hours, limit=limit
         )
@@ -86,7 +87,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
     def remind(self, case: Case, now: datetime) -> Outcome:
         """Before the resolution deadline: the assignee privately, else the staff rooms."""
         due = from_db(case.due_at)
-        before = timedelta(hours=self.config.cases.remind_before_hours)
+        before = timedelta(hours=case_settings(self.config).remind_before_hours)
         window = due - before <= now < due
         if case.paused_at or not (case.is_open and not case.reminded_at and window):
             return Outcome(case, case, changed=False)
@@ -114,7 +115,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
                 case.is_open and case.escalation < level and _is_due(deadline, now)
             ):
                 return Outcome(case, case, changed=False)
-            days = self.config.cases.level2_after_days
+            days = case_settings(self.config).level2_after_days
             updated = self.change(
                 case,
                 EventKind.ESCALATED,
@@ -136,7 +137,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
         """No rating within the limit: closed as 未评价, never counted as satisfied."""
         if not (case.status == Status.RESOLVED and _is_due(case.rate_due_at, now)):
             return Outcome(case, case, changed=False)
-        days = self.config.cases.auto_close_days
+        days = case_settings(self.config).auto_close_days
         updated = self.change(
             case,
             EventKind.CLOSED,

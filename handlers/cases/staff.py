@@ -17,6 +17,7 @@ from handlers.cases import cli as cases_cli
 from handlers.cases.actions import STAFF_ACTIONS, Asked, perform, staff_id_named
 from handlers.cases.filters import CaseArg
 from handlers.cases.service import Case, CaseService, Outcome
+from handlers.cases.settings import case_settings
 from handlers.cases.staff_views import details, todo
 
 __all__ = ["CLI", "ROUTES"]
@@ -85,7 +86,7 @@ def answer(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
 
 def resolve(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     outcome = _perform(ctx, "resolve", case, Asked(text=rest))
-    days = ctx.config.cases.auto_close_days
+    days = case_settings(ctx.config).auto_close_days
     return [ctx.say("staff_resolved", case=outcome.case, days=days), *outcome.notices]
 
 
