@@ -16,7 +16,7 @@ from bot.refusal import Refusal
 from handlers.cases.actions import STAFF_ACTIONS, Asked
 from handlers.cases.listing import section
 from handlers.cases.service import Case, CaseService, ledger_labels, ledger_rows
-from handlers.cases.settings import case_settings
+from handlers.cases.settings import case_settings, categories
 from handlers.cases.web_actions import run_action
 from handlers.cases.web_ledger import (
     EXPORT_LIMIT,
@@ -63,7 +63,7 @@ def _fixed_choices(console: Console) -> dict[str, Any]:
     return {
         "statuses": [(s, console.label("status", s)) for s in STATUSES],
         "escalations": [(str(n), console.label("escalation", n)) for n in (0, 1, 2)],
-        "categories": [c.name for c in config.categories]
+        "categories": [c.name for c in categories(config)]
         + [case_settings(config).default_category],
         "departments": list(
             dict.fromkeys([*config.departments, case_settings(config).default_department])
@@ -80,7 +80,7 @@ MAX_TEXT = 5000
 def _tree(config: Config) -> dict[str, list[str]]:
     """Categories and their aspects as 改类 offers them, the default category (其他) too:
     a case in it shows where it is, and staff may move one back to it."""
-    tree = {c.name: [a.name for a in c.aspects] for c in config.categories}
+    tree = {c.name: [a.name for a in c.aspects] for c in categories(config)}
     tree.setdefault(case_settings(config).default_category, [])
     return tree
 
