@@ -84,7 +84,7 @@ def test_sheets_read_back_with_types_layout_and_text_kept_as_text(tmp_path: Path
     assert summary.auto_filter.ref == "A1:B1"
     assert summary["B2"].number_format == "yyyy-mm-dd"  # a date is a day, no 00:00
     assert [list(r) for r in summary.iter_rows(values_only=True)] == [
-        ["项", "值"], ["甲", datetime(2026, 11, 10)], [None, None], ["乙", 2],
+        ["项", "值"], ["甲", datetime(2026, 11, 10)], [None, None], ["乙", 2],  # noqa: DTZ001
     ]  # fmt: skip
 
 
