@@ -43,10 +43,10 @@ from policy_feeds.model import Policy
 
 __all__ = [
     "MatchReport",
-    "jobs",
-    "matching_job",
     "ProfileLike",
+    "jobs",
     "matches",
+    "matching_job",
     "refresh_eligibility",
     "reminder_day",
     "rules_for",
@@ -169,9 +169,9 @@ def _candidates(services: Services, now: datetime) -> _Candidates:
     deadlines: list[tuple[Policy, Eligibility]] = []
     for policy_id, elig in found.items():
         if elig.targeted and elig.deadline and elig.deadline >= today:
-            policy = recent.get(policy_id) or library.get(policy_id)
-            if policy is not None:
-                deadlines.append((policy, elig))
+            stored = recent.get(policy_id) or library.get(policy_id)
+            if stored is not None:
+                deadlines.append((stored, elig))
     return _Candidates(new, general, deadlines)
 
 

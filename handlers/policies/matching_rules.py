@@ -89,11 +89,12 @@ class Rules:
     """The compiled rules of one `matching` section (and the profiles' regions)."""
 
     def __init__(self, settings: MatchingSettings, regions: Sequence[str] = ()) -> None:
-        self.industries = _compile(settings.industries)
-        self.sizes = _compile(settings.sizes)
-        self.qualifications = _compile(settings.qualifications)
-        region_rules = settings.regions or [
-            EligibilityRule(value=r, keywords=[r, region_stem(r)]) for r in regions
+        self.industries = _compile(settings.of("industry"))
+        self.sizes = _compile(settings.of("size"))
+        self.qualifications = _compile(settings.of("qualification"))
+        region_rules = settings.of("region") or [
+            EligibilityRule(dimension="region", value=r, keywords=[r, region_stem(r)])
+            for r in regions
         ]
         self.regions = _compile(region_rules)
         #: region value → the texts a profile's region may contain to be inside it
@@ -141,9 +142,13 @@ def read_eligibility(
 _D = r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"
 _ISO = r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)"
 _DAY = rf"(?:{_D}|{_ISO})"
-_TAIL = r"(?:\s*[（(][^)）]{0,8}[)）])?(?:\s*(?:上午|下午)?\s*\d{1,2}\s*[:：时点]\s*(?:\d{2})?\s*分?)?"
+_TAIL = (
+    r"(?:\s*[（(][^)）]{0,8}[)）])?(?:\s*(?:上午|下午)?\s*\d{1,2}\s*[:：时点]\s*(?:\d{2})?\s*分?)?"
+)
 _BEFORE = re.compile(rf"{_DAY}{_TAIL}\s*(?:之前|以前|前|止|截止)")
-_CUTOFF = re.compile(rf"(?:截止|截至日期|申报截至)(?:日期|时间)?\s*(?:为|是|到|至)?\s*[:：]?\s*{_DAY}")
+_CUTOFF = re.compile(
+    rf"(?:截止|截至日期|申报截至)(?:日期|时间)?\s*(?:为|是|到|至)?\s*[:：]?\s*{_DAY}"
+)
 _RANGE = re.compile(
     rf"(?:申报|受理|报名|申请|征集|提交|集中申报)(?:时间|日期|期限|期)?\s*(?:为|是)?\s*[:：]?"
     rf"[^。；;]{{0,20}}?(?:至|到|—|-|~|－|～)\s*{_DAY}"

@@ -54,7 +54,10 @@ class PolicyMatching:
             policy = library.get(policy_id)
             if policy is not None:
                 out.append(MatchedPolicy(policy, found.deadline, policy.id in applied))
-        out.sort(key=lambda m: (m.policy.published_at is not None, m.policy.published_at, m.policy.id), reverse=True)
+        out.sort(
+            key=lambda m: (m.policy.published_at is not None, m.policy.published_at, m.policy.id),
+            reverse=True,
+        )
         return out
 
     def matched_for(self, contact_id: str) -> list[MatchedPolicy]:

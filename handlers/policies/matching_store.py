@@ -125,7 +125,9 @@ class MatchingStore:
     # -- eligibility ------------------------------------------------------------------------
 
     def eligibility(self, policy_id: int) -> StoredEligibility | None:
-        rows = list(self.db.query("select * from policy_eligibility where policy_id = ?", [policy_id]))
+        rows = list(
+            self.db.query("select * from policy_eligibility where policy_id = ?", [policy_id])
+        )
         if not rows:
             return None
         row = rows[0]
@@ -133,7 +135,10 @@ class MatchingStore:
         return StoredEligibility(_eligibility(row), row["source"], row["edited_by"], edited)
 
     def all_eligibility(self) -> dict[int, Eligibility]:
-        return {r["policy_id"]: _eligibility(r) for r in self.db.query("select * from policy_eligibility")}
+        return {
+            r["policy_id"]: _eligibility(r)
+            for r in self.db.query("select * from policy_eligibility")
+        }
 
     def stale(self) -> list[dict[str, Any]]:
         """Policies the rules have not read since they last changed (staff rows excepted)."""
@@ -188,7 +193,8 @@ class MatchingStore:
     ) -> None:
         stamp = to_db(now)
         self.db.execute(
-            "insert or ignore into policy_push_days (enterprise_id, day, sent_at) values (?, ?, ?)",
+            "insert or ignore into policy_push_days (enterprise_id, day, sent_at)"
+            " values (?, ?, ?)",
             [enterprise_id, day.isoformat(), stamp],
         )
         for policy_id, kind in items:
@@ -201,7 +207,9 @@ class MatchingStore:
     # -- members' choices -------------------------------------------------------------------
 
     def topics(self, contact_id: str) -> Topics:
-        rows = list(self.db.query("select * from policy_topics where contact_id = ?", [contact_id]))
+        rows = list(
+            self.db.query("select * from policy_topics where contact_id = ?", [contact_id])
+        )
         if not rows:
             return Topics()
         row = rows[0]
@@ -229,11 +237,13 @@ class MatchingStore:
         ).fetchall()
         return {int(r[0]) for r in rows}
 
-    def mark_applied(self, enterprise_id: int, policy_id: int, contact_id: str, now: datetime) -> bool:
+    def mark_applied(
+        self, enterprise_id: int, policy_id: int, contact_id: str, now: datetime
+    ) -> bool:
         """Record 已申报; False when it was already recorded."""
         cursor = self.db.execute(
-            "insert or ignore into policy_applied (enterprise_id, policy_id, contact_id, applied_at)"
-            " values (?, ?, ?, ?)",
+            "insert or ignore into policy_applied"
+            " (enterprise_id, policy_id, contact_id, applied_at) values (?, ?, ?, ?)",
             [enterprise_id, policy_id, contact_id, to_db(now)],
         )
         return bool(cursor.rowcount)
