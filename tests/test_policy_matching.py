@@ -6,18 +6,22 @@ is asserted is what the test transport received."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
+from bot.clock import FrozenClock
 from bot.services import Services
+from handlers import policies
 from handlers.enterprises.service import EnterpriseService, Profile
-from handlers.policies.matching import jobs, run_matching
+from handlers.policies.matching import run_matching
+from handlers.policies.matching_job import jobs
 from handlers.policies.matching_rules import parse_deadline
 from handlers.policies.matching_service import PolicyMatching
 from handlers.policies.matching_store import MatchingStore
 from policy_feeds.manual import add_manual
 from policy_feeds.model import Item, Policy
-from tests.conftest import TZ, ChatBot, actor
+from tests.conftest import START, TZ, ChatBot, actor, demo_config, make_services
 from tests.web_harness import csrf_in, http_console, http_login
 
 PUBLISHED = datetime(2026, 11, 16, 8, 0, tzinfo=TZ)
@@ -169,7 +173,7 @@ def test_the_push_waits_for_the_end_of_the_quiet_hours(bot: ChatBot) -> None:
 def test_the_daily_job_is_a_real_cron_job(app: Services) -> None:
     (job,) = list(jobs(app))
     assert job.id == "policy_matching"
-    assert job.func == "handlers.policies.matching:matching_job"
+    assert job.func == "handlers.policies.matching_job:matching_job"
     fire = job.trigger.get_next_fire_time(None, datetime(2026, 11, 16, 9, 0, tzinfo=TZ))
     assert fire == datetime(2026, 11, 16, 9, 30, tzinfo=TZ)
 
@@ -256,3 +260,17 @@ async def test_a_staff_edit_wins_over_the_rules_and_survives_a_refetch(bot: Chat
     assert [(m.policy.id, m.deadline) for m in matched] == [(policy.id, date(2026, 12, 10))]
     got = _run_at(bot, datetime(2026, 11, 16, 9, 30, tzinfo=TZ))
     assert list(got) == ["wxid_li"]
+
+
+def test_a_rule_for_a_value_no_profile_can_have_is_a_config_error(tmp_path: Path) -> None:
+    rule = {"dimension": "industry", "value": "炼丹业", "keywords": ["炼丹"]}
+    config = demo_config(matching={"rules": [rule]})
+    app = make_services(config, tmp_path / "bot.db", FrozenClock(START))
+    try:
+        assert policies.FEATURE.check is not None
+        assert policies.FEATURE.check(app) == (
+            "matching.rules[0].value",
+            "'炼丹业' is not in enterprises.industries",
+        )
+    finally:
+        app.close()

@@ -21,8 +21,8 @@ from handlers.policies import (
     chat,
     feeds,
     feeds_cli,
-    matching,
     matching_chat,
+    matching_job,
     web_library,
     web_matching,
     web_schedule,
@@ -43,7 +43,7 @@ def _jobs(services: Services) -> list[JobSpec]:
     return [
         *broadcast_schedule.jobs(services),
         *feeds.JOBS(services),
-        *matching.jobs(services),
+        *matching_job.jobs(services),
     ]
 
 

@@ -30,8 +30,6 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bot.db import to_db
-from bot.feature import JobSpec
-from bot.scheduler import cron_trigger, running_services
 from bot.services import Services
 from bot.workdays import WorkCalendar
 from handlers.enterprises.service import EnterpriseService, Profile
@@ -44,9 +42,7 @@ from policy_feeds.model import Policy
 __all__ = [
     "MatchReport",
     "ProfileLike",
-    "jobs",
     "matches",
-    "matching_job",
     "refresh_eligibility",
     "reminder_day",
     "rules_for",
@@ -83,7 +79,7 @@ def _among(value: str | None, wanted: Sequence[str]) -> bool:
 
 def matches(rules: Rules, found: Eligibility, profile: ProfileLike) -> bool:
     """Whether the profile satisfies every dimension the policy names (and it names one)."""
-    if not found.targeted:
+    if not rules.targeted(found):
         return False
     if found.industries and not _among(profile.industry, found.industries):
         return False
@@ -149,7 +145,7 @@ class _Candidates:
     deadlines: list[tuple[Policy, Eligibility]]
 
 
-def _candidates(services: Services, now: datetime) -> _Candidates:
+def _candidates(services: Services, rules: Rules, now: datetime) -> _Candidates:
     settings = matching_settings(services.config)
     library = services.service(PolicyLibrary).store
     found = MatchingStore(services.db).all_eligibility()
@@ -162,13 +158,13 @@ def _candidates(services: Services, now: datetime) -> _Candidates:
         elig = found.get(policy.id)
         if elig is None or (elig.deadline and elig.deadline < today):
             continue
-        if elig.targeted:
+        if rules.targeted(elig):
             new.append((policy, elig))
         else:
             general.append(policy)
     deadlines: list[tuple[Policy, Eligibility]] = []
     for policy_id, elig in found.items():
-        if elig.targeted and elig.deadline and elig.deadline >= today:
+        if rules.targeted(elig) and elig.deadline and elig.deadline >= today:
             stored = recent.get(policy_id) or library.get(policy_id)
             if stored is not None:
                 deadlines.append((stored, elig))
@@ -183,7 +179,7 @@ def run_matching(services: Services) -> MatchReport:
     report = MatchReport(today)
     rules = rules_for(services)
     refresh_eligibility(services, rules)
-    found = _candidates(services, now)
+    found = _candidates(services, rules, now)
     calendar = services.calendar_file.calendar
     due = [
         (p, e)
@@ -269,16 +265,3 @@ def _push_one(
     report.pushed += sum(1 for _, kind in sent if kind == MATCH)
     report.reminded += sum(1 for _, kind in sent if kind == REMINDER)
     log.debug("policy matching: %s queued at %s", profile.name, to_db(now))
-
-
-def jobs(services: Services) -> list[JobSpec]:
-    settings = matching_settings(services.config)
-    if not settings.enabled:
-        return []
-    trigger = cron_trigger(settings.cron, services.config.tz)
-    return [JobSpec("policy_matching", "handlers.policies.matching:matching_job", trigger)]
-
-
-async def matching_job() -> None:
-    """What APScheduler runs at `matching.cron`."""
-    run_matching(running_services())

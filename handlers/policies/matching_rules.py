@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from bot.normalize import normalize
 from handlers.policies.matching_settings import EligibilityRule, MatchingSettings
@@ -47,11 +48,12 @@ class Eligibility:
     deadline: date | None = None
 
     @property
-    def targeted(self) -> bool:
-        """Whether the policy names any dimension (else it is general: digests only)."""
+    def named(self) -> bool:
+        """Whether the policy names any dimension at all."""
         return any(getattr(self, d) for d in DIMENSIONS)
 
 
+@lru_cache(maxsize=4096)
 def _clean(text: str) -> str:
     return re.sub(r"\s+", "", normalize(text))
 
@@ -97,6 +99,8 @@ class Rules:
             for r in regions
         ]
         self.regions = _compile(region_rules)
+        self.region_alone_targets = settings.region_alone_targets
+        self.all_sizes = frozenset(r.value for r in self.sizes)
         #: region value → the texts a profile's region may contain to be inside it
         self.region_places = {
             r.value: tuple(
@@ -106,6 +110,23 @@ class Rules:
             )
             for r in region_rules
         }
+
+    def targeted(self, found: Eligibility) -> bool:
+        """Whether a policy is for particular enterprises (else it is general: digests
+        only): it names an industry, a size or a qualification — or, with
+        `region_alone_targets`, a region."""
+        if found.industries or found.sizes or found.qualifications:
+            return True
+        return self.region_alone_targets and bool(found.regions)
+
+    def innermost(self, regions: Sequence[str]) -> tuple[str, ...]:
+        """The named regions without those that contain another named one (宁波 and 浙江
+        named: 宁波)."""
+        return tuple(
+            r
+            for r in regions
+            if not any(other != r and self.profile_in_region(other, r) for other in regions)
+        )
 
     def profile_in_region(self, profile_region: str, region: str) -> bool:
         text = _clean(profile_region)
@@ -128,10 +149,14 @@ def read_eligibility(
 ) -> Eligibility:
     """What the rules read in a policy's text."""
     text = _clean(title) + "|" + _clean(summary)
+    sizes = _named(rules.sizes, text)
+    if len(rules.all_sizes) > 1 and set(sizes) >= rules.all_sizes:
+        sizes = ()  # every size named (中小微企业 … 大型企业): no restriction
+    regions = _named(rules.regions, _clean(issuer) + "|" + _clean(title))
     return Eligibility(
         industries=_named(rules.industries, text),
-        sizes=_named(rules.sizes, text),
-        regions=_named(rules.regions, _clean(issuer) + "|" + _clean(title)),
+        sizes=sizes,
+        regions=rules.innermost(regions),
         qualifications=_named(rules.qualifications, text),
         deadline=parse_deadline(f"{title}\n{summary}", published.date() if published else None),
     )

@@ -53,6 +53,8 @@ DEFAULT_INDUSTRIES = _rules(
         "制造业",
         [
             "制造业",
+            "制造类",
+            "工贸企业",
             "制造企业",
             "工业企业",
             "规上工业",
@@ -74,6 +76,7 @@ DEFAULT_INDUSTRIES = _rules(
         "批发和零售业",
         [
             "批发和零售",
+            "工贸企业",
             "批发零售",
             "零售企业",
             "商贸企业",
@@ -136,7 +139,7 @@ DEFAULT_QUALIFICATIONS = _rules(
     "qualification",
     ("高新技术企业", ["高新技术企业", "高企"], ["高新技术企业培育", "高企培育"]),
     ("专精特新", ["专精特新", "小巨人"], []),
-    ("科技型中小企业", ["科技型中小企业"], []),
+    ("科技型中小企业", ["科技型中小企业", "科技型企业"], []),
     ("创新型中小企业", ["创新型中小企业"], []),
     (
         "规上企业",
@@ -159,6 +162,9 @@ class MatchingSettings(Strict):
     max_items: int = Field(6, ge=1, le=20)
     #: the 申报截止 reminder goes this many working days before the deadline
     reminder_workdays: int = Field(3, ge=1, le=20)
+    #: whether a policy naming a region but no industry, size or qualification is pushed
+    #: privately to every enterprise there (false: it is general, for the digests)
+    region_alone_targets: bool = False
     #: what makes a policy name a value of a profile dimension (see the module docstring);
     #: without region rules, each of the profiles' configured regions is its own rule
     rules: list[EligibilityRule] = Field(

@@ -81,6 +81,7 @@ def routes(console: Console) -> list[Route]:
             found=found,
             vocab=vocab(),
             profiles=profiles,
+            general=not rules.targeted(found),
         )
 
     async def save(request: Request, user: User) -> Response:
