@@ -8,7 +8,9 @@ is for and the deadline it states) with the default `matching` rules plus the se
 region rules, matches every policy against every profile, and prints: precision and
 recall over the (policy, profile) pairs, the general policies (no private push) the
 reader agreed on, the deadlines read right, the time to read all eligibilities and to
-match all pairs; with --misses, each wrong pair and deadline.
+match all pairs; with --misses, each wrong pair and deadline. Then the same for the
+held-out policies (bench/matching_holdout.yaml, same profiles and region rules), written
+after the rules were tuned and never used to tune them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from handlers.policies.matching_settings import (  # noqa: E402
 )
 
 SET = Path(__file__).resolve().parent / "matching_set.yaml"
+HOLDOUT = Path(__file__).resolve().parent / "matching_holdout.yaml"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -62,13 +65,20 @@ def main() -> int:
     parser.add_argument("--set", type=Path, default=SET)
     parser.add_argument("--misses", action="store_true")
     args = parser.parse_args()
-    data = yaml.safe_load(args.set.read_text(encoding="utf-8"))
+    base = yaml.safe_load(SET.read_text(encoding="utf-8"))
+    sets = [args.set, HOLDOUT] if args.set == SET else [args.set]
+    for path in sets:
+        policies = yaml.safe_load(path.read_text(encoding="utf-8"))["policies"]
+        run(path.name, base, policies, misses=args.misses)
+    return 0
+
+
+def run(name: str, data: dict[str, Any], policies: list[dict[str, Any]], *, misses: bool) -> None:
     rules = _rules(data)
     profiles = [
         Profile(k, v["industry"], v["size"], v["region"], tuple(v["qualifications"]))
         for k, v in data["profiles"].items()
     ]
-    policies = data["policies"]
 
     started = time.perf_counter()
     read: list[Eligibility] = []
@@ -98,7 +108,7 @@ def main() -> int:
     deadline_right = [d for d in deadlines if d[1] == d[2]]
     pairs = len(policies) * len(profiles)
 
-    print(f"labelled set: {args.set.name} — {len(policies)} policies × {len(profiles)} profiles")
+    print(f"labelled set: {name} — {len(policies)} policies × {len(profiles)} profiles")
     print(f"  expected matches {len(expected)}, found {len(got)}, right {len(right)}")
     print(f"  precision {precision:.3f} ({len(right)}/{len(got)})")
     print(f"  recall    {recall:.3f} ({len(right)}/{len(expected)})")
@@ -115,7 +125,7 @@ def main() -> int:
         f"  matching all {pairs} pairs: {matching * 1000:.2f} ms"
         f" ({matching / pairs * 1e6:.1f} µs per pair)"
     )
-    if args.misses:
+    if misses:
         for pid, eid in sorted(got - expected):
             print(f"  false match  {pid} → {eid}")
         for pid, eid in sorted(expected - got):
@@ -123,7 +133,6 @@ def main() -> int:
         for p, found_day, want in deadlines:
             if found_day != want:
                 print(f"  deadline     {p['id']}: read {found_day}, labelled {want}")
-    return 0
 
 
 if __name__ == "__main__":
