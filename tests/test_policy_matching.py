@@ -16,7 +16,7 @@ from handlers import policies
 from handlers.enterprises.service import EnterpriseService, Profile
 from handlers.policies.matching import run_matching
 from handlers.policies.matching_job import jobs
-from handlers.policies.matching_rules import parse_deadline
+from handlers.policies.matching_rules import Eligibility, parse_deadline
 from handlers.policies.matching_service import PolicyMatching
 from handlers.policies.matching_store import MatchingStore
 from policy_feeds.manual import add_manual
@@ -274,3 +274,26 @@ def test_a_rule_for_a_value_no_profile_can_have_is_a_config_error(tmp_path: Path
         )
     finally:
         app.close()
+
+
+def test_changed_rules_read_the_policies_again_but_not_the_staffs(
+    app: Services, tmp_path: Path
+) -> None:
+    _three(app)
+    steel = _policy(app, "关于支持炼钢企业节能降碳的通知", "对炼钢企业给予补助。")
+    kept = _policy(app, "关于开展2026年度商贸企业促消费活动的通知", "活动另行通知。")
+    MatchingStore(app.db).save(kept.id, Eligibility(sizes=("大型",)), source="staff")
+    assert PolicyMatching(app).matched_for("wxid_zhang") == []
+    app.close()
+    rule = {"dimension": "industry", "value": "制造业", "keywords": ["炼钢"]}
+    config = demo_config(matching={"rules": [rule]})
+    again = make_services(config, tmp_path / "bot.db", FrozenClock(START))
+    try:
+        matched = PolicyMatching(again).matched_for("wxid_zhang")
+        assert [m.policy.id for m in matched] == [steel.id]
+        staff = MatchingStore(again.db).eligibility(kept.id)
+        assert staff is not None
+        assert staff.by_staff
+        assert staff.eligibility.sizes == ("大型",)
+    finally:
+        again.close()

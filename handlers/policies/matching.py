@@ -105,7 +105,7 @@ def refresh_eligibility(services: Services, rules: Rules | None = None) -> int:
     rules = rules or rules_for(services)
     store = MatchingStore(services.db)
     library = services.service(PolicyLibrary).store
-    stale = store.stale()
+    stale = store.stale(rules.fingerprint)
     with services.db.atomic():
         for row in stale:
             policy = library.get(int(row["id"]))
@@ -114,7 +114,13 @@ def refresh_eligibility(services: Services, rules: Rules | None = None) -> int:
             found = read_eligibility(
                 rules, policy.title, policy.summary, policy.issuer, policy.published_at
             )
-            store.save(policy.id, found, source=RULES, policy_updated_at=row["updated_at"])
+            store.save(
+                policy.id,
+                found,
+                source=RULES,
+                policy_updated_at=row["updated_at"],
+                rules=rules.fingerprint,
+            )
     return len(stale)
 
 

@@ -18,6 +18,8 @@ left empty for staff to fill in on the console.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -100,6 +102,13 @@ class Rules:
         ]
         self.regions = _compile(region_rules)
         self.region_alone_targets = settings.region_alone_targets
+        #: changes when the rules do: what they read before is read again
+        self.fingerprint = hashlib.sha1(
+            json.dumps(
+                [settings.model_dump(mode="json"), list(regions)], ensure_ascii=False
+            ).encode("utf-8"),
+            usedforsecurity=False,
+        ).hexdigest()[:16]
         self.all_sizes = frozenset(r.value for r in self.sizes)
         #: region value → the texts a profile's region may contain to be inside it
         self.region_places = {

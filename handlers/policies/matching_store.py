@@ -43,6 +43,7 @@ def m001_matching(db: Database) -> None:
             "deadline": str,  # ISO date, or null
             "source": str,
             "policy_updated_at": str,  # the policy's updated_at the rules read
+            "rules": str,  # the fingerprint of the rules that read it
             "edited_by": str,
             "edited_at": str,
         },
@@ -140,14 +141,16 @@ class MatchingStore:
             for r in self.db.query("select * from policy_eligibility")
         }
 
-    def stale(self) -> list[dict[str, Any]]:
-        """Policies the rules have not read since they last changed (staff rows excepted)."""
+    def stale(self, rules: str) -> list[dict[str, Any]]:
+        """Policies these rules (their fingerprint) have not read since the policy last
+        changed (staff rows excepted)."""
         return list(
             self.db.query(
                 "select p.* from policies p left join policy_eligibility e on e.policy_id = p.id"
                 " where e.policy_id is null or (e.source = ? and"
-                " coalesce(e.policy_updated_at, '') != coalesce(p.updated_at, ''))",
-                [RULES],
+                " (coalesce(e.policy_updated_at, '') != coalesce(p.updated_at, '')"
+                " or coalesce(e.rules, '') != ?))",
+                [RULES, rules],
             )
         )
 
@@ -158,6 +161,7 @@ class MatchingStore:
         *,
         source: str,
         policy_updated_at: str | None = None,
+        rules: str | None = None,
         by: str | None = None,
         now: datetime | None = None,
     ) -> None:
@@ -167,6 +171,7 @@ class MatchingStore:
             deadline=found.deadline.isoformat() if found.deadline else None,
             source=source,
             policy_updated_at=policy_updated_at,
+            rules=rules,
             edited_by=by,
             edited_at=to_db(now) if now else None,
         )
