@@ -2,10 +2,11 @@
 daily private push of matched policies and 申报截止 reminders.
 
 A policy matches a profile when every dimension the policy names is satisfied by the
-profile (industries, sizes, regions: the profile's one value is among them;
-qualifications: the profile has at least one of them). A policy naming no dimension is
-general: it stays in the group digests and reaches a contact privately only when the
-contact subscribed (订阅) to one of its topics.
+profile (industries, sizes: the profile's one value is among them; regions: the
+profile's region lies in one of them; qualifications: the profile has at least one of
+them). A policy naming no industry, size or qualification (only a region, or nothing) is
+general unless `matching.region_alone_targets`: it stays in the group digests and reaches
+a contact privately only when the contact subscribed (订阅) to one of its topics.
 
 The daily run (`run_matching`, the `policy_matching` job at `matching.cron`), for each
 enterprise that has had no message today, in one transaction per enterprise:

@@ -1,9 +1,9 @@
 """The `matching` section: how a policy's eligibility is read from its text, and when the
 matched policies and the 申报截止 reminders go out.
 
-Each dimension (industries, sizes, qualifications, regions) is a list of rules; a rule
-names one value of the enterprise profiles' vocabulary (EnterpriseService.settings) and
-the keywords that, found in the policy's text, make the policy name that value. `unless`
+`rules` is one list for the four dimensions (industry, size, qualification, region); a
+rule names one value of the enterprise profiles' vocabulary (EnterpriseService.settings)
+and the keywords that, found in the policy's text, make the policy name that value. `unless`
 lists phrases taken out of the text before this rule looks (`科技型中小企业` is a
 qualification, not a size). Regions look at the issuer and the title only (a summary
 mentions other places in passing); `covers` lists the places inside a region, so that a
