@@ -118,6 +118,7 @@ def test_a_new_policy_goes_once_to_the_two_matching_enterprises_and_the_reminder
         assert len(got[contact]) == 1
         assert HIGH_TECH in got[contact][0]
         assert f"编号{policy.id}" in got[contact][0]
+        assert "申报截止 11月30日(周一)" in got[contact][0]
     # the same day again, and the next days: never the same policy twice
     assert _run_at(bot, datetime(2026, 11, 16, 15, 0, tzinfo=TZ)) == {}
     assert _run_at(bot, datetime(2026, 11, 17, 9, 30, tzinfo=TZ)) == {}

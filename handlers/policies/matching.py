@@ -252,6 +252,7 @@ def _push_one(
                 "policy_matched",
                 enterprise=profile.name,
                 items=items,
+                deadlines={p.id: e.deadline for p, e in found.new if e.deadline},
                 reminders=[{"policy": p, "deadline": e.deadline} for p, e in reminders],
                 applied_keyword=services.router.keyword("policy_applied"),
                 unsubscribe_keyword=services.router.keyword("policy_unsubscribe"),
