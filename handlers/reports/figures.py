@@ -31,6 +31,7 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.db import from_db, to_db
 from bot.places import conversation_name
+from handlers.cases.service import case_settings
 from handlers.reports.extras import (
     EventFigures,
     PolicyFigures,
@@ -218,9 +219,12 @@ def _cells(db: Database, facts: str) -> list[tuple[Any, ...]]:
 
 
 def _group(conv: str | None, topics: dict[str, str | None]) -> str:
-    """A group by its name (its id if it has none); private chats as 私聊."""
+    """A group by its name (its id if it has none); private chats as 私聊, cases staff
+    registered by their route (接待日（代录）)."""
     if conv is None:
         return "私聊"
+    if conv.startswith("~"):
+        return f"{conv[1:]}（代录）"
     return conversation_name(conv, topics.get(conv))
 
 
@@ -334,7 +338,7 @@ def compute(
             this, year = _scopes(db, facts, year_scope(window))
             by = _breakdowns(db, facts)
             overdue = _overdue(db, facts, cutoff)
-            by_source = source_rows(db, facts, config.cases.routes)
+            by_source = source_rows(db, facts, case_settings(config).routes)
         report = Report(
             period=period,
             cutoff=cutoff,
