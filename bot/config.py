@@ -41,7 +41,6 @@ from bot.strict import Strict as _Strict
 __all__ = [
     "HHMM",
     "WECOM_BOT_URL",
-    "Category",
     "Channel",
     "Channels",
     "Config",
@@ -99,19 +98,6 @@ class StaffMember(_Strict):
     department: str = Field("", description="one of `departments`")
 
 
-class Aspect(_Strict):
-    name: str = Field(min_length=1)
-    keywords: list[str] = Field(default_factory=list)
-
-
-class Category(_Strict):
-    name: str = Field(min_length=1)
-    department: str = Field(min_length=1)
-    limit_days: int = Field(10, ge=1, le=365, description="working days to resolve")
-    keywords: list[str] = Field(default_factory=list)
-    aspects: list[Aspect] = Field(default_factory=list)
-
-
 class WeChat(_Strict):
     endpoint: str | None = None
     token: str | None = None
@@ -155,7 +141,6 @@ class Config(_Strict):
     staff: list[StaffMember] = Field(default_factory=list)
     staff_rooms: list[str] = Field(default_factory=list)
     departments: list[str] = Field(default_factory=lambda: ["秘书处"])
-    categories: list[Category] = Field(default_factory=list)
     prompt_minutes: int = Field(30, ge=1)
     privacy: Privacy = Privacy()
     quiet_hours: QuietHours = QuietHours()

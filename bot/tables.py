@@ -71,6 +71,7 @@ def write_xlsx(sheets: Sequence[Sheet], target: Path | IO[bytes]) -> None:
     )
     head = book.add_format(_HEAD)
     when = book.add_format({"num_format": DATE_FORMAT})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
     pct = book.add_format({"num_format": "0.0%"})
     try:
         for sheet in sheets:
@@ -79,18 +80,19 @@ def write_xlsx(sheets: Sequence[Sheet], target: Path | IO[bytes]) -> None:
                 ws.set_column(col, col, width)
             ws.freeze_panes(1, 0)
             ws.write_row(0, 0, sheet.header, head)
-            last = _rows(ws, sheet.rows, when, pct)
+            last = _rows(ws, sheet.rows, (when, day), pct)
             if sheet.filtered != "none" and sheet.header:
                 ws.autofilter(0, 0, last if sheet.filtered == "data" else 0, len(sheet.header) - 1)
     finally:
         book.close()
 
 
-def _rows(ws: Any, rows: Iterable[Sequence[Any]], when: Any, pct: Any) -> int:
+def _rows(ws: Any, rows: Iterable[Sequence[Any]], formats: tuple[Any, Any], pct: Any) -> int:
     """Each cell by its type's own method (write() would test every type in turn); returns
     the last row's index. None is no cell at all; a time is its serial day number with the
-    date format (what write_datetime does, without its per-call checks)."""
+    date format (what write_datetime does, without its per-call checks); a date is a day."""
     string, number, moment = ws.write_string, ws.write_number, ws.write_datetime
+    when, day = formats
     r = 0
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
@@ -103,8 +105,10 @@ def _rows(ws: Any, rows: Iterable[Sequence[Any]], when: Any, pct: Any) -> int:
                 number(r, c, value)
             elif kind is datetime and value.tzinfo is None:
                 number(r, c, (value - _EPOCH) / _DAY, when)
-            elif kind is datetime or kind is date:
+            elif kind is datetime:
                 moment(r, c, value, when)
+            elif kind is date:
+                moment(r, c, value, day)
             elif kind is Percent:
                 number(r, c, value, pct)
             elif kind is bool:

@@ -247,3 +247,26 @@ async def test_staff_keep_profiles_on_the_console_and_see_one_on_the_case_page(
             "企业画像：张氏机械 行业制造业 规模中型 地区鼓楼区 资质高新技术企业、专精特新"
             f" 信用代码{GOOD_CODE} 联系人刘经理 0591-87654321；张总"
         )
+
+
+def test_naming_an_enterprise_does_not_take_over_its_profile(bot: ChatBot) -> None:
+    """Once a member keeps an enterprise's profile, another who claims the same name in chat
+    cannot change it (staff can, and can link them)."""
+    svc = service(bot.app)
+    svc.save(
+        {"name": "张氏机械", "size": "中型"},
+        actor("wxid_zhang"),
+        contact_id="wxid_zhang",
+        source="chat",
+    )
+    refused = bot.text("完善资料 规模 微型", sender="wxid_sun", room=None)
+    assert "请回复贵企业的企业名称" in refused  # not known: asked for the name first
+    claimed = bot.text("完善资料", sender="wxid_sun", room=None)
+    assert claimed.startswith("（1/6）")
+    answer = bot.text("张氏机械", sender="wxid_sun", room=None)
+    assert answer.startswith(
+        "「张氏机械」的资料由该企业的其他联系人维护，如需修改请联系商会工作人员。"
+    )
+    profile = svc.named("张氏机械")
+    assert profile is not None
+    assert (profile.size, profile.reachable) == ("中型", ["wxid_zhang"])

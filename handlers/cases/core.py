@@ -23,7 +23,7 @@ from bot.workdays import Deadlines, WorkCalendar
 from handlers.cases.classify import classify
 from handlers.cases.model import OPEN, Actor, Case, EventKind, Status
 from handlers.cases.rules import RESPONDS, check, next_status
-from handlers.cases.settings import case_settings
+from handlers.cases.settings import case_settings, categories
 from handlers.cases.store import CaseStore, track
 
 __all__ = ["CaseCore", "Outcome"]
@@ -214,7 +214,7 @@ class CaseCore:
         return timedelta(days=case_settings(self.config).auto_close_days)
 
     def limit_days(self, category: str) -> int:
-        for cat in self.config.categories:
+        for cat in categories(self.config):
             if cat.name == category:
                 return cat.limit_days
         return case_settings(self.config).default_limit_days

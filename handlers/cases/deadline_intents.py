@@ -41,7 +41,14 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
             return None
         plan = self.calendar.deadlines(start, limit_days, level2_days)
         track(self.store.db, case.id, plan)
-        changes = {"due_at": to_db(plan.due), "level2_due_at": to_db(plan.level2)}
+        # the working days the case already stood still (待补充) still move both deadlines
+        due, level2 = (
+            self.calendar.add(moment.astimezone(self.config.tz), case.paused_days)[0]
+            if case.paused_days
+            else moment
+            for moment in (plan.due, plan.level2)
+        )
+        changes = {"due_at": to_db(due), "level2_due_at": to_db(level2)}
         if not case.first_response_at:
             changes["response_due_at"] = to_db(self.response_due(plan.start))
         changes = {k: v for k, v in changes.items() if v != getattr(case, k)}

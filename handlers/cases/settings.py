@@ -7,12 +7,34 @@ from __future__ import annotations
 import re
 from datetime import time
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, RootModel, field_validator
 
 from bot.config import Config
 from bot.strict import Strict
 
-__all__ = ["ROUTES", "Cases", "case_settings"]
+__all__ = ["ROUTES", "Aspect", "Cases", "Categories", "Category", "case_settings", "categories"]
+
+
+class Aspect(Strict):
+    name: str = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+
+
+class Category(Strict):
+    name: str = Field(min_length=1)
+    department: str = Field(min_length=1)
+    limit_days: int = Field(10, ge=1, le=365, description="working days to resolve")
+    keywords: list[str] = Field(default_factory=list)
+    aspects: list[Aspect] = Field(default_factory=list)
+
+
+class Categories(RootModel[list[Category]]):
+    """`categories`: a list at the top of the file (the classification's 分类 and 方面)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: list[Category] = Field(default_factory=list)
+
 
 _WORKING_HOURS = re.compile(r"(\d{1,2}):([0-5]\d)-(\d{1,2}):([0-5]\d)")
 
@@ -75,7 +97,7 @@ class Cases(Strict):
         for i, member in enumerate(config.staff):
             if member.department and member.department not in departments:
                 return f"staff[{i}].department", f"{member.department!r} is not in departments"
-        for i, cat in enumerate(config.categories):
+        for i, cat in enumerate(categories(config)):
             if cat.department not in departments:
                 return f"categories[{i}].department", f"{cat.department!r} is not in departments"
         return None
@@ -83,3 +105,7 @@ class Cases(Strict):
 
 def case_settings(config: Config) -> Cases:
     return config.section("cases", Cases)
+
+
+def categories(config: Config) -> list[Category]:
+    return config.section("categories", Categories).root

@@ -10,7 +10,7 @@ from bot.db import from_db, to_db
 from bot.refusal import Refusal
 from handlers.cases.core import CaseCore, Outcome
 from handlers.cases.model import Actor, Case, EventKind, Status, classified
-from handlers.cases.settings import case_settings
+from handlers.cases.settings import case_settings, categories
 
 __all__ = ["StaffIntents"]
 
@@ -135,7 +135,7 @@ class StaffIntents(CaseCore):
     ) -> Outcome:
         """Correct the category (and sub-aspect); the due date follows the new category's
         limit only when staff ask for it."""
-        known = {c.name: [a.name for a in c.aspects] for c in self.config.categories}
+        known = {c.name: [a.name for a in c.aspects] for c in categories(self.config)}
         known.setdefault(
             case_settings(self.config).default_category, []
         )  # 其他: back where it was

@@ -163,6 +163,8 @@ class EnterpriseService:
         current = self._target(values, enterprise_id, contact_id)
         if current is None and "name" not in values:
             raise ProfileError("name", "缺少企业名称")
+        if contact_id and by.id == contact_id and current is not None:
+            self._check_claim(current, contact_id)
         self._check_unique(values, current)
         now = to_db(self.clock.now())
         with self.db.atomic():
@@ -261,6 +263,21 @@ class EnterpriseService:
         if by_contact is not None:
             return by_contact
         return self.named(str(values["name"])) if "name" in values else None
+
+    def _check_claim(self, profile: Profile, contact_id: str) -> None:
+        """A member edits an enterprise's profile only once linked to it, or when no other
+        member is: naming an enterprise is not enough to take over its profile."""
+        rows = self.db.execute(
+            "select contact_id from enterprise_contacts"
+            " where enterprise_id = ? and contact_id is not null",
+            [profile.id],
+        ).fetchall()
+        linked = {str(r[0]) for r in rows}
+        if linked and contact_id not in linked:
+            raise ProfileError(
+                "name",
+                f"「{profile.name}」的资料由该企业的其他联系人维护，如需修改请联系商会工作人员",
+            )
 
     def _check_unique(self, values: Mapping[str, object], current: Profile | None) -> None:
         for field in ("name", "credit_code"):
