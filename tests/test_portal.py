@@ -22,6 +22,8 @@ from handlers.cases.service import Actor, Case
 from handlers.enterprises.service import EnterpriseService
 from handlers.portal import PortalService
 from handlers.portal.member import COOKIE
+from policy_feeds.manual import add_manual
+from policy_feeds.model import Item as PolicyItem
 from tests.conftest import (
     MEMBERS_ROOM,
     STAFF_ROOM,
@@ -462,3 +464,33 @@ async def test_the_profile_is_saved_through_the_enterprise_service(bot: ChatBot)
     )
     sources = {c["source"] for c in bot.app.service(EnterpriseService).changes(profile.id)}
     assert sources == {"page"}
+
+
+async def test_the_home_page_lists_the_policies_matched_to_the_members_enterprise(
+    bot: ChatBot,
+) -> None:
+    enterprises = bot.app.service(EnterpriseService)
+    for contact, name, quals in ((ZHANG, "张氏机械", "高新技术企业"), (LI, "李氏贸易", "外贸")):
+        enterprises.save(
+            {"name": name, "industry": "制造业", "qualifications": quals},
+            actor(contact),
+            contact_id=contact,
+            source="console",
+        )
+    title = "关于开展2026年度高新技术企业研发费用补助申报工作的通知"
+    text = "对经认定的高新技术企业给予研发费用补助。截止日期：2026年11月30日，逾期不予受理。"
+    published = bot.clock.now()
+    add_manual(
+        bot.app, PolicyItem(title=title, summary=text, issuer="科技局", published_at=published)
+    )
+    async with client_of(bot) as zhang:
+        await opened(zhang, link_for(bot))
+        home = await zhang.get("/m/")
+        listed = text_at(home.text, "//section[@id='policies']")
+        assert title in listed
+        assert "科技局 · 申报截止 11月30日(周一)" in listed
+    async with client_of(bot) as li:
+        await opened(li, link_for(bot, LI))
+        home = await li.get("/m/")
+        assert title not in home.text
+        assert "暂时没有匹配到新的政策" in home.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.services import Services
+from handlers.policies.matching_service import PolicyMatching
 
 __all__ = ["Item", "matched_policies", "open_surveys"]
 
@@ -30,5 +31,9 @@ def open_surveys(app: Services, contact_id: str) -> list[Item]:
 
 
 def matched_policies(app: Services, contact_id: str) -> list[Item]:
-    """The policies matched to the member's enterprise (none until matching is in)."""
-    return []
+    """The policies matched to the member's enterprise (policy matching), newest first,
+    each with its application deadline and whether the enterprise said 已申报."""
+    return [
+        Item(m.policy.title, app.templates.render("portal_policy_note", m=m).strip(), m.policy.url)
+        for m in PolicyMatching(app).matched_for(contact_id)
+    ]
