@@ -14,7 +14,7 @@ from bot.config import Config, ConfigError, Sections, load_config
 from bot.feature import Feature
 from bot.router import RouterError
 from bot.services import Services
-from handlers import cases, events, membership, menu, policies, reports, surveys
+from handlers import cases, enterprises, events, membership, menu, policies, reports, surveys
 from web import FEATURE as WEB
 
 __all__ = ["DEMO_CONFIG", "FEATURES", "build", "default_db", "load", "sections", "services"]
@@ -28,6 +28,7 @@ FEATURES: list[Feature] = [
     events.FEATURE,
     reports.FEATURE,
     membership.FEATURE,
+    enterprises.FEATURE,
     surveys.FEATURE,
     WEB,
 ]

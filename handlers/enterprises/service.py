@@ -1,0 +1,326 @@
+"""企业画像: the one service behind every way a profile is read or written (chat's
+完善资料, the console, the sheet import, survey answers, the member page)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.db import from_db, to_db, to_json
+from bot.people import Actor
+from bot.services import Services
+from handlers.enterprises.fields import (
+    LABELS,
+    PROFILE_FIELDS,
+    ProfileError,
+    read_fields,
+)
+from handlers.enterprises.settings import EnterpriseSettings
+
+__all__ = [
+    "LABELS",
+    "PROFILE_FIELDS",
+    "EnterpriseService",
+    "Profile",
+    "ProfileContact",
+    "ProfileError",
+    "ProfileFilter",
+]
+
+_COLUMNS = "id, name, credit_code, industry, size, region, qualifications, updated_at"
+
+
+@dataclass(frozen=True)
+class ProfileContact:
+    """Who speaks for an enterprise; `contact_id` is None for one the bot cannot reach."""
+
+    contact_id: str | None
+    name: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: int
+    name: str
+    credit_code: str | None
+    industry: str | None
+    size: str | None
+    region: str | None
+    qualifications: tuple[str, ...]
+    contacts: tuple[ProfileContact, ...]
+    updated_at: datetime
+
+    def value(self, field: str) -> Any:
+        return getattr(self, field)
+
+    @property
+    def missing(self) -> list[str]:
+        """The fields not filled yet (qualifications may rightly be none)."""
+        return [f for f in PROFILE_FIELDS[:-1] if not getattr(self, f)]
+
+    @property
+    def reachable(self) -> list[str]:
+        """The contact ids the bot can write to privately."""
+        return [c.contact_id for c in self.contacts if c.contact_id]
+
+
+@dataclass(frozen=True)
+class ProfileFilter:
+    """Which profiles: every non-empty dimension must match; for qualifications, any one."""
+
+    industries: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    qualifications: tuple[str, ...] = ()
+
+    def matches(self, profile: Profile) -> bool:
+        return (
+            (not self.industries or profile.industry in self.industries)
+            and (not self.sizes or profile.size in self.sizes)
+            and (not self.regions or profile.region in self.regions)
+            and (
+                not self.qualifications
+                or any(q in profile.qualifications for q in self.qualifications)
+            )
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.industries or self.sizes or self.regions or self.qualifications)
+
+
+def _stored(value: object) -> object:
+    return to_json(list(value)) if isinstance(value, tuple) else value
+
+
+class EnterpriseService:
+    def __init__(self, services: Services) -> None:
+        self.db = services.db
+        self.people = services.people
+        self.clock = services.clock
+        self.settings = services.config.section("enterprises", EnterpriseSettings)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, enterprise_id: int) -> Profile | None:
+        found = self._profiles("where id = ?", [enterprise_id])
+        return found[0] if found else None
+
+    def named(self, name: str) -> Profile | None:
+        found = self._profiles("where name = ?", [name.strip()])
+        return found[0] if found else None
+
+    def of_contact(self, contact_id: str) -> Profile | None:
+        """The enterprise a contact speaks for: linked to it, or named in its contact."""
+        row = self.db.execute(
+            "select enterprise_id from enterprise_contacts where contact_id = ?", [contact_id]
+        ).fetchone()
+        if row:
+            return self.get(int(row[0]))
+        name = self.people.contact(contact_id)["enterprise"]
+        return self.named(str(name)) if name else None
+
+    def all(self) -> list[Profile]:
+        return self._profiles("order by name")
+
+    def matching(self, flt: ProfileFilter) -> list[Profile]:
+        return [p for p in self.all() if flt.matches(p)]
+
+    def changes(self, enterprise_id: int) -> list[dict[str, Any]]:
+        """The profile's history, newest first."""
+        return list(
+            self.db.query(
+                "select at, by_name, source, field, old, new from enterprise_changes"
+                " where enterprise_id = ? order by id desc",
+                [enterprise_id],
+            )
+        )
+
+    # -- writing -------------------------------------------------------------------------
+
+    def save(
+        self,
+        fields: Mapping[str, object],
+        by: Actor,
+        *,
+        enterprise_id: int | None = None,
+        contact_id: str | None = None,
+        source: str,
+    ) -> Profile:
+        """Write profile fields, all or none: the enterprise is `enterprise_id`, else the
+        contact's, else the one of that name, else a new one (then a name is required).
+        `contact_id` is linked to it. A bad value raises ProfileError and writes nothing."""
+        values = read_fields(fields, self.settings)
+        current = self._target(values, enterprise_id, contact_id)
+        if current is None and "name" not in values:
+            raise ProfileError("name", "请先告诉我企业名称")
+        self._check_unique(values, current)
+        now = to_db(self.clock.now())
+        with self.db.atomic():
+            if current is None:
+                cursor = self.db.execute(
+                    "insert into enterprises (name, created_at, updated_at) values (?, ?, ?)",
+                    [values["name"], now, now],
+                )
+                target = int(cursor.lastrowid or 0)
+                old: Mapping[str, object] = {}
+            else:
+                target, old = current.id, {f: current.value(f) for f in values}
+            changed = {f: v for f, v in values.items() if old.get(f) != v}
+            if changed:
+                sets = ", ".join(f"{f} = ?" for f in changed)
+                stored = [_stored(v) for v in changed.values()]
+                self.db.execute(
+                    f"update enterprises set {sets}, updated_at = ? where id = ?",
+                    [*stored, now, target],
+                )
+                self._log(target, by, source, now, old, changed)
+            if contact_id:
+                self._link(target, contact_id)
+        profile = self.get(target)
+        assert profile is not None
+        return profile
+
+    def set_field(
+        self, contact_id: str, field: str, value: object, by: Actor, source: str
+    ) -> Profile:
+        """One field of the contact's enterprise (made from its enterprise name if new)."""
+        if self.of_contact(contact_id) is None:
+            name = self.people.contact(contact_id)["enterprise"]
+            if not name:
+                raise ProfileError("name", "还不知道您是哪家企业，请先告诉我企业名称")
+            return self.save(
+                {"name": name, field: value}, by, contact_id=contact_id, source=source
+            )
+        return self.save({field: value}, by, contact_id=contact_id, source=source)
+
+    def link_contact(
+        self,
+        enterprise_id: int,
+        name: str,
+        phone: str | None = None,
+        contact_id: str | None = None,
+    ) -> None:
+        """A person who speaks for the enterprise (without chat: no contact_id)."""
+        with self.db.atomic():
+            if contact_id:
+                self._link(enterprise_id, contact_id, name, phone)
+            else:
+                self.db.execute(
+                    "insert into enterprise_contacts (enterprise_id, name, phone)"
+                    " values (?, ?, ?)",
+                    [enterprise_id, name, phone],
+                )
+
+    # -- inside --------------------------------------------------------------------------
+
+    def _target(
+        self, values: Mapping[str, object], enterprise_id: int | None, contact_id: str | None
+    ) -> Profile | None:
+        if enterprise_id is not None:
+            found = self.get(enterprise_id)
+            if found is None:
+                raise ProfileError("name", "没有这家企业")
+            return found
+        by_contact = self.of_contact(contact_id) if contact_id else None
+        if by_contact is not None:
+            return by_contact
+        return self.named(str(values["name"])) if "name" in values else None
+
+    def _check_unique(self, values: Mapping[str, object], current: Profile | None) -> None:
+        for field in ("name", "credit_code"):
+            value = values.get(field)
+            row = (
+                value
+                and self.db.execute(
+                    f"select id, name from enterprises where {field} = ?", [value]
+                ).fetchone()
+            )
+            if not row or (current is not None and row[0] == current.id):
+                continue
+            if field == "credit_code":
+                raise ProfileError(field, f"这个统一社会信用代码已登记为「{row[1]}」")
+            raise ProfileError(field, f"已有一家「{value}」，请核对企业名称")
+
+    def _link(
+        self, enterprise_id: int, contact_id: str, name: str = "", phone: str | None = None
+    ) -> None:
+        contact = self.people.contact(contact_id)
+        self.db.execute(
+            "insert into enterprise_contacts (enterprise_id, contact_id, name, phone)"
+            " values (?, ?, ?, ?) on conflict(contact_id) do update set"
+            " enterprise_id = excluded.enterprise_id",
+            [enterprise_id, contact_id, name or contact["name"] or "", phone or contact["phone"]],
+        )
+        profile_name = self.db.execute(
+            "select name from enterprises where id = ?", [enterprise_id]
+        ).fetchone()[0]
+        self.people.remember(contact_id, enterprise=profile_name)
+
+    def _log(
+        self,
+        enterprise_id: int,
+        by: Actor,
+        source: str,
+        now: str,
+        old: Mapping[str, object],
+        changed: Mapping[str, object],
+    ) -> None:
+        def shown(value: object) -> str | None:
+            if isinstance(value, tuple | list):
+                return "、".join(value) or None
+            return None if value is None else str(value)
+
+        self.db.conn.executemany(
+            "insert into enterprise_changes (enterprise_id, at, by_id, by_name, source, field,"
+            " old, new) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (enterprise_id, now, by.id, by.name, source, f, shown(old.get(f)), shown(v))
+                for f, v in changed.items()
+            ],
+        )
+
+    def _profiles(self, tail: str, params: Iterable[object] = ()) -> list[Profile]:
+        rows = self.db.execute(f"select {_COLUMNS} from enterprises {tail}", list(params))
+        found = list(rows.fetchall())
+        contacts = self._contacts([(int(r[0]), str(r[1])) for r in found])
+        return [
+            Profile(
+                id=int(r[0]),
+                name=str(r[1]),
+                credit_code=r[2],
+                industry=r[3],
+                size=r[4],
+                region=r[5],
+                qualifications=tuple(json.loads(r[6] or "[]")),
+                contacts=tuple(contacts.get(int(r[0]), ())),
+                updated_at=from_db(str(r[7])),
+            )
+            for r in found
+        ]
+
+    def _contacts(self, enterprises: list[tuple[int, str]]) -> dict[int, list[ProfileContact]]:
+        """Each enterprise's linked contacts, then the known contacts naming it."""
+        out: dict[int, list[ProfileContact]] = {}
+        if not enterprises:
+            return out
+        ids = {i for i, _ in enterprises}
+        for eid, cid, name, phone in self.db.execute(
+            "select enterprise_id, contact_id, name, phone from enterprise_contacts order by id"
+        ).fetchall():
+            if eid in ids:
+                out.setdefault(int(eid), []).append(ProfileContact(cid, name, phone))
+        by_name = {n: i for i, n in enterprises}
+        linked = {c.contact_id for cs in out.values() for c in cs if c.contact_id}
+        for cid, name, phone, enterprise in self.db.execute(
+            "select id, name, phone, enterprise from contacts where enterprise is not null"
+            " order by id"
+        ).fetchall():
+            eid = by_name.get(enterprise)
+            if eid is not None and cid not in linked and cid not in self.people.staff:
+                out.setdefault(eid, []).append(ProfileContact(cid, name or cid, phone))
+        return out
