@@ -25,6 +25,7 @@ import yaml
 from bot.feature import SubParsers, command_options, with_services
 from bot.people import Actor
 from bot.services import Services
+from handlers.enterprises.service import ProfileFilter
 from handlers.surveys.model import DefinitionError
 from handlers.surveys.outreach import Audience, send
 from handlers.surveys.results import labels, results, write_export
@@ -83,8 +84,6 @@ def _show(app: Services, survey: Survey, args: argparse.Namespace) -> int:
 
 
 def _send(app: Services, survey: Survey, args: argparse.Namespace) -> int:
-    from handlers.enterprises.service import ProfileFilter
-
     dims = {
         "industries": tuple(args.industry or ()),
         "sizes": tuple(args.size or ()),

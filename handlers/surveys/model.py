@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from handlers.enterprises.service import PROFILE_FIELDS
+
 __all__ = [
     "KINDS",
     "PROFILE_FIELDS",
@@ -29,8 +31,6 @@ __all__ = [
 
 #: the kinds of question, in the order the console offers them
 KINDS = ("single", "multiple", "number", "text", "scale")
-#: the enterprise profile fields a question may fill (handlers.enterprises' PROFILE_FIELDS)
-PROFILE_FIELDS = ("name", "credit_code", "industry", "size", "region", "qualifications")
 MAX_OPTIONS = 30
 MAX_QUESTIONS = 100
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")

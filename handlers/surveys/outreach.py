@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bot.db import to_db, transaction
 from bot.messages import Outgoing
@@ -23,11 +22,9 @@ from bot.people import Actor
 from bot.scheduler import running_services
 from bot.services import Services
 from bot.targeting import ALL, TargetError, parse_target
+from handlers.enterprises.service import EnterpriseService, ProfileFilter
 from handlers.surveys.service import SurveyRefused, SurveyService
 from handlers.surveys.store import SENT, SUBMITTED, Survey
-
-if TYPE_CHECKING:
-    from handlers.enterprises.service import ProfileFilter
 
 __all__ = ["Audience", "Sent", "console_sweep", "remind", "send", "sweep_job"]
 
@@ -64,8 +61,6 @@ class Sent:
 
 def _profile_contacts(app: Services, flt: ProfileFilter | None) -> list[tuple[str, str]]:
     """(contact id, enterprise name) of every reachable contact of a matching enterprise."""
-    from handlers.enterprises.service import EnterpriseService, ProfileFilter
-
     enterprises = app.service(EnterpriseService)
     found: dict[str, str] = {}
     for profile in enterprises.matching(flt or ProfileFilter()):

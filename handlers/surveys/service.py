@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.db import to_db, transaction
 from bot.people import Actor
+from handlers.enterprises.service import EnterpriseService, ProfileError
 from handlers.surveys.answers import SKIP_WORDS, AnswerError, read_chat, read_value
 from handlers.surveys.model import (
     PROFILE_FIELDS,
@@ -267,8 +268,6 @@ class SurveyService:
         }
         if not wanted:
             return ()
-        from handlers.enterprises.service import EnterpriseService, ProfileError
-
         enterprises = self.services.service(EnterpriseService)
         filled: list[str] = []
         for field in sorted(wanted, key=PROFILE_FIELDS.index):
