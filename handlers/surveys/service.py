@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from bot.db import to_db, transaction
 from bot.people import Actor
-from handlers.enterprises.service import EnterpriseService, ProfileError
+from handlers.enterprises.service import EnterpriseService
 from handlers.surveys.answers import SKIP_WORDS, AnswerError, read_chat, read_value
 from handlers.surveys.model import (
-    PROFILE_FIELDS,
     DefinitionError,
     Question,
     SurveyDefinition,
     read_definition,
 )
+from handlers.surveys.profile_fill import check_vocabulary, fill_profile
 from handlers.surveys.settings import SurveysSettings
 from handlers.surveys.store import CLOSED, DRAFT, SENT, SUBMITTED, Response, Survey, SurveyStore
 
@@ -92,6 +92,7 @@ class SurveyService:
         """A new survey, or a draft replaced (by `survey_id`, or the same `key`); raises
         DefinitionError, or SurveyRefused when the survey was already sent."""
         definition = read_definition(data, self.services.config.tz)
+        check_vocabulary(definition, self.services.service(EnterpriseService))
         now = self.now
         if definition.deadline is not None and definition.deadline <= now:
             raise DefinitionError("deadline", "is in the past")
@@ -205,7 +206,10 @@ class SurveyService:
         return self._start(survey, contact_id, name, channel)
 
     def _start(self, survey: Survey, contact_id: str, name: str, channel: str) -> Response:
-        enterprise = self.services.people.contact(contact_id).get("enterprise")
+        profile = self.services.service(EnterpriseService).of_contact(contact_id)
+        enterprise = (
+            profile.name if profile else self.services.people.contact(contact_id)["enterprise"]
+        )
         return self.store.start(survey.id, contact_id, name, enterprise, channel, self.now)
 
     def take(self, survey_id: int, contact_id: str, text: str, by: Actor) -> Response | Submitted:
@@ -255,28 +259,5 @@ class SurveyService:
             raise AnswerError("required", question=missing[0].number, text=missing[0].text)
         now = self.now
         done = self.store.save(response, now, status=SUBMITTED, submitted_at=to_db(now))
-        filled = self._fill_profile(survey, done, by)
+        filled = fill_profile(self.services.service(EnterpriseService), survey, done, by)
         return Submitted(done, filled)
-
-    def _fill_profile(self, survey: Survey, response: Response, by: Actor) -> tuple[str, ...]:
-        """The answers that declare a profile field, into the contact's enterprise profile
-        (the enterprises feature checks each value; one it refuses is left out)."""
-        wanted = {
-            q.profile_field: response.answers.get(q.id)
-            for q in survey.definition.questions
-            if q.profile_field and response.answers.get(q.id) is not None
-        }
-        if not wanted:
-            return ()
-        enterprises = self.services.service(EnterpriseService)
-        filled: list[str] = []
-        for field in sorted(wanted, key=PROFILE_FIELDS.index):
-            try:
-                enterprises.set_field(
-                    response.contact_id, field, wanted[field], by, source=f"survey:{survey.id}"
-                )
-            except ProfileError as error:
-                log.info("survey %s: %s not filled: %s", survey.id, field, error.reason)
-                continue
-            filled.append(field)
-        return tuple(filled)
