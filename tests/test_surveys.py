@@ -198,8 +198,13 @@ def test_bad_answers_are_refused_politely_and_change_nothing(bot: ChatBot) -> No
     refusal = ask(bot, "跳过", "wxid_zhang")
     assert "第4题是必答题，不能跳过" in refusal
     assert "1到5之间" in ask(bot, "6", "wxid_zhang")
+    assert "只能修改已回答过的题，题号请写1到3之间" in ask(bot, "修改 4", "wxid_zhang")
+    again = ask(bot, "修改 2", "wxid_zhang")  # before the end, too: then back to question 4
+    assert "修改第2/5题" in again
+    assert "原来的回答：100" in again
+    assert "第4/5题" in ask(bot, "101", "wxid_zhang")
     assert answers_of(bot, survey_id, "wxid_zhang") == (
-        "started", 3, {"trend": "增长", "staff": 100, "needs": None},
+        "started", 3, {"trend": "增长", "staff": 101, "needs": None},
     )  # fmt: skip
 
     svc = bot.app.service(SurveyService)

@@ -77,10 +77,8 @@ def send(app: Services, survey_id: int, audience: Audience, by: Actor) -> Sent:
     survey = svc.get(survey_id)
     if survey is None:
         raise SurveyRefused("no_survey", id=survey_id)
-    svc._check("send", survey)
+    svc.check_intent("send", survey)
     now = app.clock.now()
-    if not survey.open_at(now) and survey.status == SENT:
-        raise SurveyRefused("closed", title=survey.title, deadline=survey.deadline_at)
     if survey.deadline_at and survey.deadline_at <= to_db(now):
         raise SurveyRefused("closed", title=survey.title, deadline=survey.deadline_at)
     expr = ALL if audience.everyone else audience.groups

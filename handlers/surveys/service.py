@@ -104,7 +104,7 @@ class SurveyService:
             if existing is None:
                 new_id = self.store.insert(definition, remind_at, by.name, now)
             else:
-                self._check("edit", existing)
+                self.check_intent("edit", existing)
                 self.store.replace(existing.id, definition, remind_at, now)
                 new_id = existing.id
         found = self.get(new_id)
@@ -116,7 +116,8 @@ class SurveyService:
             return None
         return definition.deadline - timedelta(hours=self.settings.remind_hours_before)
 
-    def _check(self, intent: str, survey: Survey) -> str:
+    def check_intent(self, intent: str, survey: Survey) -> str:
+        """The state `intent` leads to from the survey's (RULES), or SurveyRefused."""
         to = RULES.get((intent, survey.status))
         if to is None:
             raise SurveyRefused(f"{intent}_{survey.status}", title=survey.title, id=survey.id)
@@ -130,7 +131,7 @@ class SurveyService:
 
     def close(self, survey_id: int, by: Actor) -> Survey:
         survey = self._survey(survey_id)
-        self._check("close", survey)
+        self.check_intent("close", survey)
         self.store.set(survey.id, self.now, status=CLOSED)
         log.info("survey %s closed by %s", survey.id, by.name)
         return self._survey(survey_id)
@@ -185,7 +186,7 @@ class SurveyService:
         with transaction(self.services.db):
             response = self._start(survey, contact_id, by.name, "page")
             response = self.store.save(
-                response, self.now, answers=values, position=len(values), editing=False
+                response, self.now, answers=values, position=len(values), back_to=None
             )
             return self._submit(survey, response, by)
 
@@ -213,16 +214,24 @@ class SurveyService:
         return self.store.start(survey.id, contact_id, name, enterprise, channel, self.now)
 
     def take(self, survey_id: int, contact_id: str, text: str, by: Actor) -> Response | Submitted:
-        """One chat message while answering: an answer to the question asked, `跳过`, or at
-        the review `修改 3` / `提交`. A bad one raises AnswerError and changes nothing."""
+        """One chat message while answering: an answer to the question asked, `跳过`,
+        `修改 3` (question 3 again, then back to where the member was), or at the review
+        `提交`. A bad one raises AnswerError and changes nothing."""
         survey = self._open(survey_id, contact_id)
         response = self.store.response(survey_id, contact_id)
         if response is None:
             raise SurveyRefused("not_started", title=survey.title)
         questions = survey.definition.questions
         word = text.strip()
+        edit = self._edit(response, word, len(questions))
+        if edit is not None:
+            back = response.back_to if response.editing else response.position
+            return self.store.save(response, self.now, position=edit, back_to=back)
         if response.position >= len(questions):
-            return self._at_review(survey, response, word, by)
+            if word.lower() in SUBMIT_WORDS:
+                with transaction(self.services.db):
+                    return self._submit(survey, response, by)
+            raise AnswerError("at_review", count=len(questions))
         q = questions[response.position]
         if word.lower() in SKIP_WORDS:
             if q.required:
@@ -231,24 +240,20 @@ class SurveyService:
         else:
             value = read_chat(q, word)
         answers = {**response.answers, q.id: value}
-        after = len(questions) if response.editing else response.position + 1
-        return self.store.save(response, self.now, answers=answers, position=after, editing=False)
+        after = response.back_to if response.back_to is not None else response.position + 1
+        return self.store.save(response, self.now, answers=answers, position=after, back_to=None)
 
-    def _at_review(
-        self, survey: Survey, response: Response, word: str, by: Actor
-    ) -> Response | Submitted:
-        if word.lower() in SUBMIT_WORDS:
-            with transaction(self.services.db):
-                return self._submit(survey, response, by)
-        questions = survey.definition.questions
-        for edit in EDIT_WORDS:
-            rest = word.removeprefix(edit).strip(" :：第题")
-            if word.startswith(edit) and rest.isdigit():
-                number = int(rest)
-                if not 1 <= number <= len(questions):
-                    raise AnswerError("bad_edit", count=len(questions))
-                return self.store.save(response, self.now, position=number - 1, editing=True)
-        raise AnswerError("at_review", count=len(questions))
+    @staticmethod
+    def _edit(response: Response, word: str, count: int) -> int | None:
+        """`修改 3` (or `修改第3题`): the position of an answered question to ask again."""
+        for prefix in EDIT_WORDS:
+            rest = word.removeprefix(prefix).strip(" :：第题")
+            if word.startswith(prefix) and rest.isdigit():
+                answered = max(response.position, response.back_to or 0)
+                if not 1 <= int(rest) <= min(answered, count):
+                    raise AnswerError("bad_edit", count=min(answered, count))
+                return int(rest) - 1
+        return None
 
     def _submit(self, survey: Survey, response: Response, by: Actor) -> Submitted:
         missing = [

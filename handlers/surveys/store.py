@@ -72,7 +72,7 @@ def m001_surveys(db: Database) -> None:
             channel text,
             status text not null default 'started',
             position integer not null default 0,
-            editing integer not null default 0,
+            back_to integer,
             answers text not null default '{}',
             started_at text not null,
             updated_at text not null,
@@ -119,7 +119,7 @@ class Response:
     enterprise: str | None
     status: str
     position: int  # the index of the question asked next; len(questions): the review
-    editing: bool  # answering one question again from the review
+    back_to: int | None  # answering one again (修改): the position to go back to after it
     answers: dict[str, Any]
     started_at: str
     updated_at: str
@@ -130,12 +130,16 @@ class Response:
     def submitted(self) -> bool:
         return self.status == SUBMITTED
 
+    @property
+    def editing(self) -> bool:
+        return self.back_to is not None
+
 
 _SURVEY_COLUMNS = (
     "id, key, definition, deadline_at, remind_at, reminded_at, status, created_at, sent_at"
 )
 _RESPONSE_COLUMNS = (
-    "id, survey_id, contact_id, contact_name, enterprise, status, position, editing, answers,"
+    "id, survey_id, contact_id, contact_name, enterprise, status, position, back_to, answers,"
     " started_at, updated_at, submitted_at, source"
 )
 
@@ -258,7 +262,6 @@ class SurveyStore:
     @staticmethod
     def _response(row: tuple[Any, ...]) -> Response:
         values = list(row)
-        values[7] = bool(values[7])
         values[8] = json.loads(values[8] or "{}")
         return Response(*values)
 
@@ -302,8 +305,6 @@ class SurveyStore:
     def save(self, response: Response, now: datetime, **values: Any) -> Response:
         if "answers" in values:
             values["answers"] = to_json(values["answers"])
-        if "editing" in values:
-            values["editing"] = int(values["editing"])
         columns = ", ".join(f"{c} = ?" for c in values)
         self.db.execute(
             f"update survey_responses set {columns}, updated_at = ? where id = ?",
