@@ -54,7 +54,7 @@ async def test_build_send_answer_and_read_the_results_on_the_console(bot: ChatBo
                      "q-0-options": "充足\n普工短缺\n技工短缺"})  # fmt: skip
         added = await client.post("/surveys/new", data={**form, "action": "add"})
         assert added.status_code == 200
-        assert text_at(added.text, "//fieldset/legend") == "第 1 题 第 2 题"
+        assert text_at(added.text, "//article[@class='question']/h4") == "第 1 题 第 2 题"
         assert app.service(SurveyService).all() == []  # adding a question saves nothing
         form = fields(added.text)
         assert form["q-1-section"] == "用工"  # a new question stays in the section
@@ -100,7 +100,7 @@ async def test_build_send_answer_and_read_the_results_on_the_console(bot: ChatBo
             for text in ("问卷", choice, mood, "提交"):
                 bot.say(text, sender=who, room=None)
         page = await client.get("/surveys/1")
-        assert text_at(page.text, "//h3[@id='count-submitted']") == "2"
+        assert text_at(page.text, "//strong[@id='count-submitted']") == "2"
         charts = json.loads(text_at(page.text, "//script[@id='chart-data']"))
         assert charts[0]["labels"] == ["充足", "普工短缺", "技工短缺"]
         assert charts[0]["counts"] == [0, 2, 0]
