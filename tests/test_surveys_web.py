@@ -101,6 +101,8 @@ async def test_build_send_answer_and_read_the_results_on_the_console(bot: ChatBo
                 bot.say(text, sender=who, room=None)
         page = await client.get("/surveys/1")
         assert text_at(page.text, "//strong[@id='count-submitted']") == "2"
+        who = text_at(page.text, "//table[@id='respondents']//tbody//td[position() <= 3]")
+        assert who == "张氏机械 张总 已提交 李记食品 李总 已提交"
         charts = json.loads(text_at(page.text, "//script[@id='chart-data']"))
         assert charts[0]["labels"] == ["充足", "普工短缺", "技工短缺"]
         assert charts[0]["counts"] == [0, 2, 0]

@@ -104,7 +104,9 @@ def send(app: Services, survey_id: int, audience: Audience, by: Actor) -> Sent:
                 sent.already += 1
                 continue
             out = app.notices.to(group.id, "surveys_group_notice", survey=survey, count=count)
-            app.outbox.enqueue([out], dedupe_key=f"survey:{survey.id}:send:{group.id}")
+            app.outbox.enqueue(
+                [out], dedupe_key=f"survey:{survey.id}:send:{group.id}", scheduled=True
+            )
             sent.groups.append(group.name)
         for contact_id, enterprise in people:
             channel = app.places.channel_of(contact_id)
@@ -116,7 +118,9 @@ def send(app: Services, survey_id: int, audience: Audience, by: Actor) -> Sent:
             out = app.notices.to_contact(
                 contact_id, "surveys_invite", survey=survey, count=count, enterprise=enterprise
             )
-            app.outbox.enqueue([out], dedupe_key=f"survey:{survey.id}:send:{contact_id}")
+            app.outbox.enqueue(
+                [out], dedupe_key=f"survey:{survey.id}:send:{contact_id}", scheduled=True
+            )
             sent.contacts.append(contact_id)
         if survey.status != SENT:
             svc.store.set(survey.id, now, status=SENT, sent_at=to_db(now))

@@ -137,6 +137,8 @@ def routes(console: Console) -> list[Route]:
             settings=settings, editable=survey.status == DRAFT,
             sendable=survey.status == DRAFT or survey.open_at(app.clock.now()),
             closable=survey.status in (DRAFT, SENT), echarts=ECHARTS_PATH,
+            responses=svc().store.responses(survey.id),
+            total=len(survey.definition.questions),
         )  # fmt: skip
 
     async def do_send(request: Request, user: User) -> Response:
