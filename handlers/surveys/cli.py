@@ -40,7 +40,8 @@ CLI = Actor("cli", "命令行")
 
 def _say(app: Services, kind: str, *, error: bool = False, **context: Any) -> None:
     stream = sys.stderr if error else sys.stdout
-    stream.write(app.templates.render("surveys_cli", kind=kind, **context) + "\n")
+    text = app.templates.render("surveys_cli", kind=kind, now=app.clock.now(), **context)
+    stream.write(text + "\n")
     stream.flush()
 
 

@@ -105,6 +105,10 @@ class Survey:
     def deadline(self) -> datetime | None:
         return from_db(self.deadline_at) if self.deadline_at else None
 
+    def state_at(self, now: datetime) -> str:
+        """The status as people read it: `expired` for a sent survey past its deadline."""
+        return "expired" if self.status == SENT and not self.open_at(now) else self.status
+
     def open_at(self, now: datetime) -> bool:
         """Sent and before its deadline: it takes answers."""
         return self.status == SENT and (not self.deadline_at or to_db(now) < self.deadline_at)

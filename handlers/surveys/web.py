@@ -68,7 +68,7 @@ def routes(console: Console) -> list[Route]:
 
     async def index(request: Request, user: User) -> Response:
         rows = [(s, results(svc().store, s)) for s in svc().all()]
-        return console.render(request, "surveys.html", rows=rows)
+        return console.render(request, "surveys.html", rows=rows, now=app.clock.now())
 
     def show_form(
         request: Request, form: SurveyForm, survey: Survey | None, status_code: int = 200
@@ -137,7 +137,7 @@ def routes(console: Console) -> list[Route]:
             settings=settings, editable=survey.status == DRAFT,
             sendable=survey.status == DRAFT or survey.open_at(app.clock.now()),
             closable=survey.status in (DRAFT, SENT), echarts=ECHARTS_PATH,
-            responses=svc().store.responses(survey.id),
+            responses=svc().store.responses(survey.id), now=app.clock.now(),
             total=len(survey.definition.questions),
         )  # fmt: skip
 
