@@ -122,6 +122,7 @@ def test_a_profile_filter_send_and_the_one_reminder_to_who_has_not_finished(
     private = {o.conversation_id: o.text for o in said if o.conversation_id != MEMBERS_ROOM}
     assert set(private) == {"wxid_li", "wxid_sun"}
     assert "您还没有提交" in private["wxid_li"]
+    assert "您还没有填写" in private["wxid_sun"]
     group = [o.text for o in said if o.conversation_id == MEMBERS_ROOM]
     assert len(group) == 1
     assert "已经提交的请忽略" in group[0]

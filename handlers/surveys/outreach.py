@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.targeting import ALL, TargetError, parse_target
 from handlers.enterprises.service import EnterpriseService, ProfileFilter
 from handlers.surveys.service import SurveyRefused, SurveyService
-from handlers.surveys.store import SENT, SUBMITTED, Survey
+from handlers.surveys.store import SENT, Survey
 
 __all__ = ["Audience", "Sent", "console_sweep", "remind", "send", "sweep_job"]
 
@@ -131,15 +131,18 @@ def send(app: Services, survey_id: int, audience: Audience, by: Actor) -> Sent:
     return sent
 
 
-def _unfinished(app: Services, survey: Survey) -> list[str]:
-    """Contacts sent the survey or who started it, and have not submitted."""
-    rows = app.db.execute(
-        "select conversation_id from survey_sends where survey_id = ? and kind = 'contact'"
-        " union select contact_id from survey_responses where survey_id = ?"
-        " except select contact_id from survey_responses where survey_id = ? and status = ?",
-        [survey.id, survey.id, survey.id, SUBMITTED],
+def _unfinished(app: Services, survey: Survey) -> list[tuple[str, bool]]:
+    """Contacts sent the survey or who started it and have not submitted; whether they
+    started."""
+    submitted = {  # who started: whether they submitted
+        r.contact_id: r.submitted for r in app.service(SurveyService).store.responses(survey.id)
+    }
+    sent = app.db.execute(
+        "select conversation_id from survey_sends where survey_id = ? and kind = 'contact'",
+        [survey.id],
     ).fetchall()
-    return sorted(str(r[0]) for r in rows)
+    who = {str(r[0]) for r in sent} | set(submitted)
+    return [(c, c in submitted) for c in sorted(who) if not submitted.get(c)]
 
 
 def remind(app: Services, now: datetime | None = None) -> list[Outgoing]:
@@ -155,12 +158,14 @@ def remind(app: Services, now: datetime | None = None) -> list[Outgoing]:
     for survey in due:
         with transaction(app.db):
             said = [
-                app.notices.to_contact(c, "surveys_reminder", survey=survey, private=True)
-                for c in _unfinished(app, survey)
+                app.notices.to_contact(
+                    c, "surveys_reminder", survey=survey, private=True, started=started
+                )
+                for c, started in _unfinished(app, survey)
             ]
             said += [
                 app.notices.to(g["conversation_id"], "surveys_reminder", survey=survey,
-                               private=False)
+                               private=False, started=False)
                 for g in svc.store.sends(survey.id, "group")
             ]  # fmt: skip
             app.outbox.enqueue(said, dedupe_key=f"survey:{survey.id}:remind", scheduled=True)
