@@ -31,6 +31,7 @@ from bot.config import Config  # noqa: E402
 from chamberbot.root import DEMO_CONFIG, load  # noqa: E402
 from handlers.cases.classify import classify  # noqa: E402
 from handlers.cases.model import classified  # noqa: E402
+from handlers.cases.settings import case_settings  # noqa: E402
 
 SET = Path(__file__).resolve().parent / "classify_set.yaml"
 HOLDOUT = Path(__file__).resolve().parent / "classify_holdout.yaml"
@@ -77,7 +78,7 @@ def evaluate(config: Config, cases: list[tuple[str, str]]) -> Result:
         found = classify(text, config)
         answers.append((label, classified(found.category, found.aspect), text))
     each = (time.perf_counter() - began) / len(cases) * 1e6
-    return Result(answers, config.cases.default_category, first, each)
+    return Result(answers, case_settings(config).default_category, first, each)
 
 
 def table(result: Result) -> list[str]:

@@ -32,6 +32,7 @@ from bot.db import PRAGMAS, to_db  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
 from bot.services import Services  # noqa: E402
+from chamberbot.root import sections  # noqa: E402
 from chamberbot.root import services as build_services  # noqa: E402
 
 START = datetime.fromisoformat("2026-11-16T09:00:00+08:00")
@@ -39,7 +40,9 @@ TEXT = "诉求 银行突然抽贷，流动资金紧张，联系电话13812345678
 
 
 def _app(folder: Path, existing: int) -> tuple[Services, FrozenClock]:
-    config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
+    config = parse_config(
+        yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")), "demo", sections()
+    )
     clock = FrozenClock(START)
     app = build_services(config, db_path=folder / "bench.db", clock=clock)
     if existing:

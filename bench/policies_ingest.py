@@ -37,6 +37,7 @@ from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.db import to_db  # noqa: E402
 from bot.services import Services  # noqa: E402
+from chamberbot.root import sections  # noqa: E402
 from chamberbot.root import services as build_services  # noqa: E402
 from handlers.policies.broadcast_defs import sync_broadcasts  # noqa: E402
 from handlers.policies.broadcasts import run_broadcast  # noqa: E402
@@ -157,7 +158,9 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=20)
     parser.add_argument("--groups", type=int, default=1000)
     args = parser.parse_args()
-    config = parse_config(yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")))
+    config = parse_config(
+        yaml.safe_load((ROOT / "bot/demo/config.yaml").read_text("utf-8")), "demo", sections()
+    )
     sources = generate(args.items, args.feeds)
     with tempfile.TemporaryDirectory() as folder:
         app = build_services(config, db_path=Path(folder) / "bench.db", clock=FrozenClock(START))

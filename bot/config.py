@@ -41,7 +41,6 @@ from bot.strict import Strict as _Strict
 __all__ = [
     "HHMM",
     "WECOM_BOT_URL",
-    "Category",
     "Channel",
     "Channels",
     "Config",
@@ -60,7 +59,8 @@ __all__ = [
     "read_yaml",
 ]
 
-#: feature settings sections: name in the YAML file -> the feature's pydantic model
+#: feature settings sections: name in the YAML file -> the feature's pydantic model (which
+#: may define `cross_check(config) -> (key, reason) | None` for its relations to the rest)
 Sections = Mapping[str, type[BaseModel]]
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -98,78 +98,9 @@ class StaffMember(_Strict):
     department: str = Field("", description="one of `departments`")
 
 
-class Aspect(_Strict):
-    name: str = Field(min_length=1)
-    keywords: list[str] = Field(default_factory=list)
-
-
-class Category(_Strict):
-    name: str = Field(min_length=1)
-    department: str = Field(min_length=1)
-    limit_days: int = Field(10, ge=1, le=365, description="working days to resolve")
-    keywords: list[str] = Field(default_factory=list)
-    aspects: list[Aspect] = Field(default_factory=list)
-
-
 class WeChat(_Strict):
     endpoint: str | None = None
     token: str | None = None
-
-
-_WORKING_HOURS = re.compile(r"(\d{1,2}):([0-5]\d)-(\d{1,2}):([0-5]\d)")
-
-
-#: the default `cases.routes`: chat's two first (a chat case gets one of them by itself)
-ROUTES = ("群聊", "私聊", "接待日", "走访调研", "座谈会/早餐会", "12345转办", "问卷", "其他")
-
-
-class Cases(_Strict):
-    first_response_hours: float = Field(24, gt=0)
-    #: a first-response deadline outside these hours, or on a day off, moves to the next
-    #: working day's start (bot/workdays.py WorkCalendar.working_time)
-    working_hours: str = "09:00-18:00"
-    remind_before_hours: float = Field(24, ge=0)
-    level2_after_days: int = Field(5, ge=1)
-    auto_close_days: int = Field(7, ge=1)
-    default_category: str = "其他"
-    default_department: str = "秘书处"
-    default_limit_days: int = Field(10, ge=1)
-    #: where cases come from; chat cases are 群聊 / 私聊, staff pick one when they 代录
-    routes: list[str] = Field(default_factory=lambda: list(ROUTES))
-    #: working days after 销号 (or 撤回) when the reporter is asked whether the problem is
-    #: really solved (回访); 0: no follow-up
-    follow_up_days: int = Field(5, ge=0)
-    #: 待补充: working days at most that a case's deadline clock stands still waiting for
-    #: the enterprise's 补充; then it runs again by itself
-    max_pause_days: int = Field(10, ge=1)
-
-    @field_validator("routes")
-    @classmethod
-    def _routes(cls, value: list[str]) -> list[str]:
-        names = [v.strip() for v in value]
-        if any(not n for n in names) or len(set(names)) != len(names):
-            raise ValueError("routes must be distinct, non-empty names")
-        missing = [r for r in ROUTES[:2] if r not in names]
-        if missing:
-            raise ValueError(f"routes must include the chat routes {'、'.join(missing)}")
-        return names
-
-    @field_validator("working_hours")
-    @classmethod
-    def _hours_span(cls, value: str) -> str:
-        found = _WORKING_HOURS.fullmatch(value.replace(" ", ""))
-        if not found or max(int(found[1]), int(found[3])) > 23:
-            raise ValueError("expected HH:MM-HH:MM, e.g. 09:00-18:00")
-        start_h, start_m, end_h, end_m = map(int, found.groups())
-        if (start_h, start_m) >= (end_h, end_m):
-            raise ValueError("the working day must end after it starts, e.g. 09:00-18:00")
-        return f"{start_h:02d}:{start_m:02d}-{end_h:02d}:{end_m:02d}"
-
-    @property
-    def working_span(self) -> tuple[time, time]:
-        """`working_hours` as (start, end) local times."""
-        start, end = self.working_hours.split("-")
-        return time.fromisoformat(start), time.fromisoformat(end)
 
 
 class Privacy(_Strict):
@@ -210,8 +141,6 @@ class Config(_Strict):
     staff: list[StaffMember] = Field(default_factory=list)
     staff_rooms: list[str] = Field(default_factory=list)
     departments: list[str] = Field(default_factory=lambda: ["秘书处"])
-    categories: list[Category] = Field(default_factory=list)
-    cases: Cases = Cases()
     prompt_minutes: int = Field(30, ge=1)
     privacy: Privacy = Privacy()
     quiet_hours: QuietHours = QuietHours()
@@ -321,13 +250,11 @@ def config_reason(error: Any) -> str:
 
 def _cross_check(cfg: Config) -> tuple[str, str] | None:
     """Relations between settings that a single field cannot check."""
-    departments = set(cfg.departments) | {cfg.cases.default_department}
-    for i, member in enumerate(cfg.staff):
-        if member.department and member.department not in departments:
-            return f"staff[{i}].department", f"{member.department!r} is not in departments"
-    for i, cat in enumerate(cfg.categories):
-        if cat.department not in departments:
-            return f"categories[{i}].department", f"{cat.department!r} is not in departments"
+    for section in cfg._sections.values():  # a feature's section may relate to the rest
+        related = getattr(section, "cross_check", None)
+        problem = related(cfg) if related else None
+        if problem:
+            return problem
     seen: set[str] = set()
     for i, member in enumerate(cfg.staff):
         if member.contact_id in seen:

@@ -1,5 +1,5 @@
 """Tables written as CSV (UTF-8 with BOM, so Excel reads the Chinese) or XLSX: the exports of
-events and of the case ledger, and the reports' 工作台账.
+events and of the case ledger, and the reports' 工作台账; and the imports' sheets read.
 
 XLSX is XlsxWriter in constant-memory mode (each row goes to a temporary file as the next
 begins, so a 100,000-case ledger holds one row in memory): 2-3× faster than openpyxl's
@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
 
-__all__ = ["Percent", "Sheet", "write_table", "write_xlsx"]
+__all__ = ["Percent", "Sheet", "read_sheet", "write_table", "write_xlsx"]
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 _HEAD = {"bold": True, "bg_color": "#DDEBF7", "pattern": 1}
@@ -71,6 +71,7 @@ def write_xlsx(sheets: Sequence[Sheet], target: Path | IO[bytes]) -> None:
     )
     head = book.add_format(_HEAD)
     when = book.add_format({"num_format": DATE_FORMAT})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
     pct = book.add_format({"num_format": "0.0%"})
     try:
         for sheet in sheets:
@@ -79,18 +80,19 @@ def write_xlsx(sheets: Sequence[Sheet], target: Path | IO[bytes]) -> None:
                 ws.set_column(col, col, width)
             ws.freeze_panes(1, 0)
             ws.write_row(0, 0, sheet.header, head)
-            last = _rows(ws, sheet.rows, when, pct)
+            last = _rows(ws, sheet.rows, (when, day), pct)
             if sheet.filtered != "none" and sheet.header:
                 ws.autofilter(0, 0, last if sheet.filtered == "data" else 0, len(sheet.header) - 1)
     finally:
         book.close()
 
 
-def _rows(ws: Any, rows: Iterable[Sequence[Any]], when: Any, pct: Any) -> int:
+def _rows(ws: Any, rows: Iterable[Sequence[Any]], formats: tuple[Any, Any], pct: Any) -> int:
     """Each cell by its type's own method (write() would test every type in turn); returns
     the last row's index. None is no cell at all; a time is its serial day number with the
-    date format (what write_datetime does, without its per-call checks)."""
+    date format (what write_datetime does, without its per-call checks); a date is a day."""
     string, number, moment = ws.write_string, ws.write_number, ws.write_datetime
+    when, day = formats
     r = 0
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
@@ -103,8 +105,10 @@ def _rows(ws: Any, rows: Iterable[Sequence[Any]], when: Any, pct: Any) -> int:
                 number(r, c, value)
             elif kind is datetime and value.tzinfo is None:
                 number(r, c, (value - _EPOCH) / _DAY, when)
-            elif kind is datetime or kind is date:
+            elif kind is datetime:
                 moment(r, c, value, when)
+            elif kind is date:
+                moment(r, c, value, day)
             elif kind is Percent:
                 number(r, c, value, pct)
             elif kind is bool:
@@ -112,3 +116,22 @@ def _rows(ws: Any, rows: Iterable[Sequence[Any]], when: Any, pct: Any) -> int:
             else:
                 string(r, c, str(value))
     return r
+
+
+def read_sheet(
+    path: Path, columns: dict[str, str], required: Sequence[str]
+) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """An import's first worksheet: the `required` column names its header row lacks, and
+    each non-blank row by its number, keyed by `columns` (header name -> key; other columns
+    are ignored). Raises OSError, ValueError or KeyError when it is not a workbook."""
+    from openpyxl import load_workbook  # only the imports read workbooks
+
+    sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(v).strip() if v is not None else "" for v in next(rows, ())]
+    found = []
+    for number, values in enumerate(rows, start=2):
+        row = {columns[h]: v for h, v in zip(header, values, strict=False) if h in columns}
+        if any(str(v).strip() for v in row.values() if v is not None):
+            found.append((number, row))
+    return [name for name in required if name not in header], found

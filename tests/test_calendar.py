@@ -165,6 +165,25 @@ def test_a_deadline_across_an_unknown_new_year_is_recounted_when_the_year_arrive
     app.close()
 
 
+def test_a_recount_keeps_the_days_a_case_stood_still(tmp_path: Path) -> None:
+    """待补充 for two working days moved the deadline; the recount keeps that move."""
+    clock = FrozenClock(DEC_28)
+    app, bot, holidays, case = _reported_before_2027_is_known(tmp_path, clock)
+    bot.say("待补充 1 营业执照复印件", sender="wxid_wang", room=STAFF_ROOM)
+    clock.advance(timedelta(days=2))  # Wednesday 12-30: 12-29 and 12-30 stood still
+    bot.say("补充 1 已上传营业执照", sender="wxid_zhang", room=MEMBERS_ROOM)
+    case = case_service(app).get(case.id)
+    assert case.paused_days == 2
+    assert from_db(case.due_at) == datetime(2027, 1, 8, 10, 0, tzinfo=TZ)  # 01-06 + 2
+
+    shutil.copy(SAMPLE, holidays)
+    check_calendar(app, clock.now())
+    case = case_service(app).get(case.id)
+    # 01-07 on the 2027 schedule, then the two paused working days: 01-08, 01-11
+    assert from_db(case.due_at) == datetime(2027, 1, 11, 10, 0, tzinfo=TZ)
+    app.close()
+
+
 def test_an_unanswered_case_s_first_response_promise_moves_when_the_year_arrives(
     tmp_path: Path,
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from handlers.cases.deadlines import sweep
 from handlers.cases.service import Case, EventKind, Status
+from handlers.cases.settings import case_settings
 from tests.conftest import (
     MEMBERS_ROOM,
     STAFF_ROOM,
@@ -129,8 +130,8 @@ def test_a_relayed_case_becomes_a_phone_task_that_staff_record(bot: ChatBot) -> 
 
 
 def test_follow_up_days_zero_turns_it_off(bot: ChatBot) -> None:
-    cases = bot.app.config.cases.model_copy(update={"follow_up_days": 0})
-    object.__setattr__(bot.app.config, "cases", cases)
+    cases = case_settings(bot.app.config).model_copy(update={"follow_up_days": 0})
+    bot.app.config._sections["cases"] = cases
     case = _closed(bot)
     assert case.follow_up_due_at is None
     bot.advance(days=60)

@@ -18,6 +18,7 @@ from bot.scheduler import build_scheduler
 from chamberbot.cli import main
 from chamberbot.root import sections
 from handlers.cases.classify import classify, warmed
+from handlers.cases.settings import categories
 from tests.conftest import STAFF_ROOM, START, ChatBot, demo_config, make_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ def test_the_labelled_set_meets_the_targets_and_is_spread_over_all_aspects() -> 
     config = demo_config()
     cases = labelled(SET)
     per_label = {label: sum(1 for lab, _ in cases if lab == label) for label, _ in cases}
-    aspects = {f"{c.name}/{a.name}" for c in config.categories for a in c.aspects}
+    aspects = {f"{c.name}/{a.name}" for c in categories(config) for a in c.aspects}
     assert len(aspects) == 16
     assert len(cases) >= 200
     assert all(per_label.get(a, 0) >= 10 for a in aspects)
@@ -87,7 +88,7 @@ def test_the_labelled_set_meets_the_targets_and_is_spread_over_all_aspects() -> 
 
 def test_the_example_config_ships_the_demos_rules() -> None:
     example = load_config(ROOT / "config.example.yaml", sections())
-    assert example.categories == demo_config().categories
+    assert categories(example) == categories(demo_config())
 
 
 def test_the_segmenter_is_not_loaded_at_import() -> None:

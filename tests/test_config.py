@@ -12,6 +12,7 @@ from pydantic import BaseModel, RootModel
 from bot.config import Config, ConfigError, load_config, parse_config
 from chamberbot.cli import main
 from chamberbot.root import FEATURES, sections
+from handlers.cases.settings import categories
 from handlers.policies.settings import settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
@@ -96,7 +97,7 @@ def test_every_setting_has_a_help_comment() -> None:
 
 def _error(data: Any) -> str:
     with pytest.raises(ConfigError) as caught:
-        parse_config(data, "config.yaml")
+        parse_config(data, "config.yaml", sections())
     return str(caught.value)
 
 
@@ -215,9 +216,14 @@ def test_cli_reports_a_broadcast_that_cannot_run(
 def test_the_example_is_a_real_starting_point() -> None:
     example = load_config(EXAMPLE, sections())
 
-    assert [c.name for c in example.categories] == ["市场环境", "政务环境", "法治环境", "创新环境"]
-    assert all(c.aspects and all(a.keywords for a in c.aspects) for c in example.categories)
-    assert {c.department for c in example.categories} <= set(example.departments)
+    assert [c.name for c in categories(example)] == [
+        "市场环境",
+        "政务环境",
+        "法治环境",
+        "创新环境",
+    ]
+    assert all(c.aspects and all(a.keywords for a in c.aspects) for c in categories(example))
+    assert {c.department for c in categories(example)} <= set(example.departments)
     assert len(example.departments) > 1
     assert example.staff == []  # no made-up contact id that would be granted staff rights
     assert settings(example).policies.feeds == []  # no feed that fails every hour

@@ -16,6 +16,7 @@ from chamberbot.root import services as build_services
 from channels.test import TestTransport
 from handlers.cases.deadlines import sweep
 from handlers.cases.service import Case, EventKind, Status
+from handlers.cases.settings import case_settings
 from tests.conftest import (
     MEMBERS_ROOM,
     STAFF_ROOM,
@@ -310,9 +311,10 @@ def test_closed_and_withdrawn_cases_are_never_touched_without_follow_up(
 ) -> None:
     """With 回访 off (cases.follow_up_days 0) the sweep leaves a finished case alone for good
     (with it on, tests/test_cases_follow_up.py)."""
-    demo = demo_config()
-    cases = demo.cases.model_copy(update={"follow_up_days": 0})
-    app = make_services(demo.model_copy(update={"cases": cases}), tmp_path / "bot.db", clock)
+    demo_cases = case_settings(demo_config()).model_dump()
+    demo = demo_config(cases={**demo_cases, "follow_up_days": 0})
+    assert case_settings(demo).follow_up_days == 0
+    app = make_services(demo, tmp_path / "bot.db", clock)
     withdrawn = open_case(app, clock.now(), PERMIT)
     withdrawn = case_service(app).withdraw(withdrawn, actor("wxid_zhang"), "", clock.now()).case
     closed = resolve(

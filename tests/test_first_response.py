@@ -15,6 +15,7 @@ from bot.config import ConfigError, parse_config
 from bot.db import from_db
 from bot.services import Services
 from bot.workdays import WorkCalendar
+from chamberbot.root import sections
 from channels.test import TestTransport
 from handlers.cases.deadlines import sweep
 from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, ChatBot, demo_config, make_services
@@ -128,5 +129,5 @@ def test_working_time_on_the_calendar() -> None:
 )
 def test_bad_working_hours_name_file_key_and_reason(value: str, reason: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config({"cases": {"working_hours": value}}, "config.yaml")
+        parse_config({"cases": {"working_hours": value}}, "config.yaml", sections())
     assert str(caught.value) == f"config.yaml: cases.working_hours: {reason}"

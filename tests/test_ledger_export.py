@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -56,7 +56,8 @@ def test_sheets_read_back_with_types_layout_and_text_kept_as_text(tmp_path: Path
         [
             Sheet("台账", ["编号", "时间", "次数", "比例", "空", "公式样", "链接样"], rows,
                   [11, 17, 9, 9, 5, 12, 30]),
-            Sheet("汇总", ["项", "值"], [["甲", 1], [], ["乙", 2]], filtered="header"),
+            Sheet("汇总", ["项", "值"], [["甲", date(2026, 11, 10)], [], ["乙", 2]],
+                  filtered="header"),
         ],
         out,
     )  # fmt: skip
@@ -75,13 +76,15 @@ def test_sheets_read_back_with_types_layout_and_text_kept_as_text(tmp_path: Path
     assert got[1][:4] == ["2026-0002", None, 0, None]
     assert got[1][5:] == ["@SUM(A1)", "+86 138"]
     assert ws["B2"].is_date
+    assert ws["B2"].number_format == "yyyy-mm-dd hh:mm"
     assert ws["D2"].number_format == "0.0%"
     assert ws["F2"].data_type == "s"
     assert not ws["G2"].hyperlink
     summary = book["汇总"]
     assert summary.auto_filter.ref == "A1:B1"
+    assert summary["B2"].number_format == "yyyy-mm-dd"  # a date is a day, no 00:00
     assert [list(r) for r in summary.iter_rows(values_only=True)] == [
-        ["项", "值"], ["甲", 1], [None, None], ["乙", 2],
+        ["项", "值"], ["甲", datetime(2026, 11, 10)], [None, None], ["乙", 2],  # noqa: DTZ001
     ]  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from bot.db import from_db, to_db
 from bot.services import Services
 from handlers.cases.deadlines import sweep
 from handlers.cases.service import OPEN, Case, EventKind, Status
+from handlers.cases.settings import case_settings
 from handlers.cases.store import OPEN_SQL
 from tests.conftest import MEMBERS_ROOM, WANG, ChatBot, actor, case_service
 
@@ -75,7 +76,7 @@ def test_a_new_case_is_next_looked_at_when_its_first_response_is_due(
     flagged = _acts_exactly_at(app, clock, case, EventKind.RESPONSE_OVERDUE)
     # then the reminder before the deadline
     due = from_db(flagged.due_at)
-    remind = due - timedelta(hours=app.config.cases.remind_before_hours)
+    remind = due - timedelta(hours=case_settings(app.config).remind_before_hours)
     assert _next(app, flagged) == to_db(remind)
 
 
@@ -83,7 +84,7 @@ def test_next_action_follows_every_intent_of_a_case_life(
     app: Services, clock: FrozenClock
 ) -> None:
     wang = actor("wxid_wang")
-    before = timedelta(hours=app.config.cases.remind_before_hours)
+    before = timedelta(hours=case_settings(app.config).remind_before_hours)
     case = _open(app)
 
     case = (

@@ -41,6 +41,7 @@ from handlers.cases.service import (
     Outcome,
     Status,
 )
+from handlers.cases.settings import Cases, Categories
 
 __all__ = [
     "FEATURE",
@@ -97,6 +98,7 @@ FEATURE = Feature(
     console=deadlines.CONSOLE,
     service=_service,
     migrations=MIGRATIONS,
+    settings={"cases": Cases, "categories": Categories},
     web=WebPart(
         [cases_web.routes, web_topics.routes],
         [("/", "工作台"), ("/cases", "诉求台账"), ("/topics", "专题")],

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config
 from bot.normalize import normalize
 from handlers.cases.model import Classification
+from handlers.cases.settings import case_settings, categories
 
 if TYPE_CHECKING:
     from rjieba import Jieba
@@ -62,7 +63,7 @@ def _rules(config: Config) -> _Rules:
     if cached is not None and cached[0] is config:
         return cached[1]
     rules = []
-    for cat in config.categories:
+    for cat in categories(config):
         own = frozenset(normalize(w) for w in cat.keywords if normalize(w))
         rules.append(_Rule(Classification(cat.name, "", cat.department, cat.limit_days), own, own))
         for aspect in cat.aspects:
@@ -120,7 +121,7 @@ def _phrases(tokens: list[str], longest: int) -> set[str]:
 def classify(description: str, config: Config) -> Classification:
     """The rule with the highest score (see the module's doc); else the default category."""
     rules = _rules(config)
-    c = config.cases
+    c = case_settings(config)
     default = Classification(c.default_category, "", c.default_department, c.default_limit_days)
     if not rules.vocabulary:
         return default

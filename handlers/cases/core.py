@@ -23,6 +23,7 @@ from bot.workdays import Deadlines, WorkCalendar
 from handlers.cases.classify import classify
 from handlers.cases.model import OPEN, Actor, Case, EventKind, Status
 from handlers.cases.rules import RESPONDS, check, next_status
+from handlers.cases.settings import case_settings, categories
 from handlers.cases.store import CaseStore, track
 
 __all__ = ["CaseCore", "Outcome"]
@@ -53,7 +54,7 @@ class CaseCore:
         self.config = config
         self.people = people
         self.notices = notices
-        self.store = CaseStore(db, timedelta(hours=config.cases.remind_before_hours))
+        self.store = CaseStore(db, timedelta(hours=case_settings(config).remind_before_hours))
         self._calendar_file = calendar_file
         self._plain = WorkCalendar()
 
@@ -136,7 +137,7 @@ class CaseCore:
         status = next_status(case, kind)
         if status != case.status:
             changes["status"] = status
-            days = self.config.cases.follow_up_days
+            days = case_settings(self.config).follow_up_days
             if case.paused_at and status not in OPEN:  # resolved while waiting: clock folded in
                 changes = {**self.unpause(case, now)[1], **changes}
             if status in (Status.CLOSED, Status.WITHDRAWN):  # a new round of 回访
@@ -191,7 +192,7 @@ class CaseCore:
         10:00, not Thursday noon as 24 working hours would make it); only a promise that
         would fall at night or on a weekend or holiday — when nobody can keep it — waits
         for the next working morning (Saturday 02:36 → Monday 09:00)."""
-        cases = self.config.cases
+        cases = case_settings(self.config)
         start, end = cases.working_span
         due = opened.astimezone(self.config.tz) + timedelta(hours=cases.first_response_hours)
         return self.calendar.working_time(due, start, end)
@@ -210,16 +211,16 @@ class CaseCore:
 
     def rate_window(self) -> timedelta:
         """How long the reporter has to rate a resolution before it closes as 未评价."""
-        return timedelta(days=self.config.cases.auto_close_days)
+        return timedelta(days=case_settings(self.config).auto_close_days)
 
     def limit_days(self, category: str) -> int:
-        for cat in self.config.categories:
+        for cat in categories(self.config):
             if cat.name == category:
                 return cat.limit_days
-        return self.config.cases.default_limit_days
+        return case_settings(self.config).default_limit_days
 
     def plan(self, start: datetime, category: str) -> Deadlines:
-        limits = self.config.cases
+        limits = case_settings(self.config)
         return self.calendar.deadlines(start, self.limit_days(category), limits.level2_after_days)
 
     def deadlines(
@@ -272,4 +273,4 @@ class CaseCore:
 
     def departments(self) -> list[str]:
         config = self.config
-        return list(dict.fromkeys([*config.departments, config.cases.default_department]))
+        return list(dict.fromkeys([*config.departments, case_settings(config).default_department]))

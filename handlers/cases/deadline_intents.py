@@ -19,6 +19,7 @@ from handlers.cases.core import Outcome
 from handlers.cases.follow_up_intents import FollowUpIntents
 from handlers.cases.model import SYSTEM, Case, EventKind, Status
 from handlers.cases.pause_intents import PauseIntents
+from handlers.cases.settings import case_settings
 from handlers.cases.store import track
 
 __all__ = ["DeadlineIntents"]
@@ -40,7 +41,14 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
             return None
         plan = self.calendar.deadlines(start, limit_days, level2_days)
         track(self.store.db, case.id, plan)
-        changes = {"due_at": to_db(plan.due), "level2_due_at": to_db(plan.level2)}
+        # the working days the case already stood still (待补充) still move both deadlines
+        due, level2 = (
+            self.calendar.add(moment.astimezone(self.config.tz), case.paused_days)[0]
+            if case.paused_days
+            else moment
+            for moment in (plan.due, plan.level2)
+        )
+        changes = {"due_at": to_db(due), "level2_due_at": to_db(level2)}
         if not case.first_response_at:
             changes["response_due_at"] = to_db(self.response_due(plan.start))
         changes = {k: v for k, v in changes.items() if v != getattr(case, k)}
@@ -77,7 +85,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
             {"hours": hours},
             response_flagged_at=to_db(now),
         )
-        limit = self.config.cases.first_response_hours
+        limit = case_settings(self.config).first_response_hours
         notices = self.notices.to_staff(
             "deadline_response_overdue", case=updated, hours=hours, limit=limit
         )
@@ -86,7 +94,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
     def remind(self, case: Case, now: datetime) -> Outcome:
         """Before the resolution deadline: the assignee privately, else the staff rooms."""
         due = from_db(case.due_at)
-        before = timedelta(hours=self.config.cases.remind_before_hours)
+        before = timedelta(hours=case_settings(self.config).remind_before_hours)
         window = due - before <= now < due
         if case.paused_at or not (case.is_open and not case.reminded_at and window):
             return Outcome(case, case, changed=False)
@@ -114,7 +122,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
                 case.is_open and case.escalation < level and _is_due(deadline, now)
             ):
                 return Outcome(case, case, changed=False)
-            days = self.config.cases.level2_after_days
+            days = case_settings(self.config).level2_after_days
             updated = self.change(
                 case,
                 EventKind.ESCALATED,
@@ -136,7 +144,7 @@ class DeadlineIntents(FollowUpIntents, PauseIntents):
         """No rating within the limit: closed as 未评价, never counted as satisfied."""
         if not (case.status == Status.RESOLVED and _is_due(case.rate_due_at, now)):
             return Outcome(case, case, changed=False)
-        days = self.config.cases.auto_close_days
+        days = case_settings(self.config).auto_close_days
         updated = self.change(
             case,
             EventKind.CLOSED,

@@ -18,6 +18,7 @@ from bot.db import transaction
 from bot.feature import SubParsers, command_options, with_services
 from bot.refusal import Refusal
 from bot.services import Services
+from bot.tables import read_sheet
 from handlers.cases.actions import staff_id_named
 from handlers.cases.model import Actor
 from handlers.cases.service import CaseService, Registration
@@ -33,26 +34,6 @@ COLUMNS = {
     "联系电话": "contact_phone",
 }
 REQUIRED = ("企业名称", "问题描述", "来源", "收集日期")
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
-    """The header's missing required columns, and each non-blank row by its number."""
-    from openpyxl import load_workbook  # only this command reads workbooks
-
-    sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [_text(v) for v in next(rows, ())]
-    missing = [name for name in REQUIRED if name not in header]
-    found = []
-    for number, values in enumerate(rows, start=2):
-        row = {COLUMNS[h]: v for h, v in zip(header, values, strict=False) if h in COLUMNS}
-        if any(_text(v) for v in row.values()):
-            found.append((number, row))
-    return missing, found
 
 
 def _registration(app: Services, row: dict[str, Any]) -> Registration:
@@ -71,7 +52,7 @@ def _import(app: Services, args: argparse.Namespace) -> int:
         return 2
     path = Path(args.file)
     try:
-        missing, rows = _rows(path)
+        missing, rows = read_sheet(path, COLUMNS, REQUIRED)
     except (OSError, ValueError, KeyError) as exc:  # not a workbook openpyxl can read
         sys.stderr.write(render("cases_import", kind="unreadable", path=path, error=exc) + "\n")
         return 1

@@ -22,6 +22,7 @@ from bot.places import conversation_name
 from bot.router import Context, Route
 from handlers.cases.filters import CaseArg
 from handlers.cases.service import Actor, Case, CaseService
+from handlers.cases.settings import case_settings
 
 __all__ = ["PROMPTS", "ROUTES"]
 
@@ -73,10 +74,10 @@ def _open(ctx: Context, description: str, enterprise: str) -> list[Outgoing]:
         origin=conversation_name(msg.conversation_id, msg.room_topic) if msg.is_group else None,
     )
     echo = not msg.is_group or ctx.config.privacy.echo_description_in_group
-    limit = timedelta(hours=ctx.config.cases.first_response_hours)
+    limit = timedelta(hours=case_settings(ctx.config).first_response_hours)
     case = outcome.case
     moved = from_db(case.response_due_at) != from_db(case.created_at) + limit
-    hours = f"{ctx.config.cases.first_response_hours:g}"
+    hours = f"{case_settings(ctx.config).first_response_hours:g}"
     ack = ctx.say("intake_opened", case=case, echo=echo, hours=hours, moved=moved)
     return [ack, *outcome.notices]
 

@@ -19,6 +19,7 @@ from bot.db import to_db
 from bot.refusal import Refusal
 from handlers.cases.core import CaseCore, Outcome
 from handlers.cases.model import SYSTEM, Actor, Case, EventKind
+from handlers.cases.settings import case_settings
 
 __all__ = ["PauseIntents"]
 
@@ -28,7 +29,7 @@ class PauseIntents(CaseCore):
         """Ask the enterprise, in the case's conversation, for `wanted`; stop the clock."""
         if case.paused_at and case.is_open:
             raise Refusal("staff_pause_already", case=case)
-        days = self.config.cases.max_pause_days
+        days = case_settings(self.config).max_pause_days
         until = self.calendar.add(now.astimezone(self.config.tz), days)[0]
         text = self.notices.render("pause_event", kind="paused", wanted=wanted)
         updated = self.change(

@@ -17,6 +17,7 @@ from bot.normalize import SEPARATORS, split_word
 from bot.router import Context, Route
 from handlers.cases.model import CHAT_ROUTES
 from handlers.cases.service import CaseService, Registration
+from handlers.cases.settings import case_settings
 
 __all__ = ["PROMPTS", "ROUTES"]
 
@@ -64,7 +65,7 @@ def answer_route(ctx: Context) -> list[Outgoing]:
 
 def _routes(ctx: Context) -> list[str]:
     """The routes staff choose from: the configured ones but chat's own."""
-    return [r for r in ctx.config.cases.routes if r not in CHAT_ROUTES]
+    return [r for r in case_settings(ctx.config).routes if r not in CHAT_ROUTES]
 
 
 ROUTES: list[Route] = [

@@ -19,6 +19,7 @@ from typing import Any
 from bot.refusal import Refusal
 from handlers.cases.core import CaseCore, Outcome
 from handlers.cases.model import Actor
+from handlers.cases.settings import case_settings
 
 __all__ = ["MAX_DESCRIPTION", "RegisterIntents", "Registration"]
 
@@ -87,7 +88,7 @@ class RegisterIntents(CaseCore):
             raise Refusal("register_missing", field="企业名称")
         if not reg.description.strip():
             raise Refusal("register_missing", field="问题描述")
-        routes = self.config.cases.routes
+        routes = case_settings(self.config).routes
         if reg.route not in routes:
             raise Refusal("register_bad_route", route=reg.route, routes=routes)
         if reg.collected_on > now.astimezone(self.config.tz).date():
@@ -141,5 +142,5 @@ class RegisterIntents(CaseCore):
         local = now.astimezone(self.config.tz)
         if collected >= local.date():
             return now
-        opens = self.config.cases.working_span[0]
+        opens = case_settings(self.config).working_span[0]
         return datetime.combine(collected, opens, tzinfo=self.config.tz)

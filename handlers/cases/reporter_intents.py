@@ -10,6 +10,7 @@ from bot.refusal import Refusal
 from handlers.cases.core import Outcome
 from handlers.cases.model import CHAT_ROUTES, Actor, Case, EventKind
 from handlers.cases.pause_intents import PauseIntents
+from handlers.cases.settings import case_settings
 
 __all__ = ["RATINGS", "ReporterIntents"]
 
@@ -83,7 +84,7 @@ class ReporterIntents(PauseIntents):
         closed = self.change(
             rated, EventKind.CLOSED, actor, now, close_reason="rated", closed_at=to_db(now)
         )
-        days = self.config.cases.auto_close_days
+        days = case_settings(self.config).auto_close_days
         notices = [
             self.to_reporter(closed, "case_closed", days=days),
             *self.notices.to_staff("reporter_staff_rated", case=closed),

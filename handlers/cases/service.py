@@ -31,6 +31,7 @@ from handlers.cases.model import (
 )
 from handlers.cases.register_intents import RegisterIntents, Registration
 from handlers.cases.reporter_intents import RATINGS, ReporterIntents
+from handlers.cases.settings import Cases, case_settings
 from handlers.cases.staff_intents import StaffIntents
 from handlers.cases.topic_intents import Skipped, TopicIntents, TopicOutcome
 from handlers.cases.topics import Topic, parse_topic_ref
@@ -46,6 +47,7 @@ __all__ = [
     "CaseEvent",
     "CaseFilter",
     "CaseService",
+    "Cases",
     "Classification",
     "EventKind",
     "Ledger",
@@ -57,6 +59,7 @@ __all__ = [
     "Topic",
     "TopicOutcome",
     "as_text",
+    "case_settings",
     "created_between",
     "ledger_labels",
     "ledger_rows",

@@ -17,6 +17,7 @@ from handlers.cases import cli as cases_cli
 from handlers.cases.actions import STAFF_ACTIONS, Asked, perform, staff_id_named
 from handlers.cases.filters import CaseArg
 from handlers.cases.service import Case, CaseService, Outcome
+from handlers.cases.settings import case_settings, categories
 from handlers.cases.staff_views import details, todo
 
 __all__ = ["CLI", "ROUTES"]
@@ -85,7 +86,7 @@ def answer(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
 
 def resolve(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     outcome = _perform(ctx, "resolve", case, Asked(text=rest))
-    days = ctx.config.cases.auto_close_days
+    days = case_settings(ctx.config).auto_close_days
     return [ctx.say("staff_resolved", case=outcome.case, days=days), *outcome.notices]
 
 
@@ -107,7 +108,7 @@ def reclassify(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
     for word in _RECOMPUTE_WORDS:
         text = text.removesuffix(word).strip(SEPARATORS)
     given, _, aspect = text.partition("/")
-    category = _named(given, [c.name for c in ctx.config.categories])
+    category = _named(given, [c.name for c in categories(ctx.config)])
     choice = f"{category}/{aspect.strip()}"
     outcome = _perform(ctx, "reclassify", case, Asked(choice, new_deadline=new_deadline))
     reply = ctx.say(

@@ -10,6 +10,7 @@ from bot.db import from_db, to_db
 from bot.refusal import Refusal
 from handlers.cases.core import CaseCore, Outcome
 from handlers.cases.model import Actor, Case, EventKind, Status, classified
+from handlers.cases.settings import case_settings, categories
 
 __all__ = ["StaffIntents"]
 
@@ -88,7 +89,7 @@ class StaffIntents(CaseCore):
         return Outcome(updated, case, [notice])
 
     def resolve(self, case: Case, actor: Actor, summary: str, now: datetime) -> Outcome:
-        days = self.config.cases.auto_close_days
+        days = case_settings(self.config).auto_close_days
         updated = self.change(
             case,
             EventKind.RESOLVED,
@@ -134,8 +135,10 @@ class StaffIntents(CaseCore):
     ) -> Outcome:
         """Correct the category (and sub-aspect); the due date follows the new category's
         limit only when staff ask for it."""
-        known = {c.name: [a.name for a in c.aspects] for c in self.config.categories}
-        known.setdefault(self.config.cases.default_category, [])  # 其他: back where it was
+        known = {c.name: [a.name for a in c.aspects] for c in categories(self.config)}
+        known.setdefault(
+            case_settings(self.config).default_category, []
+        )  # 其他: back where it was
         if category not in known:
             raise Refusal("staff_unknown_category", given=category, categories=list(known))
         aspects = known[category]

@@ -27,6 +27,7 @@ from bot.refusal import Refusal
 from bot.router import Context, Route
 from handlers.cases.actions import staff_id_named
 from handlers.cases.service import Case, CaseService, Topic, TopicOutcome, parse_topic_ref
+from handlers.cases.settings import case_settings
 
 __all__ = ["ROUTES", "topic_view"]
 
@@ -104,7 +105,7 @@ def answer(ctx: Context, text: str) -> list[Outgoing]:
 def resolve(ctx: Context, text: str) -> list[Outgoing]:
     topic, rest = _topic(ctx, text)
     outcome = ctx.service(CaseService).resolve_topic(ctx.actor, topic, rest, ctx.now)
-    days = ctx.config.cases.auto_close_days
+    days = case_settings(ctx.config).auto_close_days
     return [ctx.say("topic_resolved", outcome=outcome, days=days), *outcome.notices]
 
 

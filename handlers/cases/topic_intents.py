@@ -17,6 +17,7 @@ from bot.db import from_db, to_db, transaction
 from bot.messages import Outgoing
 from bot.refusal import Refusal
 from handlers.cases.model import OPEN, Actor, Case, EventKind, Status
+from handlers.cases.settings import case_settings
 from handlers.cases.staff_intents import StaffIntents
 from handlers.cases.topics import Topic, TopicStore
 
@@ -72,7 +73,9 @@ class TopicIntents(StaffIntents):
         if not joinable:  # nothing could join: no empty 专题 (checked before any write)
             raise Refusal("topic_none_joined", skipped=skipped)
         member = self.people.staff.get(actor.id)
-        department = (member.department if member else "") or self.config.cases.default_department
+        department = (member.department if member else "") or case_settings(
+            self.config
+        ).default_department
         with transaction(self.db):
             row = self.db.execute(
                 "insert into topics (name, owner_id, owner_name, department, created_by_id,"

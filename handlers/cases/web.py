@@ -16,6 +16,7 @@ from bot.refusal import Refusal
 from handlers.cases.actions import STAFF_ACTIONS, Asked
 from handlers.cases.listing import section
 from handlers.cases.service import Case, CaseService, ledger_labels, ledger_rows
+from handlers.cases.settings import case_settings, categories
 from handlers.cases.web_actions import run_action
 from handlers.cases.web_ledger import (
     EXPORT_LIMIT,
@@ -28,6 +29,7 @@ from handlers.cases.web_ledger import (
     read_rows,
 )
 from handlers.cases.web_register import register_page
+from handlers.enterprises.service import EnterpriseService, Profile
 from web.console import Console
 from web.settings import web_settings
 from web.store import User
@@ -61,8 +63,11 @@ def _fixed_choices(console: Console) -> dict[str, Any]:
     return {
         "statuses": [(s, console.label("status", s)) for s in STATUSES],
         "escalations": [(str(n), console.label("escalation", n)) for n in (0, 1, 2)],
-        "categories": [c.name for c in config.categories] + [config.cases.default_category],
-        "departments": list(dict.fromkeys([*config.departments, config.cases.default_department])),
+        "categories": [c.name for c in categories(config)]
+        + [case_settings(config).default_category],
+        "departments": list(
+            dict.fromkeys([*config.departments, case_settings(config).default_department])
+        ),
         "staff": [(s.contact_id, s.name) for s in config.staff],
         "tree": list(_tree(config).items()),
     }
@@ -75,8 +80,8 @@ MAX_TEXT = 5000
 def _tree(config: Config) -> dict[str, list[str]]:
     """Categories and their aspects as 改类 offers them, the default category (其他) too:
     a case in it shows where it is, and staff may move one back to it."""
-    tree = {c.name: [a.name for a in c.aspects] for c in config.categories}
-    tree.setdefault(config.cases.default_category, [])
+    tree = {c.name: [a.name for a in c.aspects] for c in categories(config)}
+    tree.setdefault(case_settings(config).default_category, [])
     return tree
 
 
@@ -149,6 +154,12 @@ def routes(console: Console) -> list[Route]:
         except Refusal:
             return None
 
+    def _profile(case: Case) -> Profile | None:
+        """The enterprise's profile (企业画像): its reporter's, or the one of its name."""
+        profiles = app.service(EnterpriseService)
+        found = None if case.relayed else profiles.of_contact(case.reporter_id)
+        return found or (profiles.named(case.enterprise) if case.enterprise else None)
+
     async def detail(request: Request, user: User) -> Response:
         case = _find(request.path_params["number"])
         if case is None:
@@ -159,6 +170,7 @@ def routes(console: Console) -> list[Route]:
             case=case,
             timeline=app.service(CaseService).timeline(case),
             place=app.places.name(case.conversation_id),
+            profile=_profile(case),
             now=app.clock.now(),
             **choices(),
         )

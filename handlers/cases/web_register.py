@@ -11,6 +11,7 @@ from bot.db import transaction
 from bot.refusal import Refusal
 from handlers.cases.actions import staff_actor
 from handlers.cases.service import CaseService, Registration
+from handlers.cases.settings import case_settings
 from handlers.cases.web_actions import refusal_text
 from web.console import Console, Page
 from web.store import User
@@ -32,7 +33,7 @@ def register_page(console: Console) -> tuple[Page, Page]:
             "case_new.html",
             status_code=400 if problem else 200,
             values={"collected_on": today.isoformat(), **values},
-            routes=app.config.cases.routes,
+            routes=case_settings(app.config).routes,
             problem=problem,
         )
 

@@ -21,6 +21,7 @@ from bot.db import transaction
 from bot.refusal import Refusal
 from handlers.cases.actions import staff_actor
 from handlers.cases.service import Actor, Case, CaseService, Topic, parse_topic_ref
+from handlers.cases.settings import case_settings
 from handlers.cases.topic_chat import topic_view
 from handlers.cases.web_actions import refusal_text
 from web.console import Console
@@ -116,7 +117,7 @@ def routes(console: Console) -> list[Route]:
                 return "topic_answered", {"outcome": out}, out.notices
             if action == "resolve":
                 out = s.resolve_topic(actor, topic, value, now)
-                days = app.config.cases.auto_close_days
+                days = case_settings(app.config).auto_close_days
                 return "topic_resolved", {"outcome": out, "days": days}, out.notices
             if action == "join":
                 out = s.join_topic(actor, topic, _cases(s, value, now), now)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.feature import Feature
+from bot.feature import Feature, WebPart
+from handlers.enterprises import chat, cli, web
 from handlers.enterprises.migrations import MIGRATIONS
 from handlers.enterprises.service import EnterpriseService
 from handlers.enterprises.settings import EnterpriseSettings
@@ -19,8 +20,12 @@ __all__ = ["FEATURE", "EnterpriseService"]
 
 FEATURE = Feature(
     name="enterprises",
+    routes=chat.ROUTES,
+    prompts=chat.PROMPTS,
+    cli=cli.register,
     service=EnterpriseService,
     settings={"enterprises": EnterpriseSettings},
     migrations=MIGRATIONS,
     templates=Path(__file__).resolve().parent / "templates",
+    web=WebPart([web.routes], [("/enterprises", "企业")]),
 )

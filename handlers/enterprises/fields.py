@@ -8,7 +8,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 from handlers.enterprises.settings import INDUSTRIES, EnterpriseSettings
 
-__all__ = ["LABELS", "PROFILE_FIELDS", "ProfileError", "credit_code_ok", "read_fields"]
+__all__ = [
+    "LABELS",
+    "PROFILE_FIELDS",
+    "ProfileError",
+    "credit_code_ok",
+    "read_fields",
+    "read_phone",
+]
 
 PROFILE_FIELDS = ("name", "credit_code", "industry", "size", "region", "qualifications")
 
@@ -29,6 +36,12 @@ class ProfileError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+    @property
+    def text(self) -> str:
+        """The reason, with the field's name unless it already says it."""
+        label = {**LABELS, "contact_phone": "联系电话"}.get(self.field, self.field)
+        return self.reason if label in self.reason else f"{label}：{self.reason}"
 
 
 # GB 32100-2015: 18 characters of this alphabet, the last a check character
@@ -114,6 +127,14 @@ def _qualifications(value: object, settings: EnterpriseSettings) -> tuple[str, .
         return ()
     chosen = [_one_of("qualifications", settings.qualifications, p) for p in parts if p]
     return tuple(dict.fromkeys(chosen))
+
+
+def read_phone(value: object) -> str | None:
+    """A contact's phone as written (digits, spaces, dashes, +, brackets), or None."""
+    phone = _text(value)
+    if phone and not re.fullmatch(r"[\d\s+()（）-]{7,20}", phone):
+        raise ProfileError("contact_phone", f"「{phone}」不像电话号码")
+    return phone or None
 
 
 _READERS: dict[str, Callable[[object, EnterpriseSettings], object]] = {

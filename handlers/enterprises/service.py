@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from handlers.enterprises.fields import (
     PROFILE_FIELDS,
     ProfileError,
     read_fields,
+    read_phone,
 )
 from handlers.enterprises.settings import EnterpriseSettings
 
@@ -93,6 +94,10 @@ class ProfileFilter:
         return not (self.industries or self.sizes or self.regions or self.qualifications)
 
 
+class _RollBack(Exception):
+    """Leaves a transaction without writing (some rows were bad)."""
+
+
 def _stored(value: object) -> object:
     return to_json(list(value)) if isinstance(value, tuple) else value
 
@@ -157,7 +162,9 @@ class EnterpriseService:
         values = read_fields(fields, self.settings)
         current = self._target(values, enterprise_id, contact_id)
         if current is None and "name" not in values:
-            raise ProfileError("name", "请先告诉我企业名称")
+            raise ProfileError("name", "缺少企业名称")
+        if contact_id and by.id == contact_id and current is not None:
+            self._check_claim(current, contact_id)
         self._check_unique(values, current)
         now = to_db(self.clock.now())
         with self.db.atomic():
@@ -199,22 +206,48 @@ class EnterpriseService:
         return self.save({field: value}, by, contact_id=contact_id, source=source)
 
     def link_contact(
-        self,
-        enterprise_id: int,
-        name: str,
-        phone: str | None = None,
-        contact_id: str | None = None,
+        self, enterprise_id: int, name: str, phone: object = None, contact_id: str | None = None
     ) -> None:
-        """A person who speaks for the enterprise (without chat: no contact_id)."""
+        """A person who speaks for the enterprise (without chat: no contact_id); a phone
+        that does not look like one raises ProfileError."""
+        checked = read_phone(phone)
         with self.db.atomic():
             if contact_id:
-                self._link(enterprise_id, contact_id, name, phone)
+                self._link(enterprise_id, contact_id, name, checked)
             else:
                 self.db.execute(
                     "insert into enterprise_contacts (enterprise_id, name, phone)"
                     " values (?, ?, ?)",
-                    [enterprise_id, name, phone],
+                    [enterprise_id, name, checked],
                 )
+
+    def save_all(
+        self, rows: Sequence[Mapping[str, object]], by: Actor, source: str
+    ) -> tuple[list[Profile], list[tuple[int, ProfileError]]]:
+        """Several profiles (a sheet's rows; `contact_name`/`contact_phone` add a contact
+        without chat), all or none: the saved profiles, or each bad row's index and error
+        with nothing written."""
+        errors: list[tuple[int, ProfileError]] = []
+        saved: list[Profile] = []
+        try:
+            with self.db.atomic():
+                for i, row in enumerate(rows):
+                    fields = {k: v for k, v in row.items() if not k.startswith("contact_")}
+                    name = str(row.get("contact_name") or "").strip()
+                    try:
+                        profile = self.save(fields, by, source=source)
+                        if name and name not in {c.name for c in profile.contacts}:
+                            self.link_contact(profile.id, name, row.get("contact_phone"))
+                    except ProfileError as error:
+                        errors.append((i, error))
+                        continue
+                    saved.append(profile)
+                if errors:
+                    raise _RollBack
+        except _RollBack:
+            self.people.forget()
+            return [], errors
+        return [p for p in (self.get(p.id) for p in saved) if p], []
 
     # -- inside --------------------------------------------------------------------------
 
@@ -230,6 +263,21 @@ class EnterpriseService:
         if by_contact is not None:
             return by_contact
         return self.named(str(values["name"])) if "name" in values else None
+
+    def _check_claim(self, profile: Profile, contact_id: str) -> None:
+        """A member edits an enterprise's profile only once linked to it, or when no other
+        member is: naming an enterprise is not enough to take over its profile."""
+        rows = self.db.execute(
+            "select contact_id from enterprise_contacts"
+            " where enterprise_id = ? and contact_id is not null",
+            [profile.id],
+        ).fetchall()
+        linked = {str(r[0]) for r in rows}
+        if linked and contact_id not in linked:
+            raise ProfileError(
+                "name",
+                f"「{profile.name}」的资料由该企业的其他联系人维护，如需修改请联系商会工作人员",
+            )
 
     def _check_unique(self, values: Mapping[str, object], current: Profile | None) -> None:
         for field in ("name", "credit_code"):

@@ -31,6 +31,7 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.db import from_db, to_db
 from bot.places import conversation_name
+from handlers.cases.service import case_settings
 from handlers.reports.extras import (
     EventFigures,
     PolicyFigures,
@@ -334,7 +335,7 @@ def compute(
             this, year = _scopes(db, facts, year_scope(window))
             by = _breakdowns(db, facts)
             overdue = _overdue(db, facts, cutoff)
-            by_source = source_rows(db, facts, config.cases.routes)
+            by_source = source_rows(db, facts, case_settings(config).routes)
         report = Report(
             period=period,
             cutoff=cutoff,
