@@ -180,7 +180,9 @@ def test_a_survey_sent_to_a_tag_is_answered_by_three_in_chat_and_one_on_the_page
 
 def test_bad_answers_are_refused_politely_and_change_nothing(bot: ChatBot) -> None:
     survey_id = sent_survey(bot)
-    ask(bot, "问卷", "wxid_zhang")
+    (first,) = bot.say("问卷", sender="wxid_zhang", room=None)
+    assert [(c.label, c.command) for c in first.choices] == [("增长", "1"), ("持平", "2"),
+                                                             ("下降", "3")]  # fmt: skip
     before = answers_of(bot, survey_id, "wxid_zhang")
     for bad, said in (
         ("4", "请回复1到3之间的序号"),
@@ -193,8 +195,10 @@ def test_bad_answers_are_refused_politely_and_change_nothing(bot: ChatBot) -> No
     assert answers_of(bot, survey_id, "wxid_zhang") == before
     ask(bot, "1", "wxid_zhang")
     assert "不是一个数字" in ask(bot, "一百", "wxid_zhang")
-    ask(bot, "100", "wxid_zhang")
-    ask(bot, "跳过", "wxid_zhang")
+    (optional,) = bot.say("100", sender="wxid_zhang", room=None)
+    assert [c.command for c in optional.choices] == ["跳过"]
+    (scale,) = bot.say("跳过", sender="wxid_zhang", room=None)
+    assert [c.label for c in scale.choices] == ["1分", "2分", "3分", "4分", "5分"]
     refusal = ask(bot, "跳过", "wxid_zhang")
     assert "第4题是必答题，不能跳过" in refusal
     assert "1到5之间" in ask(bot, "6", "wxid_zhang")
