@@ -3,7 +3,8 @@ to enterprises matching a profile filter, or to everyone); members answer in a p
 one question at a time or on the member page; one reminder before the deadline; results
 with charts, per-question tables and an XLSX export.
 
-Modules: model (a definition and its checks), answers (reading an answer), store (tables),
+Modules: model (a definition and its checks), answers (reading an answer), migrations and
+store (tables, rows), profile_fill (answers into the enterprise profile),
 service (the rules; `services.service(SurveyService)`), outreach (send, reminder sweep),
 chat (`问卷` and the answering prompt), results (tallies, XLSX), cli (`chamberbot surveys`),
 web / web_form (the console's pages).
@@ -20,9 +21,9 @@ from bot.router import Route
 from bot.services import Services
 from handlers.surveys import chat, cli
 from handlers.surveys import web as surveys_web
+from handlers.surveys.migrations import MIGRATIONS
 from handlers.surveys.service import SurveyService
 from handlers.surveys.settings import SurveysSettings, settings
-from handlers.surveys.store import MIGRATIONS
 
 __all__ = ["FEATURE", "SurveyService"]
 

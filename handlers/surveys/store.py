@@ -1,8 +1,6 @@
-"""The surveys feature's tables and their rows: surveys, where each was sent, and the
-responses (a draft that remembers its place, then submitted — one per contact per survey).
-
-Migrations are frozen once shipped: each carries its own SQL and calls no live code.
-"""
+"""The surveys feature's rows: surveys, where each was sent, and the responses (started,
+remembering their place, then submitted — one per contact per survey). The tables are
+handlers/surveys/migrations.py's."""
 
 from __future__ import annotations
 
@@ -12,14 +10,12 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
 from bot.db import from_db, to_db, to_json
 from handlers.surveys.model import SurveyDefinition, read_definition
 
 __all__ = [
     "DRAFT",
-    "MIGRATIONS",
     "SENT",
     "SUBMITTED",
     "Response",
@@ -27,62 +23,8 @@ __all__ = [
     "SurveyStore",
 ]
 
-MIGRATIONS = Migrations("surveys")
-
 DRAFT, SENT, CLOSED = "draft", "sent", "closed"  # a survey
 STARTED, SUBMITTED = "started", "submitted"  # a response
-
-
-@MIGRATIONS()
-def m001_surveys(db: Database) -> None:
-    db.executescript(
-        """
-        create table surveys (
-            id integer primary key,
-            key text unique,
-            title text not null,
-            definition text not null,
-            deadline_at text,
-            remind_at text,
-            reminded_at text,
-            status text not null default 'draft',
-            created_by text,
-            created_at text not null,
-            updated_at text not null,
-            sent_at text
-        );
-        create index surveys_remind on surveys (status, reminded_at, remind_at);
-        create table survey_sends (
-            id integer primary key,
-            survey_id integer not null references surveys (id),
-            kind text not null,
-            conversation_id text not null,
-            channel text not null,
-            target text not null,
-            sent_by text,
-            sent_at text not null,
-            unique (survey_id, conversation_id)
-        );
-        create table survey_responses (
-            id integer primary key,
-            survey_id integer not null references surveys (id),
-            contact_id text not null,
-            contact_name text,
-            enterprise text,
-            channel text,
-            status text not null default 'started',
-            position integer not null default 0,
-            back_to integer,
-            answers text not null default '{}',
-            started_at text not null,
-            updated_at text not null,
-            submitted_at text,
-            source text,
-            unique (survey_id, contact_id)
-        );
-        create index survey_responses_contact on survey_responses (contact_id, status);
-        """
-    )
 
 
 @dataclass(frozen=True)
