@@ -16,9 +16,8 @@ from bot.clock import FrozenClock
 from bot.people import Actor
 from handlers.surveys import SurveyService
 from handlers.surveys.answers import AnswerError
-from handlers.surveys.outreach import Audience, send
 from handlers.surveys.results import labels, results, write_export
-from handlers.surveys.service import SurveyRefused
+from handlers.surveys.service import Audience, SurveyRefused
 from tests.conftest import MEMBERS_ROOM, OTHER_ROOM, ChatBot, demo_config, make_services
 
 STAFF = Actor("wxid_wang", "王科长")
@@ -61,7 +60,7 @@ def sent_survey(bot: ChatBot, data: dict[str, Any] = SURVEY) -> int:
     app.people.remember("wxid_sun", enterprise="孙氏物流")
     app.people.remember(ZHOU, name="周总", enterprise="周氏电子")
     survey = app.service(SurveyService).define(data, STAFF)
-    sent = send(app, survey.id, Audience(groups="制造业"), STAFF)
+    sent = app.service(SurveyService).send(survey.id, Audience(groups="制造业"), STAFF)
     assert sent.groups == ["会员一群"]
     return survey.id
 
@@ -241,7 +240,7 @@ def test_after_the_deadline_answers_are_refused_politely(bot: ChatBot) -> None:
         svc.answer(survey_id, ZHOU, {"trend": "增长", "staff": 1, "mood": 1}, Actor(ZHOU, "周总"))
     assert refused.value.code == "closed"
     with pytest.raises(SurveyRefused):
-        send(bot.app, survey_id, Audience(groups="全部"), STAFF)
+        bot.app.service(SurveyService).send(survey_id, Audience(groups="全部"), STAFF)
 
 
 def test_a_survey_once_sent_cannot_be_redefined_and_a_draft_can(bot: ChatBot) -> None:

@@ -19,7 +19,8 @@ from chamberbot.root import FEATURES, load
 from handlers.enterprises.service import EnterpriseService, ProfileFilter
 from handlers.surveys import SurveyService
 from handlers.surveys.model import DefinitionError
-from handlers.surveys.outreach import Audience, remind, send, sweep_job
+from handlers.surveys.outreach import remind, sweep_job
+from handlers.surveys.service import Audience
 from handlers.surveys.web import EXAMPLE
 from tests.conftest import MEMBERS_ROOM, TZ, ChatBot, running
 
@@ -63,7 +64,9 @@ def test_survey_answers_fill_the_enterprise_profile(bot: ChatBot) -> None:
     ent = profiles(app)
     survey = app.service(SurveyService).define(quarterly(), STAFF)
     assert len(survey.definition.questions) == 12
-    send(app, survey.id, Audience(profile=ProfileFilter(industries=("制造业",))), STAFF)
+    app.service(SurveyService).send(
+        survey.id, Audience(profile=ProfileFilter(industries=("制造业",))), STAFF
+    )
     thanks = answer_all(bot, "wxid_zhang", ANSWERS)
     assert "已提交" in thanks
     assert "已根据您的回答更新贵企业的资料：行业、规模、资质" in thanks
@@ -96,14 +99,14 @@ def test_a_profile_filter_send_and_the_one_reminder_to_who_has_not_finished(
     app.places.set_tags(MEMBERS_ROOM, ["制造业"])
     svc = app.service(SurveyService)
     survey = svc.define(quarterly(), STAFF)
-    sent = send(app, survey.id, Audience(profile=ProfileFilter(industries=("制造业",))), STAFF)
+    sent = svc.send(survey.id, Audience(profile=ProfileFilter(industries=("制造业",))), STAFF)
     assert sent.contacts == ["wxid_li", "wxid_zhang"]
     invites = {o.conversation_id: o for o in bot.deliver()}
     assert set(invites) == {"wxid_li", "wxid_zhang"}
     assert "回复「问卷 1」开始作答" in invites["wxid_zhang"].text
     assert [c.command for c in invites["wxid_zhang"].choices] == ["问卷 1"]
     small = ProfileFilter(sizes=("小型",))
-    again = send(app, survey.id, Audience(groups="制造业", profile=small), STAFF)
+    again = svc.send(survey.id, Audience(groups="制造业", profile=small), STAFF)
     assert (again.groups, again.contacts, again.already) == (["会员一群"], ["wxid_sun"], 1)
     bot.deliver()
 

@@ -5,7 +5,8 @@ with charts, per-question tables and an XLSX export.
 
 Modules: model (a definition and its checks), answers (reading an answer), migrations and
 store (tables, rows), profile_fill (answers into the enterprise profile),
-service (the rules; `services.service(SurveyService)`), outreach (send, reminder sweep),
+service (the rules; `services.service(SurveyService)`), sending (invitations), outreach
+(the reminder sweep),
 chat (`问卷` and the answering prompt), results (tallies, XLSX), cli (`chamberbot surveys`),
 web / web_form (the console's pages).
 """

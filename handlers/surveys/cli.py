@@ -27,9 +27,8 @@ from bot.people import Actor
 from bot.services import Services
 from handlers.enterprises.service import ProfileFilter
 from handlers.surveys.model import DefinitionError
-from handlers.surveys.outreach import Audience, send
 from handlers.surveys.results import labels, results, write_export
-from handlers.surveys.service import SurveyRefused, SurveyService
+from handlers.surveys.service import Audience, SurveyRefused, SurveyService
 from handlers.surveys.store import Survey
 
 __all__ = ["CLI", "register"]
@@ -97,7 +96,7 @@ def _send(app: Services, survey: Survey, args: argparse.Namespace) -> int:
         return INVALID
     audience = Audience(groups=args.groups, profile=profile, everyone=args.everyone)
     try:
-        sent = send(app, survey.id, audience, CLI)
+        sent = app.service(SurveyService).send(survey.id, audience, CLI)
     except SurveyRefused as exc:
         _say(app, "refused", error=True, code=exc.code, **exc.context)
         return INVALID

@@ -26,6 +26,7 @@ __all__ = [
     "Question",
     "Section",
     "SurveyDefinition",
+    "SurveyRefused",
     "read_definition",
 ]
 
@@ -35,6 +36,14 @@ MAX_OPTIONS = 30
 MAX_QUESTIONS = 100
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 _CHOICE_KINDS = ("single", "multiple")
+
+
+class SurveyRefused(Exception):
+    """What cannot be done and why: `code` picks the wording (surveys_refused.j2)."""
+
+    def __init__(self, code: str, **context: Any) -> None:
+        super().__init__(code)
+        self.code, self.context = code, context
 
 
 class DefinitionError(ValueError):

@@ -24,9 +24,11 @@ from handlers.surveys.model import (
     DefinitionError,
     Question,
     SurveyDefinition,
+    SurveyRefused,
     read_definition,
 )
 from handlers.surveys.profile_fill import check_vocabulary, fill_profile
+from handlers.surveys.sending import Audience, Sent, deliver
 from handlers.surveys.settings import SurveysSettings
 from handlers.surveys.store import CLOSED, DRAFT, SENT, SUBMITTED, Response, Survey, SurveyStore
 
@@ -36,9 +38,11 @@ if TYPE_CHECKING:
 __all__ = [
     "RULES",
     "AnswerError",
+    "Audience",
     "DefinitionError",
     "Question",
     "Response",
+    "Sent",
     "Submitted",
     "Survey",
     "SurveyRefused",
@@ -58,14 +62,6 @@ RULES: dict[tuple[str, str], str] = {
 
 SUBMIT_WORDS = ("提交", "确认提交", "submit")
 EDIT_WORDS = ("修改", "改")
-
-
-class SurveyRefused(Exception):
-    """What cannot be done and why: `code` picks the wording (surveys_refused.j2)."""
-
-    def __init__(self, code: str, **context: Any) -> None:
-        super().__init__(code)
-        self.code, self.context = code, context
 
 
 @dataclass(frozen=True)
@@ -128,6 +124,16 @@ class SurveyService:
 
     def all(self) -> list[Survey]:
         return self.store.where()
+
+    def send(self, survey_id: int, audience: Audience, by: Actor) -> Sent:
+        """Send a survey (the console's and the CLI's one way): a draft or a sent survey
+        before its deadline; raises SurveyRefused (see sending.deliver for the rest)."""
+        survey = self._survey(survey_id)
+        self.check_intent("send", survey)
+        now = self.now
+        if survey.deadline_at and survey.deadline_at <= to_db(now):
+            raise SurveyRefused("closed", title=survey.title, deadline=survey.deadline_at)
+        return deliver(self.services, self.store, survey, audience, by, now)
 
     def close(self, survey_id: int, by: Actor) -> Survey:
         survey = self._survey(survey_id)

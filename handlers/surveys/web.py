@@ -2,7 +2,7 @@
 draft edited); one survey with its send form, its results — counts, a chart and a table
 per question — and the XLSX export; close.
 
-Sending and closing call the same functions as the CLI (outreach.send, SurveyService.close).
+Sending and closing call the same service methods as the CLI (SurveyService.send, .close).
 Charts are drawn by ECharts as on the 统计 page, from the build the reports feature serves
 at /vendor/echarts.min.js; every figure is in a table beside its chart.
 """
@@ -21,9 +21,8 @@ from starlette.routing import Route
 from bot.people import Actor
 from handlers.enterprises.service import LABELS, EnterpriseService, ProfileFilter
 from handlers.surveys.model import KINDS, DefinitionError, read_definition
-from handlers.surveys.outreach import Audience, send
 from handlers.surveys.results import Results, labels, results, write_export
-from handlers.surveys.service import SurveyRefused, SurveyService
+from handlers.surveys.service import Audience, SurveyRefused, SurveyService
 from handlers.surveys.store import DRAFT, SENT, Survey
 from handlers.surveys.web_form import SurveyForm, form_of, place_problem, read_form
 from web.console import Console
@@ -160,7 +159,7 @@ def routes(console: Console) -> list[Route]:
             console.flash(request, "reply", text=render("no_audience"), refused=True)
             return console.redirect(request, f"/surveys/{survey.id}")
         try:
-            sent = send(app, survey.id, audience, actor(user))
+            sent = app.service(SurveyService).send(survey.id, audience, actor(user))
         except SurveyRefused as refusal:
             return refused(request, refusal, survey)
         console.flash(request, "reply", text=render("sent", sent=sent))
