@@ -91,6 +91,7 @@ bench: $(STAMP) $(BENCH_STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/workdays.py
 	$(BIN)/python bench/classify.py
+	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/ledger_latency.py
 	$(BIN)/python bench/policies_ingest.py

@@ -15,6 +15,7 @@ from tests.conftest import (
     case_service,
     delivered,
 )
+from tests.web_harness import csrf_in, http_console, http_login, text_at
 
 
 def _closed(bot: ChatBot, description: str = "审批窗口办证太慢，跑了三趟") -> Case:
@@ -137,3 +138,37 @@ def test_follow_up_days_zero_turns_it_off(bot: ChatBot) -> None:
     bot.advance(days=60)
     sweep(bot.app)
     assert delivered(bot, MEMBERS_ROOM) == []
+
+
+async def test_the_console_lists_phone_tasks_and_records_the_call(bot: ChatBot) -> None:
+    """The same phone task on the 工作台 and the case page, recorded there as in chat."""
+    bot.say("代录 华丰纺织有限公司 厂区周边供电不稳定", **WANG)
+    bot.say("1", **WANG)
+    case = case_service(bot.app).where("enterprise = ?", ["华丰纺织有限公司"])[0]
+    bot.say(f"办结 {case.number} 已协调供电公司改线", **WANG)
+    bot.say(f"评价 {case.number} 满意", sender="wxid_wang", room=None)
+    bot.advance(days=7)
+    sweep(bot.app)
+    bot.deliver()
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        board = await client.get("/")
+        assert f"{case.number}华丰纺织有限公司" in text_at(board.text, "//section[@id='calls']")
+        page = await client.get(f"/cases/{case.number}")
+        assert "请电话回访" in text_at(page.text, "//section[@id='follow-up']")
+        csrf = csrf_in(page.text)
+        url = f"/cases/{case.number}/follow_up"
+        await client.post(url, data={"csrf": csrf, "text": "没选结果"})
+        assert case_service(bot.app).get(case.id).follow_up_result is None
+        done = await client.post(url, data={"csrf": csrf, "result": "unsolved", "text": "又停电"})
+        shown = await client.get(done.headers["location"])
+        flash = text_at(shown.text, "//article[contains(@class, 'flash')]")
+        assert f"已记录诉求 {case.number} 的回访结果" in flash
+        assert not text_at(shown.text, "//section[@id='follow-up']")
+        board = await client.get("/")
+        assert not text_at(board.text, "//section[@id='calls']")
+    reopened = case_service(bot.app).get(case.id)
+    assert (reopened.follow_up_result, reopened.status) == ("unsolved", Status.IN_PROGRESS)
+    assert _kinds(bot, case)[-1] == EventKind.FOLLOW_UP_REOPENED
+    told = delivered(bot, STAFF_ROOM)
+    assert any("又停电" in t for t in told)  # staff told, as from chat

@@ -13,6 +13,7 @@ from handlers.cases.service import Case, EventKind, Status, ledger_labels, ledge
 from handlers.reports.figures import totals
 from handlers.reports.period import Period
 from tests.conftest import MEMBERS_ROOM, STAFF_ROOM, TZ, WANG, ChatBot, case_service
+from tests.web_harness import http_console, http_login, text_at
 
 NEED = "营业执照副本和近三个月银行流水"
 
@@ -52,6 +53,11 @@ def test_supplement_resumes_with_later_deadlines_and_counts_as_on_time(bot: Chat
     assert bot.deliver() == []
     still = case_service(bot.app).get(case.id)
     assert (still.escalation, still.reminded_at, still.paused_at) == (0, None, case.paused_at)
+    # 待办 marks it as waiting, not as overdue
+    todo = bot.text("待办", **WANG)
+    assert f"{case.number}｜" in todo
+    assert "⏸待补充（暂停计时）" in todo
+    assert "⚠超期" not in todo
 
     reply = bot.text(f"补充 {case.number} 已上传执照和流水")
     assert reply.endswith("并已转告工作人员。办理计时已恢复。")
@@ -94,6 +100,17 @@ def test_supplement_resumes_with_later_deadlines_and_counts_as_on_time(bot: Chat
     details = bot.text(f"详情 {case.number}", **WANG)
     assert "办结期限：12月11日(周五) 09:00（已暂停9个工作日）" in details
     assert f"王科长 暂停计时（待企业补充）：暂停计时，等待企业补充材料：{NEED}" in details
+
+
+async def test_the_console_marks_a_paused_case_and_not_as_overdue(bot: ChatBot) -> None:
+    case = _paused(bot)
+    bot.advance(days=13)  # past its original deadline
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        ledger = await client.get("/cases")
+    row = text_at(ledger.text, f"//tr[td/a[@href='/cases/{case.number}']]")
+    assert "待补充" in row
+    assert "超期" not in row
 
 
 def test_the_sweep_resumes_after_max_pause_days_and_tells_staff(bot: ChatBot) -> None:

@@ -177,6 +177,16 @@ def test_deadline_follows_the_cases_unless_set_and_the_owner_can_change(bot: Cha
     owner = _staff_reply(bot.say("专题 指派 1 @赵律师", **WANG))
     assert "负责人已改为赵律师（法律处）" in owner
     assert (service.topic(1).owner_id, service.topic(1).department) == ("wxid_zhao", "法律处")
+    # each linked case's timeline records both changes (详情 shows them)
+    for case in (zhang, li):
+        changed = [e.text for e in service.timeline(case) if e.kind == "topic_changed"]
+        assert changed == [
+            "专题 1「园区路灯」办理期限改为 2026-12-31",
+            "专题 1「园区路灯」改由赵律师（法律处）负责",
+        ]
+    assert "专题变更：专题 1「园区路灯」改由赵律师（法律处）负责" in bot.text(
+        f"详情 {zhang.number}", **WANG
+    )
 
 
 async def test_the_console_lists_topics_answers_them_and_builds_one_from_a_common_issue(

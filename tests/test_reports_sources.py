@@ -116,6 +116,13 @@ def test_statistics_shows_the_table_by_route_and_the_follow_up_rates(story: Chat
     assert "回访率：统计期内发起回访的诉求中" in text
 
 
+def test_cases_staff_registered_are_by_their_route_among_the_groups(story: ChatBot) -> None:
+    """按来源群: a 代录 case came from no group nor private chat (it was 私聊 before)."""
+    report = compute(story.app.db, story.app.config, NOV, story.clock.now())
+    groups = {b.name: b.received for b in report.by_group}
+    assert groups == {"会员一群": 1, "会员二群": 1, "接待日（代录）": 1, "走访调研（代录）": 1}
+
+
 def test_html_report_has_the_table_by_route_and_the_follow_up_cards(story: ChatBot) -> None:
     app = story.app
     page = render_html(

@@ -75,6 +75,7 @@ async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
         "calendar",
         "events_sweep",
         "policy_fetch",
+        "policy_matching",
         "reports_catch_up",
         "reports_monthly",
         "surveys_sweep",

@@ -97,7 +97,7 @@ ROW_COLUMNS = (
     "number, coalesce(nullif(enterprise, ''), reporter_name),"
     f" substr(description, 1, {DESCRIPTION + 1}), category,"
     " coalesce(nullif(assignee_name, ''), department), status, escalation, due_at,"
-    f" {OPEN_SQL} and due_at <= ?"
+    f" {OPEN_SQL} and due_at <= ?, paused_at is not null"
 )
 
 

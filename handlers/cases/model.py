@@ -64,6 +64,7 @@ class EventKind(StrEnum):
     FOLLOW_UP_FAILED = "follow_up_failed"
     TOPIC_JOINED = "topic_joined"  # linked into a 专题 (data: topic id and name)
     TOPIC_LEFT = "topic_left"  # taken out of its 专题
+    TOPIC_CHANGED = "topic_changed"  # its 专题's deadline or owner changed (data: what)
     PAUSED = "paused"  # 待补充: the enterprise is asked for materials, the clock stops
     RESUMED = "resumed"  # the enterprise answered (or max_pause_days passed): it runs again
 

@@ -43,6 +43,7 @@ ALLOWED: dict[EventKind, frozenset[Status]] = {
     EventKind.FOLLOW_UP_FAILED: _FINISHED,
     EventKind.TOPIC_JOINED: OPEN,
     EventKind.TOPIC_LEFT: _ALL,
+    EventKind.TOPIC_CHANGED: OPEN,
     EventKind.PAUSED: OPEN,
     EventKind.RESUMED: OPEN,
 }

@@ -90,7 +90,8 @@ def todo(ctx: Context) -> list[Outgoing]:
     )
     total = _total(ctx, kind) if len(cases) == _TODO_LIMIT else len(cases)
     now = to_db(ctx.now)
-    rows = [{"case": c, "overdue": _late(c, now)} for c in cases]
+    # a paused case's clock stands still (待补充): marked as such, never as overdue
+    rows = [{"case": c, "overdue": None if c.paused_at else _late(c, now)} for c in cases]
     calls = ctx.service(CaseService).follow_up_tasks() if kind == "all" else []
     more = max(0, total - len(rows))
     return [ctx.say("staff_todo", kind=kind, rows=rows, total=total, more=more, calls=calls)]

@@ -194,7 +194,7 @@ class TopicIntents(StaffIntents):
             "update topics set deadline = ?, deadline_set = 1 where id = ?",
             [day.isoformat(), topic.id],
         )
-        return self.topic(topic.id)
+        return self._changed(actor, self.topic(topic.id), "deadline", now)
 
     def assign_topic(self, actor: Actor, topic: Topic, owner_id: str, now: datetime) -> Topic:
         """A new owner for the 专题 (their department with them); its cases keep theirs."""
@@ -208,9 +208,19 @@ class TopicIntents(StaffIntents):
             "update topics set owner_id = ?, owner_name = ?, department = ? where id = ?",
             [owner_id, member.name, department, topic.id],
         )
-        return self.topic(topic.id)
+        return self._changed(actor, self.topic(topic.id), "owner", now)
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _changed(self, actor: Actor, topic: Topic, what: str, now: datetime) -> Topic:
+        """Each open linked case's timeline says its 专题's deadline or owner changed."""
+        text = self.notices.render("topic_changed_event", topic=topic, what=what)
+        data = {"topic_id": topic.id, "what": what, "deadline": topic.deadline,
+                "owner": topic.owner_name}  # fmt: skip
+        for case in self.topic_cases(topic):
+            if case.is_open:
+                self.change(case, EventKind.TOPIC_CHANGED, actor, now, text, data)
+        return topic
 
     def _must_be_open(self, topic: Topic) -> None:
         if not topic.is_open:

@@ -11,13 +11,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.config import Config
-from bot.db import to_db
+from bot.db import to_db, transaction
 from bot.refusal import Refusal
-from handlers.cases.actions import STAFF_ACTIONS, Asked
+from handlers.cases.actions import STAFF_ACTIONS, Asked, staff_actor
 from handlers.cases.listing import section
 from handlers.cases.service import Case, CaseService, ledger_labels, ledger_rows
 from handlers.cases.settings import case_settings, categories
-from handlers.cases.web_actions import run_action
+from handlers.cases.web_actions import refusal_text, run_action
 from handlers.cases.web_ledger import (
     EXPORT_LIMIT,
     STATUSES,
@@ -107,7 +107,10 @@ def routes(console: Console) -> list[Route]:
             _section(console, "rating", [], now),
         ]
         month = {"start": now.astimezone(app.config.tz).date()}  # the rates' month, for its title
-        return console.render(request, "dashboard.html", sections=sections, month=month)
+        calls = app.service(CaseService).follow_up_tasks()  # 回访 by phone staff owe
+        return console.render(
+            request, "dashboard.html", sections=sections, month=month, calls=calls
+        )
 
     async def ledger(request: Request, user: User) -> Response:
         filters = Filters.parse(request.query_params)
@@ -175,6 +178,33 @@ def routes(console: Console) -> list[Route]:
             **choices(),
         )
 
+    async def follow_up(request: Request, user: User) -> Response:
+        """The result of a 回访 call, as the chat's `回访 <编号> 已解决|未解决 [说明]`."""
+        case = _find(request.path_params["number"])
+        if case is None:
+            return console.refuse(request, "no_case", 404)
+        form = await request.form()
+        result = str(form.get("result", ""))
+        note = str(form.get("text", "")).strip()[:MAX_TEXT]
+        if result not in ("solved", "unsolved"):
+            console.flash(request, "need_choice", choice_label="回访结果")
+            return console.redirect(request, f"/cases/{case.number}")
+        try:
+            with transaction(app.db):
+                actor = staff_actor(app.people, user.contact_id)
+                outcome = app.service(CaseService).answer_follow_up(
+                    case, actor, result == "solved", note, app.clock.now()
+                )
+                app.outbox.enqueue(outcome.notices)
+        except Refusal as refusal:
+            console.flash(request, "reply", text=refusal_text(app, refusal), refused=True)
+        else:
+            text = app.templates.render(
+                "follow_up_recorded", case=outcome.case, solved=result == "solved"
+            )
+            console.flash(request, "reply", text=text)
+        return console.redirect(request, f"/cases/{case.number}")
+
     async def act(request: Request, user: User) -> Response:
         action = STAFF_ACTIONS.get(request.path_params["action"])
         case = _find(request.path_params["number"])
@@ -228,5 +258,6 @@ def routes(console: Console) -> list[Route]:
         Route("/cases/new", console.page(new_form)),  # before /cases/{number}
         Route("/cases/new", console.page(new_case), methods=["POST"]),
         Route("/cases/{number}", console.page(detail)),
+        Route("/cases/{number}/follow_up", console.page(follow_up), methods=["POST"]),
         Route("/cases/{number}/{action}", console.page(act), methods=["POST"]),
     ]

@@ -93,6 +93,7 @@ class Row(NamedTuple):
     escalation: int
     due: str
     overdue: bool
+    paused: bool  # 待补充: the clock stands still until the enterprise's 补充
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,13 @@ def read_rows(
     """One page of a case table (the cases' named query `table_rows`) as Rows."""
     status, day = words.status, words.day
     out = []
-    for n, who, desc, cat, handler, st, esc, due, late in table_rows(
+    for n, who, desc, cat, handler, st, esc, due, late, paused in table_rows(
         db, selection, order, limit, offset, now
     ):
         out.append(
             Row(_html(n), _html(who or ""), _html(_cut(desc or "")), _html(cat or ""),
                 _html(handler or ""), st if st in _KNOWN else "", status(st), int(esc or 0),
-                day(due), bool(late))
+                day(due), bool(late) and not paused, bool(paused))
         )  # fmt: skip
     return out
 

@@ -5,7 +5,8 @@ The sources and the store are the top-level package `policy_feeds` (RSS/Atom, JS
 folder, `policy add`), which this feature runs; its one service is the library
 (`services.service(PolicyLibrary)`). settings.py (the `policies`, `broadcasts` and `digest`
 sections, read with `settings(config)`), chat.py (政策, 推送), broadcasts*.py (which groups
-get what), feeds.py and feeds_cli.py (`chamberbot policy …`).
+get what), feeds.py and feeds_cli.py (`chamberbot policy …`), matching*.py (eligibility,
+the private push of matched policies, 订阅/退订/已申报, the `matching` section).
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from handlers.policies import (
     chat,
     feeds,
     feeds_cli,
+    matching_chat,
+    matching_job,
     web_library,
+    web_matching,
     web_schedule,
 )
+from handlers.policies.matching_store import MIGRATIONS
 from handlers.policies.settings import SECTIONS, settings
 from policy_feeds.library import PolicyLibrary
 
@@ -35,7 +40,11 @@ def _service(services: Services) -> PolicyLibrary:
 
 
 def _jobs(services: Services) -> list[JobSpec]:
-    return [*broadcast_schedule.jobs(services), *feeds.JOBS(services)]
+    return [
+        *broadcast_schedule.jobs(services),
+        *feeds.JOBS(services),
+        *matching_job.jobs(services),
+    ]
 
 
 def _cli(commands: SubParsers) -> None:
@@ -46,17 +55,18 @@ def _cli(commands: SubParsers) -> None:
 FEATURE = Feature(
     templates=Path(__file__).resolve().parent / "templates",
     name="policies",
-    routes=chat.ROUTES,
+    routes=[*chat.ROUTES, *matching_chat.ROUTES],
     prompts=chat.PROMPTS,
     jobs=_jobs,
     on_start=broadcast_schedule.on_start,
     cli=_cli,
     console=[*chat.CONSOLE, *feeds.CONSOLE],
     settings=SECTIONS,
+    migrations=MIGRATIONS,
     check=chat.CHECK,
     service=_service,
     web=WebPart(
-        [web_library.routes, web_schedule.routes],
+        [web_library.routes, web_matching.routes, web_schedule.routes],
         [("/policies", "政策"), ("/broadcasts", "定时推送"), ("/groups", "群")],
     ),
 )

@@ -21,6 +21,7 @@ from bot.services import Services
 from bot.targeting import split_tags
 from handlers.policies.broadcast_defs import broadcast_problem, get_broadcast, list_broadcasts
 from handlers.policies.broadcasts import plan_digest, run_broadcast, target_groups
+from handlers.policies.matching_job import matching_problem
 from handlers.policies.settings import settings
 from policy_feeds.library import PolicyLibrary
 from policy_feeds.store import search_words
@@ -214,7 +215,7 @@ def _check(services: Services) -> tuple[str, str] | None:
         problem = broadcast_problem(services, broadcast)
         if problem:
             return f"broadcasts[{i}].{problem[0]}", problem[1]
-    return None
+    return matching_problem(services)
 
 
 ROUTES = _ROUTES

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from bot.config import Config
+from handlers.policies.matching_settings import MatchingSettings
 from policy_feeds.settings import Feed, PolicySettings, TagRule
 
 __all__ = [
@@ -60,6 +61,7 @@ class DigestSettings(BaseModel):
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "policies": PolicySettings,
+    "matching": MatchingSettings,
     "broadcasts": Broadcasts,
     "digest": DigestSettings,
 }

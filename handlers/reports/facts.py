@@ -12,7 +12,8 @@ still open past due at the cut-off — with what the timeline says about each at
     on_time              办结 at the due date (the same rule, with the due date as cut-off)
     responded_on_time    first staff response no later than `response_due_at`
     level                escalation level reached before the cut-off (0, 1, 2)
-    conv                 the group conversation it came from (NULL from a private chat)
+    conv                 the group conversation it came from (NULL from a private chat;
+                         '~' and its route for a case staff registered, 代录)
     route                where it came from (`cases.routes`: 群聊, 私聊, 接待日, …)
     rating               the last rating given before the cut-off (a reopened case counts
                          by its last one) as its code in RATINGS (0 for 未评价 or anything
@@ -109,7 +110,8 @@ _RESOLVED = (
 _BUILD = f"""
 create temp table {{name}} as
 select c.id, c.category, coalesce(c.aspect, '') as aspect, c.department, c.route,
-  case when c.conversation_is_group then c.conversation_id end as conv,
+  case when c.registered_by_id is not null then '~' || c.route
+    when c.conversation_is_group then c.conversation_id end as conv,
   coalesce(max(case when e.kind = 'escalated' and e.at < :cut
     then cast(json_extract(e.data, '$.level') as integer) end), 0) as level,
   c.created_at >= :start and c.created_at < :end as p,

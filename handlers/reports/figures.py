@@ -219,9 +219,12 @@ def _cells(db: Database, facts: str) -> list[tuple[Any, ...]]:
 
 
 def _group(conv: str | None, topics: dict[str, str | None]) -> str:
-    """A group by its name (its id if it has none); private chats as 私聊."""
+    """A group by its name (its id if it has none); private chats as 私聊, cases staff
+    registered by their route (接待日（代录）)."""
     if conv is None:
         return "私聊"
+    if conv.startswith("~"):
+        return f"{conv[1:]}（代录）"
     return conversation_name(conv, topics.get(conv))
 
 
