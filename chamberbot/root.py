@@ -14,7 +14,17 @@ from bot.config import Config, ConfigError, Sections, load_config
 from bot.feature import Feature
 from bot.router import RouterError
 from bot.services import Services
-from handlers import cases, enterprises, events, membership, menu, policies, portal, reports
+from handlers import (
+    cases,
+    enterprises,
+    events,
+    membership,
+    menu,
+    policies,
+    portal,
+    reports,
+    surveys,
+)
 from web import FEATURE as WEB
 
 __all__ = ["DEMO_CONFIG", "FEATURES", "build", "default_db", "load", "sections", "services"]
@@ -29,6 +39,7 @@ FEATURES: list[Feature] = [
     reports.FEATURE,
     membership.FEATURE,
     enterprises.FEATURE,
+    surveys.FEATURE,
     portal.FEATURE,
     WEB,
 ]

@@ -78,6 +78,7 @@ async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
         "policy_matching",
         "reports_catch_up",
         "reports_monthly",
+        "surveys_sweep",
         "sweep",
     ]
     assert [j["id"] for j in stored_jobs(app)] == jobs  # they outlive the scheduler
