@@ -34,6 +34,7 @@ from tests.conftest import (
     make_services,
 )
 from tests.events_helpers import make_event
+from tests.test_surveys import answers_of, sent_survey
 from tests.web_harness import add_accounts, http_login, text_at
 from web.app import create_app
 from web.store import Accounts
@@ -494,3 +495,38 @@ async def test_the_home_page_lists_the_policies_matched_to_the_members_enterpris
         home = await li.get("/m/")
         assert title not in home.text
         assert "暂时没有匹配到新的政策" in home.text
+
+
+async def test_a_survey_is_answered_on_the_page(bot: ChatBot) -> None:
+    survey_id = sent_survey(bot)
+    bot.say("问卷", sender=ZHANG, room=None)  # begun in chat: the first answer is kept
+    bot.say("1", sender=ZHANG, room=None)
+    async with client_of(bot) as client:
+        await opened(client, link_for(bot))
+        home = await client.get("/m/")
+        listed = text_at(home.text, "//section[@id='surveys']")
+        assert "四季度经营情况快报" in listed
+        assert "11月20日(周五) 18:00截止" in listed
+        page = await client.get(f"/m/surveys/{survey_id}")
+        assert 'value="增长" checked' in page.text  # what chat had, on the form
+        answers = {"trend": "增长", "staff": "很多", "needs": ["融资", "用工"], "mood": "4"}
+        bad = await client.post(
+            f"/m/surveys/{survey_id}", data={"csrf": csrf(page.text), **answers}
+        )
+        assert bad.status_code == 400
+        assert "「很多」不是一个数字" in text_at(bad.text, "//p[@class='error']")
+        assert 'value="用工" checked' in bad.text  # the form as it was sent
+        status, _, _ = answers_of(bot, survey_id, ZHANG)
+        assert status != "submitted"
+        good = await client.post(
+            f"/m/surveys/{survey_id}", data={"csrf": csrf(page.text), **answers, "staff": "35"}
+        )
+        assert good.headers["location"] == "/m/?done=survey_submitted#surveys"
+        after = await client.get("/m/?done=survey_submitted")
+        assert "问卷已提交" in after.text
+        assert "四季度经营情况快报" not in after.text
+        assert (await client.get(f"/m/surveys/{survey_id}")).status_code == 404
+    status, _, stored = answers_of(bot, survey_id, ZHANG)
+    assert status == "submitted"
+    assert stored["staff"] == 35
+    assert stored["needs"] == ["融资", "用工"]

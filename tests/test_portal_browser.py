@@ -11,6 +11,7 @@ from handlers.cases.service import Actor
 from tests.conftest import ChatBot, actor, case_service
 from tests.events_helpers import make_event
 from tests.test_portal import ZHANG, link_for
+from tests.test_surveys import sent_survey
 from tests.web_harness import BROWSER_LOOP, web_console
 
 pytestmark = BROWSER_LOOP
@@ -18,8 +19,10 @@ pytestmark = BROWSER_LOOP
 WIDTH_JS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 
 
-def seed(bot: ChatBot) -> str:
-    """Three cases of 张总 (one waiting for a rating) and an event; his link's path."""
+def seed(bot: ChatBot) -> tuple[str, int]:
+    """Three cases of 张总 (one waiting for a rating), an event and a survey; his link's
+    path and the survey's number."""
+    survey_id = sent_survey(bot)
     app, now = bot.app, bot.clock.now()
     app.people.remember(ZHANG, name="张总", enterprise="浙江张氏精密机械制造有限公司")
     cases = case_service(app)
@@ -44,17 +47,18 @@ def seed(bot: ChatBot) -> str:
     cases.answer(claimed, actor("wxid_wang"), "已联系开户行，正在协调续贷方案。", now)
     cases.resolve(cases.get(claimed.id), actor("wxid_wang"), "银行同意续贷一年。", now)
     make_event(app, title="数字化转型大讲堂：中小制造企业如何上云用数赋智", need_phone=1)
-    return link_for(bot)
+    return link_for(bot), survey_id
 
 
 async def test_the_member_page_fits_a_390_px_phone(bot: ChatBot, browser: Browser) -> None:
-    path = seed(bot)
+    path, survey_id = seed(bot)
     async with web_console(bot.app, browser, mobile=True) as run:
         page = run.page
         await page.goto(path)
         assert page.url.endswith("/m/")
         number = case_service(bot.app).where("status = 'resolved'", [])[0].number
-        for where in ("/m/", "/m/cases", f"/m/cases/{number}", "/m/report", "/m/events"):
+        pages = ["/m/", "/m/cases", f"/m/cases/{number}", "/m/report", "/m/events"]
+        for where in [*pages, "/m/profile", f"/m/surveys/{survey_id}"]:
             await page.goto(where)
             scroll, width = await page.evaluate(WIDTH_JS)
             assert width == 390
@@ -67,3 +71,5 @@ async def test_the_member_page_fits_a_390_px_phone(bot: ChatBot, browser: Browse
                 assert cell["width"] > 300
             elif where.startswith("/m/cases/"):
                 await run.shot("portal_case")
+            elif where.startswith("/m/surveys/"):
+                await run.shot("portal_survey")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from bot.services import Services
 from handlers.policies.matching_service import PolicyMatching
+from handlers.portal.service import PREFIX
+from handlers.surveys.service import SurveyService
 
 __all__ = ["Item", "matched_policies", "open_surveys"]
 
@@ -26,8 +28,15 @@ class Item:
 
 
 def open_surveys(app: Services, contact_id: str) -> list[Item]:
-    """The surveys the member may still answer (none until the surveys feature is in)."""
-    return []
+    """The surveys the member may still answer (the surveys feature), each to its page."""
+    return [
+        Item(s.title, app.templates.render("portal_survey_note", survey=s).strip(), href(s.id))
+        for s in app.service(SurveyService).open_for(contact_id)
+    ]
+
+
+def href(survey_id: int) -> str:
+    return f"{PREFIX}/surveys/{survey_id}"
 
 
 def matched_policies(app: Services, contact_id: str) -> list[Item]:

@@ -22,7 +22,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from handlers.cases.service import OPEN, CaseService, Status
-from handlers.portal import extras, web_cases, web_events, web_profile, web_report
+from handlers.portal import (
+    extras,
+    web_cases,
+    web_events,
+    web_profile,
+    web_report,
+    web_surveys,
+)
 from handlers.portal.member import COOKIE, HEADERS, Member, SecurityHeaders
 from handlers.portal.service import PREFIX, PortalService
 from handlers.portal.store import Session
@@ -80,6 +87,7 @@ def member_app(member: Member) -> Starlette:
         *web_report.routes(member),
         *web_events.routes(member),
         *web_profile.routes(member),
+        *web_surveys.routes(member),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(
