@@ -68,6 +68,7 @@ class KfEmulator:
             self.msg_tokens: set[str] = set()
             self.faults: list[tuple[str | None, int, int]] = []  # (path, status, errcode)
             self.calls: list[str] = []
+            self.refused: list[int] = []  # errcodes send_msg answered
 
     def close(self) -> None:
         self.server.shutdown()
@@ -259,9 +260,11 @@ class KfEmulator:
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         s = self._session(str(body.get("touser")))
         if s["state"] not in (0, 1):
+            self.refused.append(STATE_INVALID)
             raise _Refused(STATE_INVALID, "send msg session status invalid")
         last = s["last_in"]
         if last is None or self.clock() > last + timedelta(hours=48) or s["sent"] >= 5:
+            self.refused.append(WINDOW_EXCEEDED)
             raise _Refused(WINDOW_EXCEEDED, "the customer must write first")
         s["sent"] += 1
         self.sent.append({**body, "at": self.clock()})
