@@ -73,7 +73,17 @@ $(GATEWAY_STAMP): $(GATEWAY)/package-lock.json $(GATEWAY)/package.json
 	cd $(GATEWAY) && npm ci --no-audit --no-fund
 	touch $@
 
-test: lint $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium
+# The 微信客服 emulator's callback crypto (tests/wecom_kf: the vendor's @wecom/crypto), from
+# its lockfile, as the gateway's.
+KF := tests/wecom_kf
+KF_STAMP := $(KF)/node_modules/.package-lock.json
+
+$(KF_STAMP): $(KF)/package-lock.json $(KF)/package.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js 20 and npm (tests/wecom_kf)" >&2; exit 1; }
+	cd $(KF) && npm ci --no-audit --no-fund
+	touch $@
+
+test: lint $(GATEWAY_STAMP) $(KF_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium
 	@# the suite starts the bot as a subprocess many times: compiled once here, even where
 	@# PYTHONDONTWRITEBYTECODE is set (Python still reads the .pyc files)
 	$(BIN)/python -m compileall -q bot channels chamberbot handlers policy_feeds web tests >/dev/null

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from bot.strict import Strict as _Strict
 
-__all__ = ["WECOM_BOT_URL", "Channel", "Channels", "Pacing", "Robot", "Webhooks", "WecomBot"]
+__all__ = ["Channel", "Channels", "Pacing", "Robot", "Webhooks", "WecomBot", "WecomKf"]
 
 
 class Pacing(_Strict):
@@ -45,10 +45,6 @@ class Webhooks(_Strict):
     pacing: Pacing = Pacing()
 
 
-#: the vendor's long-connection endpoint (DEFAULT_WS_URL of its Python and Node SDKs)
-WECOM_BOT_URL = "wss://openws.work.weixin.qq.com"
-
-
 class WecomBot(_Strict):
     """The WeCom 智能机器人 (AI bot) over its long connection (`channels.wecom_bot`); the
     adapter is channels/wecom_bot.py. The secret is read from the environment variable
@@ -56,7 +52,7 @@ class WecomBot(_Strict):
 
     bot_id: str = Field(min_length=1, description="the robot's BotID (管理后台 → 智能机器人)")
     secret_env: str = Field("WECOM_BOT_SECRET", min_length=1)
-    url: str = WECOM_BOT_URL
+    url: str = "wss://openws.work.weixin.qq.com"  # DEFAULT_WS_URL of the vendor's SDKs
     ca_file: str | None = Field(None, description="extra CA certificate (PEM) to trust")
     name: str | None = Field(None, description="the robot's name in WeCom; default bot_name")
     staff_groups: list[str] = Field(default_factory=list)
@@ -74,9 +70,29 @@ class WecomBot(_Strict):
         return value
 
 
+_ENV = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class WecomKf(_Strict):
+    """微信客服 (`channels.wecom_kf`, channels/wecom_kf.py); secrets from the env only."""
+
+    corp_id_env: str = Field("WECOM_KF_CORP_ID", pattern=_ENV)
+    secret_env: str = Field("WECOM_KF_SECRET", pattern=_ENV)
+    token_env: str = Field("WECOM_KF_TOKEN", pattern=_ENV, description="callback Token")
+    aes_key_env: str = Field("WECOM_KF_AES_KEY", pattern=_ENV, description="EncodingAESKey")
+    open_kfid: str = Field(min_length=1, description="the 客服账号 (wk…)")
+    callback_path: str = Field("/wecom/kf/callback", pattern=r"^/[A-Za-z0-9_/-]*$")
+    api_url: str = "https://qyapi.weixin.qq.com/cgi-bin"  # tests: the emulator's
+    servicers: list[str] = Field(default_factory=list, description="转人工: staff userids")
+    window_hours: float = Field(48.0, gt=0, le=48)
+    window_messages: int = Field(5, ge=1, le=5)
+    pacing: Pacing = Pacing(min_gap_seconds=0.5, jitter_seconds=0.2)
+
+
 class Channels(_Strict):
     """`channels:`, one entry per chat network the bot runs on."""
 
     wechat: Channel | None = None
     wecom_bot: WecomBot | None = None
     wecom_webhook: Webhooks | None = None
+    wecom_kf: WecomKf | None = None

@@ -28,19 +28,18 @@ from pydantic import (
 )
 
 from bot.channel_settings import (
-    WECOM_BOT_URL,
     Channel,
     Channels,
     Pacing,
     Robot,
     Webhooks,
     WecomBot,
+    WecomKf,
 )
 from bot.strict import Strict as _Strict
 
 __all__ = [
     "HHMM",
-    "WECOM_BOT_URL",
     "Channel",
     "Channels",
     "Config",
@@ -51,6 +50,7 @@ __all__ = [
     "StaffMember",
     "Webhooks",
     "WecomBot",
+    "WecomKf",
     "config_key",
     "config_reason",
     "id_warnings",
@@ -186,23 +186,16 @@ class Config(_Strict):
         return {s.contact_id: s for s in self.staff}
 
     def channel(self, name: str) -> Channel:
-        """WeChat's gateway settings, written in the long or the short form (another
-        name: the defaults)."""
-        if name == "wechat" and self.channels.wechat is not None:
-            return self.channels.wechat
-        if name == "wechat":
-            return Channel(
-                endpoint=self.wechat.endpoint, token=self.wechat.token, pacing=self.pacing
-            )
-        return Channel()
+        """WeChat's gateway settings, in the long or the short form (another name: defaults)."""
+        if name != "wechat":
+            return Channel()
+        short = Channel(endpoint=self.wechat.endpoint, token=self.wechat.token, pacing=self.pacing)
+        return self.channels.wechat or short
 
     def pacing_for(self, channel: str) -> Pacing:
-        """The outbox sender's pacing on a channel."""
-        if channel == "wecom_bot" and self.channels.wecom_bot is not None:
-            return self.channels.wecom_bot.pacing
-        if channel == "wecom_webhook" and self.channels.wecom_webhook is not None:
-            return self.channels.wecom_webhook.pacing
-        return self.channel(channel).pacing
+        """The outbox sender's pacing on a channel: its section's under `channels:`."""
+        section: Any = getattr(self.channels, channel, None)
+        return section.pacing if hasattr(section, "pacing") else self.channel(channel).pacing
 
     def robots(self, channel: str) -> dict[str, Robot]:
         """A send-only channel's group robots by name (none for another channel)."""

@@ -104,8 +104,8 @@ class Feature:
     console: Sequence[ConsoleHook] = ()
     #: the feature's own settings sections: key in the config file -> pydantic model
     settings: Mapping[str, type[BaseModel]] = field(default_factory=dict)
-    #: the feature's own tables, applied after the core's
-    migrations: Migrations | None = None
+    #: the feature's own tables, applied after the core's (each set in its order)
+    migrations: Sequence[Migrations] = ()
     #: a folder of the feature's own Jinja2 templates (looked up after the core's)
     templates: Path | None = None
     #: a check of the whole config the feature needs (returns (key, reason) or None)

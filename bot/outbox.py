@@ -1,11 +1,12 @@
 """The durable outbox: every message the bot sends is a row first, then a delivery.
 
 A row is `pending` until the sender claims it (`sending`, attempts + 1) for one call of the
-transport; then it is `sent` (the transport accepted it), `pending` again with a later
-`not_before` (a transient failure), `failed` with the reason, or `unknown`: the send got
-no answer, or a row found `sending` when the bot starts was cut off mid-send. It may or
-may not have arrived, so it is reported (未确认送达) rather than sent a second time; if
-WeChat's echo of it shows up later, `confirm_echo` marks it `sent`.
+transport; then `sent` (the transport accepted it), `pending` again with a later
+`not_before` (a transient failure), `failed` with the reason, `held` (a channel's reply
+window is closed: `release` queues it, collapsed, when the person writes again), or
+`unknown`: the send got no answer, or a row found `sending` when the bot starts was cut
+off mid-send. It may or may not have arrived, so it is reported (未确认送达) rather than
+sent a second time; if WeChat's echo of it shows up later, `confirm_echo` marks it `sent`.
 The sender itself lives in bot/sender.py.
 """
 
@@ -24,11 +25,11 @@ from bot.config import QuietHours
 from bot.db import from_db, to_db, to_json, transaction
 from bot.messages import Choice, Outgoing
 from bot.normalize import mask_phones
-from bot.sender import Sender
+from bot.sender import HELD, UNKNOWN, Sender
 
-__all__ = ["Outbox", "Queued", "Sender", "quiet_until"]
+__all__ = ["HELD", "Outbox", "Queued", "Sender", "quiet_until"]
 
-PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
+PENDING, SENDING, SENT = "pending", "sending", "sent"
 _BATCH, _PER_ROW = 500, 10  # messages per INSERT (SQLite's variable limit), values per row
 _COLUMNS = (
     "id, conversation_id, text, mention_ids, attempts, not_before, channel, reply_to, choices"
@@ -179,8 +180,7 @@ class Outbox:
         return [_queued(r) for r in rows]
 
     def last_id(self) -> int:
-        row = self.db.execute("select max(id) from outbox").fetchone()
-        return int(row[0] or 0)
+        return int(self.db.execute("select max(id) from outbox").fetchone()[0] or 0)
 
     def held(self, now: datetime) -> tuple[int, datetime | None]:
         """How many pending rows wait for a later time (quiet hours …), and the first time."""
@@ -220,8 +220,8 @@ class Outbox:
         return [_queued(r) for r in rows]
 
     def pending_count(self) -> int:
-        row = self.db.execute("select count(*) from outbox where status = ?", [PENDING]).fetchone()
-        return int(row[0])
+        sql = "select count(*) from outbox where status = ?"
+        return int(self.db.execute(sql, [PENDING]).fetchone()[0])
 
     # -- what the sender writes ---------------------------------------------------------
 
@@ -243,17 +243,24 @@ class Outbox:
                 [SENT, to_db(self.clock.now()), row_id],
             )
 
-    def mark_failed(self, row_id: int, reason: str) -> None:
+    def set_status(self, row_id: int, status: str, reason: str) -> None:
+        """Settle a row that was not sent: `failed`, `unknown` or `held`, with the reason."""
         with self.db.atomic():
             self.db.execute(
-                "update outbox set status = ?, error = ? where id = ?", [FAILED, reason, row_id]
+                "update outbox set status = ?, error = ? where id = ?", [status, reason, row_id]
             )
 
-    def mark_unknown(self, row_id: int, reason: str) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "update outbox set status = ?, error = ? where id = ?", [UNKNOWN, reason, row_id]
-            )
+    def held_for(self, conversation_id: str) -> list[Queued]:
+        """The rows a reply window holds for a conversation, oldest first (staff see them)."""
+        sql = f"select {_COLUMNS} from outbox where status = ? and conversation_id = ? order by id"
+        return [_queued(r) for r in self.db.execute(sql, [HELD, conversation_id]).fetchall()]
+
+    def release(self, ids: Iterable[int], outs: Iterable[Outgoing]) -> int:
+        """Held rows replaced by `outs` (the channel collapses them), queued at once."""
+        with transaction(self.db):
+            sql = "update outbox set status = 'released' where id = ? and status = 'held'"
+            self.db.conn.executemany(sql, [(row_id,) for row_id in ids])
+            return self.enqueue(outs)
 
     def confirm_echo(self, channel: str, conversation_id: str, text: str) -> int | None:
         """The network showed us `text` the bot sent to a conversation: the oldest row of

@@ -58,6 +58,8 @@ from bot.transport import Transport, TransportError
 if TYPE_CHECKING:
     from bot.outbox import Outbox, Queued
 
+FAILED, UNKNOWN, HELD = "failed", "unknown", "held"  # outbox rows settled unsent
+
 __all__ = ["INTERRUPTED", "Sender"]
 
 log = logging.getLogger(__name__)
@@ -203,8 +205,12 @@ class Sender:
         except TransportError as exc:
             if exc.unknown:
                 self._unknown(item, str(exc))
-            elif exc.retry_after is not None:
-                self._refused(item, str(exc), exc.retry_after)
+            elif exc.held:  # the reply window is closed: kept for when the person writes
+                self.outbox.set_status(item.id, HELD, str(exc))
+            elif exc.retry_after is not None:  # a rate limit: not delivered, never failed for it
+                log.warning("outbox row %s refused for now: %s", item.id, exc)
+                later = self.clock.now() + timedelta(seconds=exc.retry_after)
+                self.outbox.retry_later(item.id, str(exc), later)
             else:
                 self._failed(item, str(exc) or type(exc).__name__, permanent=exc.permanent)
             return 0
@@ -229,21 +235,16 @@ class Sender:
         attempts = item.attempts + 1
         if permanent or attempts >= self.pacing.max_attempts:
             log.warning("outbox row %s failed after %d attempts: %s", item.id, attempts, reason)
-            self.outbox.mark_failed(item.id, reason)
+            self.outbox.set_status(item.id, FAILED, reason)
             self._report(item.out, reason)
             return
         delay = self._backoff(attempts)
         log.info("outbox row %s: %s; retry in %.1f s", item.id, reason, delay)
         self.outbox.retry_later(item.id, reason, self.clock.now() + timedelta(seconds=delay))
 
-    def _refused(self, item: Queued, reason: str, wait: float) -> None:
-        """Rate-limited: not delivered, so it waits its turn again — never failed for it."""
-        log.warning("outbox row %s refused for now: %s; again in %.0f s", item.id, reason, wait)
-        self.outbox.retry_later(item.id, reason, self.clock.now() + timedelta(seconds=wait))
-
     def _unknown(self, item: Queued, reason: str) -> None:
         log.warning("outbox row %s: delivery unknown, not sent again: %s", item.id, reason)
-        self.outbox.mark_unknown(item.id, reason)
+        self.outbox.set_status(item.id, UNKNOWN, reason)
         self._report(item.out, reason, self.on_unknown)
 
     def _backoff(self, attempts: int) -> float:

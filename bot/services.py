@@ -62,7 +62,7 @@ class Services:
         self.db_path = db_path
         self.base_dir = base_dir or Path.cwd()  # relative paths in the config start here
         self.calendar_file = CalendarFile(config.calendar, self.base_dir)  # before the db
-        self.db = open_db(db_path, [f.migrations for f in self.features if f.migrations])
+        self.db = open_db(db_path, [m for f in self.features for m in f.migrations])
         routes = [route for feature in self.features for route in feature.routes]
         self.router = Router(routes, _prompts(self.features), config.commands)
         override = None

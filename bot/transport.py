@@ -32,7 +32,8 @@ class TransportError(Exception):
     """A send that did not go through. `permanent`: retrying cannot help. `unknown`: it
     may have been delivered all the same (no answer came); never retried. `retry_after`:
     the network refused it for now (a rate limit) and it must wait that many seconds; it
-    was not delivered, is retried then, and such a refusal never fails the message."""
+    was not delivered, is retried then, and such a refusal never fails the message. `held`:
+    a reply window is closed: kept (`Outbox.release`), never failed for it."""
 
     def __init__(
         self,
@@ -41,10 +42,10 @@ class TransportError(Exception):
         permanent: bool = False,
         unknown: bool = False,
         retry_after: float | None = None,
+        held: bool = False,
     ) -> None:
         super().__init__(reason)
-        self.permanent = permanent or unknown
-        self.unknown = unknown
+        self.permanent, self.unknown, self.held = permanent or unknown, unknown, held
         self.retry_after = None if self.permanent else retry_after
 
 

@@ -26,10 +26,13 @@ from handlers.cases.calendar_cli import summary as calendar_summary
 from handlers.operations.backup import BackupError, RunLock
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
     from bot.config import Config
     from bot.runtime import Runtime
     from bot.transport import Transport
     from channels.wecom_bot_app import WecomSettings
+    from channels.wecom_kf_app import KfSettings
 
 __all__ = ["main"]
 
@@ -39,8 +42,9 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def _with_web(runtime: Runtime, *, demo: bool) -> None:
-    """Serve the web console next to the transport; the demo also gets a fresh login."""
+def _with_web(runtime: Runtime, *, demo: bool, routes: Sequence[BaseRoute] = ()) -> None:
+    """Serve the web console next to the transport (with the channels' `routes`: 微信客服's
+    callback URL); the demo also gets a fresh login."""
     from web.server import bind, demo_login, serve
     from web.settings import web_settings
 
@@ -58,7 +62,7 @@ def _with_web(runtime: Runtime, *, demo: bool) -> None:
     host, port = sock.getsockname()[:2]
     if demo:
         _write(demo_login(services, host, port))
-    runtime.companions.append(lambda stop: serve(services, stop, sock))
+    runtime.companions.append(lambda stop: serve(services, stop, sock, routes))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -114,6 +118,7 @@ def _check(args: argparse.Namespace) -> int:
     config = load(path)
     _channel_settings(config, path, required=False)
     _webhook(config, path)
+    _kf(config, path)
     for warning in id_warnings(config, str(path)):
         sys.stderr.write(f"warning: {warning}\n")
     with tempfile.TemporaryDirectory() as scratch:
@@ -141,9 +146,18 @@ def _webhook(config: Config, path: Path) -> Transport | None:
     return webhook_transport(config, path, os.environ)
 
 
+def _kf(config: Config, path: Path) -> KfSettings | None:
+    """微信客服's settings when the config names it (secrets from the environment)."""
+    if config.channels.wecom_kf is None:
+        return None
+    from channels.wecom_kf_app import kf_settings
+
+    return kf_settings(config, str(path), os.environ)
+
+
 def _run(args: argparse.Namespace) -> int:
     """Serve every configured channel in one process until SIGINT/SIGTERM (exit 0):
-    WeChat, WeCom's AI bot, or both.
+    WeChat, WeCom's AI bot, 微信客服 (its callback on the web console's server), any of them.
 
     WeChat: WECHATY_PUPPET_SERVICE_ENDPOINT / WECHATY_PUPPET_SERVICE_TOKEN when set (the
     Wechaty convention: the environment wins), else `channels.wechat.endpoint` / `.token`
@@ -158,7 +172,8 @@ def _run(args: argparse.Namespace) -> int:
 
     path = Path(args.config)
     config = load(path)
-    gateway, wecom = _channel_settings(config, path, required=True)
+    kf = _kf(config, path)
+    gateway, wecom = _channel_settings(config, path, required=kf is None)
     robots = _webhook(config, path)
     for warning in id_warnings(config, str(path)):
         logging.getLogger("chamberbot").warning(warning)
@@ -172,8 +187,15 @@ def _run(args: argparse.Namespace) -> int:
     try:
         services = build(config, path, db_path)
         transports = _transports(services, gateway, wecom)
+        routes: list[BaseRoute] = []
+        if kf is not None:
+            from channels.wecom_kf_app import callback_routes, kf_transport
+
+            kf_channel = kf_transport(services, kf)
+            transports.append(kf_channel)
+            routes = callback_routes(kf_channel, kf)
         runtime = Runtime(services, [*transports, *([robots] if robots else [])])
-        _with_web(runtime, demo=False)
+        _with_web(runtime, demo=False, routes=routes)
         try:
             asyncio.run(serve_until_signalled(runtime))
         except (GatewayStartError, WecomStartError) as exc:

@@ -39,7 +39,7 @@ def test_an_echo_confirms_the_oldest_row_of_unknown_fate_it_ends_with(app: Servi
             ]
         )
     first, _twin = [r["id"] for r in app.db.table("outbox").rows_where(order_by="id")]
-    app.outbox.mark_unknown(first, "cut off")
+    app.outbox.set_status(first, "unknown", "cut off")
     assert app.outbox.confirm_echo("wechat", MEMBERS_ROOM, "别的话") is None
     assert app.outbox.confirm_echo("wechat", "other@chatroom", "已收到您的诉求") is None
     assert app.outbox.confirm_echo("wechat", MEMBERS_ROOM, "@张总\u2005已收到您的诉求") == first

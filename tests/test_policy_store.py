@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from policy_feeds.folder import FolderSource
 from policy_feeds.identity import canonical_url, squash
 from policy_feeds.rss import RssSource
 from policy_feeds.settings import Feed, TagRule
-from tests.conftest import TZ
+from tests.conftest import START, TZ, demo_config, make_services
 from tests.test_policy_feeds import rss, write
 
 # -- identity ---------------------------------------------------------------------------------
@@ -343,3 +344,22 @@ def test_cli_fetch_exits_1_when_every_source_failed(
     item = ("g1", "关于支持中小企业发展的通知", "https://a.gov.cn/1", "摘要")
     (tmp_path / "lost.xml").write_text(rss([item]), encoding="utf-8")
     assert run_cli(argv) == 0  # one source read: not a failure of the command
+
+
+def test_the_store_tables_keep_their_migration_names_from_the_core(tmp_path: Path) -> None:
+    """m004–m006 moved from the core's set into policy_feeds/migrations.py under the same
+    set name: a database that applied them as the core's (the same rows as below) opens
+    without applying them again, and a new one gets them after the core's."""
+    path = tmp_path / "bot.db"
+    make_services(demo_config(), path, FrozenClock(START)).close()
+    db = sqlite3.connect(path)
+    rows = db.execute(
+        "select name from _sqlite_migrations where migration_set = 'chamberbot' order by rowid"
+    ).fetchall()
+    names = [r[0] for r in rows]
+    assert names[-3:] == ["m004_policies", "m005_broadcasts", "m006_policy_search"]
+    assert names.index("m003_cases") < names.index("m014_outbox_choices")
+    db.close()
+    again = make_services(demo_config(), path, FrozenClock(START))  # nothing applied twice
+    assert again.db.table("policies").exists()
+    again.close()

@@ -167,7 +167,7 @@ def test_surveys_commands_load_list_send_show_export_and_bad_files(
     good.write_text(yaml.safe_dump(quarterly(deadline), allow_unicode=True), encoding="utf-8")
     code, out = _cli(capsys, config, "load", str(good))
     assert code == 0, out
-    assert "已保存问卷 1「2026年第四季度企业经营状况调查」（12题，草稿）" in out
+    assert "已保存问卷 1「季度企业经营状况调查」（12题，草稿）" in out
     code, out = _cli(capsys, config, "send", "1")
     assert code == 2
     assert "请指定发送对象" in out
@@ -182,7 +182,7 @@ def test_surveys_commands_load_list_send_show_export_and_bad_files(
     assert code == 0, out
     assert "已发送：2 个群（会员一群、会员二群）" in out
     code, out = _cli(capsys, config, "list")
-    assert "1｜已发出｜2026年第四季度企业经营状况调查｜12题" in out
+    assert "1｜已发出｜季度企业经营状况调查｜12题" in out
     code, out = _cli(capsys, config, "show", "1")
     assert "发出：2 个群" in out
     assert "1. 贵企业所属行业（作答 0，跳过 0）" in out

@@ -11,4 +11,4 @@ from web.store import MIGRATIONS
 
 __all__ = ["FEATURE"]
 
-FEATURE = Feature(name="web", settings={"web": WebSettings}, migrations=MIGRATIONS, cli=register)
+FEATURE = Feature(name="web", settings={"web": WebSettings}, migrations=[MIGRATIONS], cli=register)

@@ -3,6 +3,7 @@ account pages (web/auth.py), then each feature's pages and tabs from its manifes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -24,10 +25,13 @@ __all__ = ["STATIC", "create_app"]
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(services: Services) -> Starlette:
+def create_app(services: Services, extra: Sequence[BaseRoute] = ()) -> Starlette:
+    """The console; `extra`: routes of the running channels (微信客服's callback URL),
+    without the console's login — they check their callers themselves."""
     console = Console(services)
     parts = [f.web for f in services.features if f.web is not None]
     routes: list[BaseRoute] = [
+        *extra,
         *auth.routes(console),
         *(route for part in parts for page in part.pages for route in page(console)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -7,9 +7,10 @@ import contextlib
 import logging
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import uvicorn
+from starlette.routing import BaseRoute
 
 from bot.services import Services
 from web.app import create_app
@@ -43,11 +44,17 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
-async def serve(app: Services, stop: asyncio.Event, sock: socket.socket | None = None) -> None:
-    """Serve the console until `stop` is set. `sock`: an already bound socket (tests)."""
+async def serve(
+    app: Services,
+    stop: asyncio.Event,
+    sock: socket.socket | None = None,
+    routes: Sequence[BaseRoute] = (),
+) -> None:
+    """Serve the console until `stop` is set. `sock`: an already bound socket (tests);
+    `routes`: the channels' own (create_app's `extra`)."""
     sock = sock or bind(web_settings(app).listen)
     config = uvicorn.Config(
-        create_app(app),
+        create_app(app, routes),
         log_level="warning",
         access_log=False,
         lifespan="off",

@@ -97,7 +97,7 @@ FEATURE = Feature(
     cli=staff.CLI,
     console=deadlines.CONSOLE,
     service=_service,
-    migrations=MIGRATIONS,
+    migrations=[MIGRATIONS],
     settings={"cases": Cases, "categories": Categories},
     web=WebPart(
         [cases_web.routes, web_topics.routes],

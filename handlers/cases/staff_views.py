@@ -109,5 +109,6 @@ def details(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
             overdue=case.overdue(ctx.now),
             events=ctx.service(CaseService).timeline(case),
             topic=ctx.service(CaseService).topics.open_topic_of(case),
+            held=len(ctx.services.outbox.held_for(case.conversation_id)),
         )
     ]

@@ -174,6 +174,7 @@ def routes(console: Console) -> list[Route]:
             timeline=app.service(CaseService).timeline(case),
             place=app.places.name(case.conversation_id),
             profile=_profile(case),
+            held=len(app.outbox.held_for(case.conversation_id)),
             now=app.clock.now(),
             **choices(),
         )

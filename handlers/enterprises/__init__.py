@@ -25,7 +25,7 @@ FEATURE = Feature(
     cli=cli.register,
     service=EnterpriseService,
     settings={"enterprises": EnterpriseSettings},
-    migrations=MIGRATIONS,
+    migrations=[MIGRATIONS],
     templates=Path(__file__).resolve().parent / "templates",
     web=WebPart([web.routes], [("/enterprises", "企业")]),
 )

@@ -92,7 +92,7 @@ FEATURE = Feature(
         ConsoleHook("seed", "/seed", console_seed),
     ],
     settings={"events": EventsSettings},
-    migrations=MIGRATIONS,
+    migrations=[MIGRATIONS],
     templates=Path(__file__).resolve().parent / "templates",
     service=_service,
     web=WebPart([events_web.routes], [("/events", "活动")]),

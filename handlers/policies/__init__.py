@@ -30,6 +30,7 @@ from handlers.policies import (
 from handlers.policies.matching_store import MIGRATIONS
 from handlers.policies.settings import SECTIONS, settings
 from policy_feeds.library import PolicyLibrary
+from policy_feeds.migrations import STORE
 
 __all__ = ["FEATURE", "PolicyLibrary"]
 
@@ -62,7 +63,7 @@ FEATURE = Feature(
     cli=_cli,
     console=[*chat.CONSOLE, *feeds.CONSOLE],
     settings=SECTIONS,
-    migrations=MIGRATIONS,
+    migrations=[STORE, MIGRATIONS],
     check=chat.CHECK,
     service=_service,
     web=WebPart(

@@ -55,7 +55,7 @@ FEATURE = Feature(
     jobs=_jobs,
     cli=register,
     settings={"reports": ReportSettings},
-    migrations=MIGRATIONS,
+    migrations=[MIGRATIONS],
     templates=Path(__file__).resolve().parent / "templates",
     web=WebPart([reports_web.routes, web_rates.routes], [("/stats", "统计")]),
 )

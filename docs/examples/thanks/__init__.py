@@ -62,7 +62,7 @@ FEATURE = Feature(
     name="thanks",
     routes=[Route("thanks", ("谢谢", "感谢"), thank, "谢谢", "向商会致谢")],
     settings={"thanks": ThanksSettings},
-    migrations=MIGRATIONS,
+    migrations=[MIGRATIONS],
     templates=Path(__file__).resolve().parent / "templates",
     service=_service,
 )
