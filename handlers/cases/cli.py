@@ -27,6 +27,7 @@ from handlers.cases import import_sheet
 from handlers.cases.examples import labelled_examples
 from handlers.cases.listing import CaseFilter
 from handlers.cases.service import Case, CaseService, as_text, ledger_labels, ledger_rows
+from handlers.cases.staff_views import details_context
 
 __all__ = ["register"]
 
@@ -57,17 +58,7 @@ def _show(app: Services, args: argparse.Namespace) -> int:
     except Refusal as refusal:
         sys.stderr.write(app.templates.render(refusal.template, **refusal.context) + "\n")
         return 1
-    origin = app.places.name(case.conversation_id)
-    text = app.templates.render(
-        "staff_details",
-        case=case,
-        origin=origin if case.conversation_is_group else "",
-        phone=app.people.contact(case.reporter_id)["phone"],
-        overdue=case.overdue(now),
-        events=app.service(CaseService).timeline(case),
-        topic=app.service(CaseService).topics.open_topic_of(case),
-    )
-    _write(text)
+    _write(app.templates.render("staff_details", **details_context(app, case, now)))
     return 0
 
 

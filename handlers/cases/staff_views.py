@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from bot.db import to_db
 from bot.messages import Outgoing
 from bot.router import Context
+from bot.services import Services
 from handlers.cases.service import Case, CaseService
 from handlers.cases.store import OPEN_SQL
 
@@ -98,17 +102,19 @@ def todo(ctx: Context) -> list[Outgoing]:
 
 
 def details(ctx: Context, case: Case, rest: str) -> list[Outgoing]:
+    return [ctx.say("staff_details", **details_context(ctx.services, case, ctx.now))]
 
-    origin = ctx.places.name(case.conversation_id)
-    return [
-        ctx.say(
-            "staff_details",
-            case=case,
-            origin=origin if case.conversation_is_group else "",
-            phone=ctx.people.contact(case.reporter_id)["phone"],
-            overdue=case.overdue(ctx.now),
-            events=ctx.service(CaseService).timeline(case),
-            topic=ctx.service(CaseService).topics.open_topic_of(case),
-            held=len(ctx.services.outbox.held_for(case.conversation_id)),
-        )
-    ]
+
+def details_context(services: Services, case: Case, now: datetime) -> dict[str, Any]:
+    """What 详情 shows of a case (chat's and `chamberbot cases show`'s), held notices too."""
+    cases = services.service(CaseService)
+    origin = services.places.name(case.conversation_id)
+    return {
+        "case": case,
+        "origin": origin if case.conversation_is_group else "",
+        "phone": services.people.contact(case.reporter_id)["phone"],
+        "overdue": case.overdue(now),
+        "events": cases.timeline(case),
+        "topic": cases.topics.open_topic_of(case),
+        "held": len(services.outbox.held_for(case.conversation_id)),
+    }
