@@ -161,7 +161,7 @@ def test_the_same_message_delivered_twice_opens_one_case(chat: Chat, tmp_path: P
     bot.stop()  # a restarted bot has forgotten what it saw in memory; the database has not
     restarted = Bot(tmp_path / "config.yaml", tmp_path / "bot2.log")
     try:
-        restarted.wait_log("logged in to WeChat as")
+        restarted.wait_log("logged in to WeChat as", timeout=30)  # as connected() waits
         redeliver_then_ask(2)
     finally:
         assert restarted.stop() == 0
@@ -226,7 +226,13 @@ def test_wrong_token_unreachable_gateway_and_missing_settings_exit_clearly(
         )
         for name, config in configs.items()
     }
-    runs = {name: (proc, *proc.communicate(timeout=30)) for name, proc in procs.items()}
+    try:
+        runs = {name: (proc, *proc.communicate(timeout=30)) for name, proc in procs.items()}
+    finally:  # none left running (and collected in a later test) when one times out
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
     proc, out, err = runs["wrong"]
     assert proc.returncode == 1
