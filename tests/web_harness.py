@@ -173,7 +173,9 @@ async def _reused_page(
     """The page of the previous test on this url, as a fresh context would have it: no
     cookie (the session), an empty HTTP cache, this test's viewport. Other state does not
     outlive a navigation: the console keeps nothing in storage and polls nothing. A page
-    that a test added an event listener to, or that a test failed on, is closed."""
+    that a test added an event listener to, or that a test failed on, is closed. A test
+    that changes the page or its context otherwise (routes, page.clock, init scripts,
+    emulated media, timeouts) takes a page of its own: new_context."""
     page, listeners = _PAGE.pop(url, (None, set()))
     if page is None or page.is_closed() or page.context.browser is not browser:
         page = await (await _context(browser, url, mobile)).new_page()
