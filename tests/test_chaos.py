@@ -74,7 +74,7 @@ def test_a_send_cut_off_by_a_kill_is_unconfirmed_then_confirmed_by_its_echo(
         bot.kill()
         again = Bot(tmp_path / "config.yaml", tmp_path / "bot2.log")
         try:
-            again.wait_log("logged in to WeChat as")
+            again.wait_log("logged in to WeChat as", timeout=30)  # as connected() waits
             (notice,) = gw.wait_sent(STAFF, 1)
             assert "未确认送达" in notice["text"]
             assert "未能送达" not in notice["text"]

@@ -128,21 +128,6 @@ def test_member_reports_staff_handle_member_rates(chat: Chat, tmp_path: Path) ->
     ]  # fmt: skip
 
 
-def test_chatter_in_a_group_gets_no_answer_but_a_mention_does(chat: Chat) -> None:
-    gw, _bot = chat
-    gw.say(LI, "大家好，今天开会吗", MEMBERS)
-    gw.say(LI, "", MEMBERS, mention_bot=True)  # only the mention: a greeting
-    (hello,) = gw.wait_sent(MEMBERS, 1)
-    assert hello["mention_ids"] == [LI]
-    assert hello["text"] == "@李总\u2005您好，我是商会助手。发送「帮助」查看我能做什么。"
-    gw.post("/say", **{"from": LI, "room": MEMBERS, "text": f"今天开会吗 @{BOT_NAME}",
-                       "mention_ids": [BOT_ID]})  # fmt: skip
-    assert "「今天开会吗」" in gw.wait_sent(MEMBERS, 2)[1]["text"]  # the mention is not text
-    gw.say(LI, "帮助")  # private: every message is for the bot
-    assert "诉求" in gw.wait_sent(LI, 1)[0]["text"]
-    assert len(gw.sent_to(MEMBERS)) == 2
-
-
 # -- delivery: duplicates, restarts, failures ----------------------------------------------------
 
 
@@ -176,7 +161,7 @@ def test_the_same_message_delivered_twice_opens_one_case(chat: Chat, tmp_path: P
     bot.stop()  # a restarted bot has forgotten what it saw in memory; the database has not
     restarted = Bot(tmp_path / "config.yaml", tmp_path / "bot2.log")
     try:
-        restarted.wait_log("logged in to WeChat as")
+        restarted.wait_log("logged in to WeChat as", timeout=30)  # as connected() waits
         redeliver_then_ask(2)
     finally:
         assert restarted.stop() == 0
@@ -216,24 +201,6 @@ def test_gateway_killed_and_restarted_mid_conversation(own_chat: Chat, tmp_path:
     assert_nothing_twice(before + after)
 
 
-def test_bot_removed_from_a_group_fails_once_and_the_staff_room_is_told(chat: Chat) -> None:
-    """A push-back that cannot be delivered any more is failed, reported, never retried."""
-    gw, _bot = chat
-    number = open_case(gw, ZHANG, "园区道路年久失修", "宏达机械有限公司")
-    gw.wait_sent(STAFF, 1)
-    gw.post("/fail", conversation_id=MEMBERS, code=9, message="bot is not a member")
-    tries = gw.get("/stats")["failed_sends"]
-
-    gw.say(WANG, f"认领 {number}", STAFF)
-
-    notice = gw.wait_sent(STAFF, 3)[-1]["text"]  # the 认领 reply, then the report
-    assert "未能送达" in notice
-    assert "不会自动重发" in notice
-    assert f"{number} 已受理" in notice
-    assert gw.get("/stats")["failed_sends"] == tries + 1
-    assert not any(f"{number} 已受理" in m["text"] for m in gw.sent_to(MEMBERS))
-
-
 def test_wrong_token_unreachable_gateway_and_missing_settings_exit_clearly(
     gateway: Gateway, tmp_path: Path
 ) -> None:
@@ -259,7 +226,13 @@ def test_wrong_token_unreachable_gateway_and_missing_settings_exit_clearly(
         )
         for name, config in configs.items()
     }
-    runs = {name: (proc, *proc.communicate(timeout=30)) for name, proc in procs.items()}
+    try:
+        runs = {name: (proc, *proc.communicate(timeout=30)) for name, proc in procs.items()}
+    finally:  # none left running (and collected in a later test) when one times out
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
     proc, out, err = runs["wrong"]
     assert proc.returncode == 1
@@ -322,25 +295,6 @@ def wake_up(gw: Gateway, after: float) -> None:
 
 
 # -- rooms --------------------------------------------------------------------------------
-
-
-def test_new_members_are_welcomed_by_name_in_member_groups_only(chat: Chat) -> None:
-    gw, _bot = chat
-    gw.post("/contacts", id="wxid_zhou", name="周总")
-    try:
-        gw.post("/room-add", room=MEMBERS, contact="wxid_zhou", by="wxid_chen")
-        (welcome,) = gw.wait_sent(MEMBERS, 1)
-        assert welcome["mention_ids"] == ["wxid_zhou"]
-        assert welcome["text"].startswith("@周总\u2005欢迎加入「会员一群」")
-        assert "诉求" in welcome["text"]
-
-        gw.post("/room-add", room=STAFF, contact="wxid_zhou")
-        gw.say(LI, "帮助")  # handled after the join
-        gw.wait_sent(LI, 1)
-        assert gw.sent_to(STAFF) == []
-    finally:  # the session's gateway as it was for the next test
-        for room in (MEMBERS, STAFF):
-            gw.post("/room-remove", room=room, contact="wxid_zhou")
 
 
 def test_topic_change_and_new_groups_are_picked_up(chat: Chat, tmp_path: Path) -> None:
@@ -452,3 +406,77 @@ def test_mentions_of_the_bot_are_stripped_wherever_they_stand() -> None:
     assert strip_mentions("@商会助手会员 你好", names) == "@商会助手会员 你好"  # someone else
     assert parse_endpoint("[::1]:8788") == ("::1", 8788)
     assert message_time(1795242037392) == message_time(1795242037.392)
+
+
+# -- one bot for several tests ----------------------------------------------------------------
+# A `chamberbot run` start costs about 2 s of CPU. These tests need a bot on the session's
+# gateway but not a new one: they share one, in this order, last in the module (no other
+# bot may be connected to the session's gateway while it runs), the gateway reset before
+# each (nothing sent, failing or held). The removed-from-a-group test goes last: its group
+# fails for good.
+
+
+@pytest.fixture(scope="module")
+def _one_bot(gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chat]:
+    with connected(gateway, tmp_path_factory.mktemp("shared_bot")) as bot:
+        yield gateway, bot
+
+
+@pytest.fixture
+def shared_chat(_one_bot: Chat) -> Chat:
+    """The module's shared bot, on the session's gateway reset for this test."""
+    gw, _bot = _one_bot
+    gw.post("/reset")
+    return _one_bot
+
+
+def test_chatter_in_a_group_gets_no_answer_but_a_mention_does(shared_chat: Chat) -> None:
+    gw, _bot = shared_chat
+    gw.say(LI, "大家好，今天开会吗", MEMBERS)
+    gw.say(LI, "", MEMBERS, mention_bot=True)  # only the mention: a greeting
+    (hello,) = gw.wait_sent(MEMBERS, 1)
+    assert hello["mention_ids"] == [LI]
+    assert hello["text"] == "@李总\u2005您好，我是商会助手。发送「帮助」查看我能做什么。"
+    gw.post("/say", **{"from": LI, "room": MEMBERS, "text": f"今天开会吗 @{BOT_NAME}",
+                       "mention_ids": [BOT_ID]})  # fmt: skip
+    assert "「今天开会吗」" in gw.wait_sent(MEMBERS, 2)[1]["text"]  # the mention is not text
+    gw.say(LI, "帮助")  # private: every message is for the bot
+    assert "诉求" in gw.wait_sent(LI, 1)[0]["text"]
+    assert len(gw.sent_to(MEMBERS)) == 2
+
+
+def test_new_members_are_welcomed_by_name_in_member_groups_only(shared_chat: Chat) -> None:
+    gw, _bot = shared_chat
+    gw.post("/contacts", id="wxid_zhou", name="周总")
+    try:
+        gw.post("/room-add", room=MEMBERS, contact="wxid_zhou", by="wxid_chen")
+        (welcome,) = gw.wait_sent(MEMBERS, 1)
+        assert welcome["mention_ids"] == ["wxid_zhou"]
+        assert welcome["text"].startswith("@周总\u2005欢迎加入「会员一群」")
+        assert "诉求" in welcome["text"]
+
+        gw.post("/room-add", room=STAFF, contact="wxid_zhou")
+        gw.say(LI, "帮助")  # handled after the join
+        gw.wait_sent(LI, 1)
+        assert gw.sent_to(STAFF) == []
+    finally:  # the session's gateway as it was for the next test
+        for room in (MEMBERS, STAFF):
+            gw.post("/room-remove", room=room, contact="wxid_zhou")
+
+
+def test_bot_removed_from_a_group_fails_once_and_the_staff_room_is_told(shared_chat: Chat) -> None:
+    """A push-back that cannot be delivered any more is failed, reported, never retried."""
+    gw, _bot = shared_chat
+    number = open_case(gw, ZHANG, "园区道路年久失修", "宏达机械有限公司")
+    gw.wait_sent(STAFF, 1)
+    gw.post("/fail", conversation_id=MEMBERS, code=9, message="bot is not a member")
+    tries = gw.get("/stats")["failed_sends"]
+
+    gw.say(WANG, f"认领 {number}", STAFF)
+
+    notice = gw.wait_sent(STAFF, 3)[-1]["text"]  # the 认领 reply, then the report
+    assert "未能送达" in notice
+    assert "不会自动重发" in notice
+    assert f"{number} 已受理" in notice
+    assert gw.get("/stats")["failed_sends"] == tries + 1
+    assert not any(f"{number} 已受理" in m["text"] for m in gw.sent_to(MEMBERS))

@@ -2,14 +2,17 @@
 or, for what is only HTTP (status codes, redirects, cookies, CSRF), an ASGI client.
 
 One Chromium serves the whole session (the `browser` fixture in tests/conftest.py, on the
-session's event loop: a test module using it marks itself `BROWSER_LOOP`); each test gets a
-fresh browser context, so no cookie or storage outlives it.
+session's event loop: a test module using it marks itself `BROWSER_LOOP`). web_console's
+tests share one page of one context per process, cleared between tests (_reused_page): no
+cookie or cached file outlives a test; new_context gives a context of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ import httpx
 import lxml.html  # type: ignore[import-untyped]
 import pytest
 from argon2 import PasswordHasher
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from bot.services import Services
 from web.app import create_app
@@ -84,7 +87,13 @@ class WebRun:
         await self.page.goto("/")
 
     async def shot(self, name: str, selector: str | None = None, *, full: bool = True) -> None:
-        """The whole page (or one element, or only the viewport) as tests/screenshots/NAME.png."""
+        """The whole page (or one element, or only the viewport) as tests/screenshots/NAME.png,
+        when CHAMBERBOT_SCREENSHOTS is set: each costs Chromium 0.4 s of CPU, 9 s a suite,
+        for pictures no test reads. Without it, an element to shoot must still be visible."""
+        if not os.environ.get("CHAMBERBOT_SCREENSHOTS"):
+            if selector:
+                await expect(self.page.locator(selector)).to_be_visible()
+            return
         SHOTS.mkdir(exist_ok=True)
         path = SHOTS / f"{name}.png"
         if selector:
@@ -114,37 +123,93 @@ def add_accounts(app: Services) -> None:
         accounts.add("chen", "wxid_chen", WebRole.ADMIN, PASSWORD, now)
 
 
+def _viewport(mobile: bool) -> ViewportSize:
+    width, height = (390, 844) if mobile else (1280, 900)
+    return {"width": width, "height": height}
+
+
+async def _context(browser: Browser, url: str, mobile: bool) -> BrowserContext:
+    context = await browser.new_context(
+        base_url=url, accept_downloads=True, viewport=_viewport(mobile), locale="zh-CN"
+    )
+    context.set_default_timeout(10_000)
+    return context
+
+
 @asynccontextmanager
 async def new_context(
     browser: Browser, url: str, *, mobile: bool = False
 ) -> AsyncIterator[WebRun]:
     """A page in a fresh context of the shared browser (its own cookies and storage)."""
-    width, height = (390, 844) if mobile else (1280, 900)
-    context = await browser.new_context(
-        base_url=url,
-        accept_downloads=True,
-        viewport={"width": width, "height": height},
-        locale="zh-CN",
-    )
-    context.set_default_timeout(10_000)
+    context = await _context(browser, url, mobile)
     try:
         yield WebRun(await context.new_page(), url)
     finally:
         await context.close()
 
 
+# The console of web_console listens on one port per process, so that one page (in one
+# context: base_url is the console's) serves test after test: a new context and page cost
+# Chromium about 1 s of CPU each (a renderer process), a navigation in the same page 0.3 s.
+_PORT: list[int] = []
+_PAGE: dict[str, tuple[Page, set[str]]] = {}  # url → the page, its own event listeners
+
+
+def _console_socket() -> socket.socket:
+    if _PORT:
+        try:
+            return bind(f"127.0.0.1:{_PORT[0]}")
+        except OSError:  # taken meanwhile: another port, another page
+            _PORT.clear()
+    sock = bind("127.0.0.1:0")
+    _PORT.append(sock.getsockname()[1])
+    return sock
+
+
+@asynccontextmanager
+async def _reused_page(
+    browser: Browser, url: str, *, mobile: bool = False
+) -> AsyncIterator[WebRun]:
+    """The page of the previous test on this url, as a fresh context would have it: no
+    cookie (the session), an empty HTTP cache, this test's viewport. Other state does not
+    outlive a navigation: the console keeps nothing in storage and polls nothing. A page
+    that a test added an event listener to, or that a test failed on, is closed. A test
+    that changes the page or its context otherwise (routes, page.clock, init scripts,
+    emulated media, timeouts) takes a page of its own: new_context."""
+    page, listeners = _PAGE.pop(url, (None, set()))
+    if page is None or page.is_closed() or page.context.browser is not browser:
+        page = await (await _context(browser, url, mobile)).new_page()
+        listeners = set(page._impl_obj.event_names())  # Playwright's own (close, crash)
+    else:
+        await page.set_viewport_size(_viewport(mobile))
+    kept = False
+    try:
+        yield WebRun(page, url)
+        kept = set(page._impl_obj.event_names()) == listeners
+    finally:
+        if kept:
+            await page.context.clear_cookies()
+            cdp = await page.context.new_cdp_session(page)
+            await cdp.send("Network.clearBrowserCache")
+            await cdp.detach()
+            _PAGE[url] = (page, listeners)
+        else:
+            await page.context.close()
+
+
 @asynccontextmanager
 async def web_console(
     app: Services, browser: Browser, *, mobile: bool = False
 ) -> AsyncIterator[WebRun]:
-    """The console served on a free port (accounts: add_accounts), a page in the browser."""
+    """The console served on this process's port (accounts: add_accounts), a page in the
+    browser (the previous test's, cleared: _reused_page)."""
     add_accounts(app)
-    sock = bind("127.0.0.1:0")
+    sock = _console_socket()
     port = sock.getsockname()[1]
     stop = asyncio.Event()
     server = asyncio.create_task(serve(app, stop, sock))
     try:
-        async with new_context(browser, f"http://127.0.0.1:{port}", mobile=mobile) as run:
+        async with _reused_page(browser, f"http://127.0.0.1:{port}", mobile=mobile) as run:
             yield run
     finally:
         stop.set()
