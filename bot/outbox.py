@@ -146,8 +146,7 @@ class Outbox:
 
     def heads(self, now: datetime, channel: str | None = None) -> Iterator[Queued]:
         """The first queued row of each conversation, oldest first, read as they are
-        taken: the sender stops at the first that may go, so a backlog of a thousand
-        conversations costs one row per send, not a thousand (bench/wecom.py's burst).
+        taken (the sender reads as many as it plans to send).
 
         A row joins its conversation's queue at its `not_before`; once tried it stays at
         the head (even while it waits for a retry) until it is sent or failed, so later
@@ -243,17 +242,15 @@ class Outbox:
                 [SENT, to_db(self.clock.now()), row_id],
             )
 
-    def mark_failed(self, row_id: int, reason: str) -> None:
+    def mark_failed(self, row_id: int, reason: str, status: str = FAILED) -> None:
+        """Settled without a delivery: failed, or of unknown fate (`mark_unknown`)."""
         with self.db.atomic():
             self.db.execute(
-                "update outbox set status = ?, error = ? where id = ?", [FAILED, reason, row_id]
+                "update outbox set status = ?, error = ? where id = ?", [status, reason, row_id]
             )
 
     def mark_unknown(self, row_id: int, reason: str) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "update outbox set status = ?, error = ? where id = ?", [UNKNOWN, reason, row_id]
-            )
+        self.mark_failed(row_id, reason, UNKNOWN)
 
     def confirm_echo(self, channel: str, conversation_id: str, text: str) -> int | None:
         """The network showed us `text` the bot sent to a conversation: the oldest row of
