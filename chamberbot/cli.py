@@ -153,6 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     exit 1 with the reason. Later outages reconnect.
     """
     from bot.runtime import Runtime, serve_until_signalled
+    from chamberbot.wal import wal_checkpoints
     from channels.wechaty import GatewayStartError
     from channels.wecom_bot import WecomStartError
 
@@ -173,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
         services = build(config, path, db_path)
         transports = _transports(services, gateway, wecom)
         runtime = Runtime(services, [*transports, *([robots] if robots else [])])
+        runtime.companions.append(lambda stop: wal_checkpoints(services.db, db_path, stop))
         _with_web(runtime, demo=False)
         try:
             asyncio.run(serve_until_signalled(runtime))
