@@ -164,11 +164,9 @@ class Sender:
     def _plan(
         self, now: datetime, paced: bool, fresh_after: int | None = None, most: int = 1
     ) -> tuple[list[Queued], datetime | None]:
-        """The rows to send now (at most `most`, each of its own conversation, oldest
-        first), else [] and the earliest time one may go (None: idle).
-
-        With `fresh_after` (another process committed since the last look), a row with a
-        later id — queued since then — alone if one may go."""
+        """The rows to send now, at most `most`, one per conversation, oldest first (with
+        `fresh_after`, another process committed since the last look: a row queued since,
+        alone, if one may go); else [] and the earliest time one may go (None: idle)."""
         heads = self.outbox.heads(now, self.channel)
         blocked = paced and self._rate_slot(now) > now
         earliest: datetime | None = None
