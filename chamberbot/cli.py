@@ -167,6 +167,7 @@ def _run(args: argparse.Namespace) -> int:
     exit 1 with the reason. Later outages reconnect.
     """
     from bot.runtime import Runtime, serve_until_signalled
+    from chamberbot.wal import wal_checkpoints
     from channels.wechaty import GatewayStartError
     from channels.wecom_bot import WecomStartError
 
@@ -195,6 +196,7 @@ def _run(args: argparse.Namespace) -> int:
             transports.append(kf_channel)
             routes = callback_routes(kf_channel, kf)
         runtime = Runtime(services, [*transports, *([robots] if robots else [])])
+        runtime.companions.append(lambda stop: wal_checkpoints(services.db, db_path, stop))
         _with_web(runtime, demo=False, routes=routes)
         try:
             asyncio.run(serve_until_signalled(runtime))
