@@ -38,7 +38,7 @@ from bot.messages import Outgoing
 from bot.services import Services
 from bot.transport import OnMessage, TransportError
 from channels.wecom_kf_api import ApiError, KfApi
-from handlers.policies import mass_send
+from handlers.policies import mass_send, mass_tasks
 
 __all__ = ["CHANNEL", "GroupsSettings", "GroupsTransport", "groups_settings", "groups_transport"]
 
@@ -106,7 +106,7 @@ class GroupsTransport:
 
     async def send(self, out: Outgoing) -> None:
         task_id = mass_send.task_id_of(out.conversation_id)
-        task = mass_send.task(self.app, task_id) if task_id is not None else None
+        task = mass_tasks.task(self.app, task_id) if task_id is not None else None
         if task is None or task_id is None:
             raise TransportError(f"no mass-send task {out.conversation_id}", permanent=True)
         body = {
@@ -119,12 +119,12 @@ class GroupsTransport:
             answer = await self._create(body)
         except TransportError as exc:
             if exc.unknown:
-                mass_send.set_status(self.app, task_id, "unknown", str(exc))
+                mass_tasks.set_status(self.app, task_id, "unknown", str(exc))
             elif exc.permanent:
-                mass_send.set_status(self.app, task_id, "failed", str(exc))
+                mass_tasks.set_status(self.app, task_id, "failed", str(exc))
             raise
         failed = [str(f) for f in answer.get("fail_list") or []]
-        mass_send.record_created(self.app, task_id, str(answer.get("msgid", "")), failed)
+        mass_tasks.record_created(self.app, task_id, str(answer.get("msgid", "")), failed)
         log.info("mass-send task %s created for %s (%s)", task_id, task.sender, answer["msgid"])
 
     async def _create(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -165,14 +165,14 @@ class GroupsTransport:
 
     async def read_results(self) -> None:
         """Every task still 待确认: its groups' results; a failure waits for the next poll."""
-        for task in mass_send.pending_tasks(self.app):
+        for task in mass_tasks.pending_tasks(self.app):
             try:
                 results = await self._results(str(task.msgid), task.sender)
             except ApiError as exc:
                 log.warning("mass-send task %s: results not read (%s); next poll", task.id, exc)
                 continue
             wanted = {c: r for c, r in results.items() if c in task.groups}
-            if mass_send.record_results(self.app, task.id, wanted):
+            if mass_tasks.record_results(self.app, task.id, wanted):
                 log.info("mass-send task %s: every group has its result", task.id)
 
     async def _results(self, msgid: str, sender: str) -> dict[str, tuple[int, int]]:

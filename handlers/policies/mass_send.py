@@ -26,12 +26,9 @@ channels/wecom_groups.py talks to the vendor.
 from __future__ import annotations
 
 import calendar
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -49,22 +46,16 @@ __all__ = [
     "CHANNEL",
     "MIGRATIONS",
     "TASK_TEXT_BYTES",
-    "MassTask",
     "deliver_groups",
     "jobs",
-    "mass_view",
     "monthly_limit",
-    "pending_tasks",
     "poll_job",
-    "recent_tasks",
-    "record_created",
-    "record_results",
+    "section_of",
     "seed_groups",
     "set_result_reader",
-    "set_status",
-    "task",
     "task_conversation",
     "task_id_of",
+    "used_this_month",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,18 +87,6 @@ def m001_mass_tasks(db: Database) -> None:
     db.execute("create index mass_task_groups_month on mass_task_groups (chat_id, month)")
 
 
-@dataclass(frozen=True)
-class MassTask:
-    id: int
-    sender: str
-    text: str
-    status: str
-    msgid: str | None
-    error: str | None
-    created_at: str
-    groups: dict[str, int | None]  # chat_id → the vendor's status (None: not known yet)
-
-
 def section_of(app: Services) -> CustomerGroups | None:
     return app.config.channels.wecom_customer_groups
 
@@ -137,7 +116,7 @@ def seed_groups(app: Services) -> None:
                 app.places.set_tags(group.chat_id, group.tags)
 
 
-def _used(app: Services, chat_id: str, month: str) -> int:
+def used_this_month(app: Services, chat_id: str, month: str) -> int:
     row = app.db.execute(
         "select count(*) from mass_task_groups g join mass_tasks t on t.id = g.task_id"
         " where g.chat_id = ? and g.month = ? and t.status not in ('held', 'failed')"
@@ -201,7 +180,7 @@ def deliver_groups(
                 continue
             items, text = planned
             sender = owners.get(group.id, section.sender)
-            if _used(app, group.id, month) >= limit:
+            if used_this_month(app, group.id, month) >= limit:
                 held.append((group, items, sender))
                 continue
             buckets.setdefault((sender, text), []).append((group, items))
@@ -215,10 +194,13 @@ def deliver_groups(
         for group, items, sender in held:
             task_id = _insert_task(app, run_id, sender, "", "held")
             _record_delivery(app, run_id, task_id, group, items, False)
+        if held:
+            names = [g.name for g, *_ in held]
             notice = app.notices.to_staff(
-                "mass_quota_held", group=group.name, limit=limit, month=now, count=len(items)
+                "mass_quota_held", groups=names, limit=limit, month=now, count=len(held[0][1])
             )
-            app.outbox.enqueue(notice, dedupe_key=f"mass_quota:{group.id}:{month}")
+            key = "mass_quota:" + month + ":" + ",".join(sorted(g.id for g, *_ in held))
+            app.outbox.enqueue(notice, dedupe_key=key)  # told once a month for these groups
     if held:
         log.warning("customer groups over their monthly quota: %s", [g.id for g, *_ in held])
     return {g.id: 1 for members in buckets.values() for g, _ in members}
@@ -226,92 +208,6 @@ def deliver_groups(
 
 def _outgoing(task_id: int, text: str) -> Outgoing:
     return Outgoing(task_conversation(task_id), text, channel=CHANNEL)
-
-
-# -- what the channel records -----------------------------------------------------------
-
-
-def task(app: Services, task_id: int) -> MassTask | None:
-    row = app.db.execute(
-        "select id, sender, text, status, msgid, error, created_at from mass_tasks where id = ?",
-        [task_id],
-    ).fetchone()
-    if row is None:
-        return None
-    groups = app.db.execute(
-        "select chat_id, status from mass_task_groups where task_id = ? order by rowid",
-        [task_id],
-    ).fetchall()
-    return MassTask(
-        int(row[0]),
-        str(row[1]),
-        str(row[2]),
-        str(row[3]),
-        row[4],
-        row[5],
-        str(row[6]),
-        {str(c): s for c, s in groups},
-    )
-
-
-def set_status(app: Services, task_id: int, status: str, error: str | None = None) -> None:
-    with app.db.atomic():
-        app.db.execute(
-            "update mass_tasks set status = ?, error = ?, updated_at = ? where id = ?",
-            [status, error, to_db(app.clock.now()), task_id],
-        )
-
-
-def record_created(app: Services, task_id: int, msgid: str, failed: Sequence[str]) -> None:
-    """The vendor created the task (待确认); `failed`: chat ids it refused."""
-    with app.db.atomic():
-        app.db.execute(
-            "update mass_tasks set status = 'pending', msgid = ?, error = ?, updated_at = ?"
-            " where id = ?",
-            [msgid, to_json(list(failed)) if failed else None, to_db(app.clock.now()), task_id],
-        )
-
-
-def pending_tasks(app: Services) -> list[MassTask]:
-    rows = app.db.execute("select id from mass_tasks where status = 'pending' order by id")
-    return [t for (task_id,) in rows.fetchall() if (t := task(app, int(task_id))) is not None]
-
-
-def record_results(app: Services, task_id: int, results: dict[str, tuple[int, int]]) -> bool:
-    """The vendor's per-group results (chat_id → (status, send_time)); True when every
-    group has one other than 0 (未发送) and the task is done."""
-    with app.db.atomic():
-        for chat_id, (status, sent_at) in results.items():
-            app.db.execute(
-                "update mass_task_groups set status = ?, send_time = ?"
-                " where task_id = ? and chat_id = ?",
-                [status, sent_at or None, task_id, chat_id],
-            )
-        found = task(app, task_id)
-        done = found is not None and all(s not in (None, 0) for s in found.groups.values())
-        if done:
-            app.db.execute(
-                "update mass_tasks set status = 'sent', updated_at = ? where id = ?",
-                [to_db(app.clock.now()), task_id],
-            )
-    return done
-
-
-def recent_tasks(app: Services, limit: int = 30) -> list[MassTask]:
-    rows = app.db.execute("select id from mass_tasks order by id desc limit ?", [limit])
-    return [t for (task_id,) in rows.fetchall() if (t := task(app, int(task_id))) is not None]
-
-
-def mass_view(app: Services) -> dict[str, Any] | None:
-    """What the console shows: the recent tasks, each group's name and this month's quota."""
-    section = section_of(app)
-    if section is None:
-        return None
-    now = app.clock.now()
-    month, limit = now.strftime("%Y-%m"), monthly_limit(section, now)
-    names = {g.chat_id: name for name, g in section.groups.items()}
-    quota = [(name, _used(app, g.chat_id, month), limit) for name, g in section.groups.items()]
-    return {"tasks": recent_tasks(app), "names": names, "quota": quota}
 
 
 # -- the result job ---------------------------------------------------------------------
@@ -340,9 +236,3 @@ async def poll_job() -> None:
         log.info("mass-send results: the customer-group channel is not running")
         return
     await _reader()
-
-
-def decode_failed(error: str | None) -> list[str]:
-    if not error or not error.startswith("["):
-        return []
-    return [str(c) for c in json.loads(error)]
