@@ -51,6 +51,7 @@ def server() -> Iterator[GroupsEmulator]:
 @pytest.fixture
 def emu(server: GroupsEmulator, clock: FrozenClock) -> GroupsEmulator:
     server.clock = clock.now
+    server.owners = dict(OWNERS)
     server.reset()
     return server
 
@@ -159,6 +160,32 @@ async def test_a_digest_to_tagged_groups_is_one_task_shown_pending_then_sent(
             assert "外贸一群（已发送）、外贸二群（已发送）" in row
             assert "已发送" in row
             assert "待确认" not in row
+    app.close()
+
+
+async def test_a_group_the_sender_does_not_own_is_refused_and_shown_so(
+    tmp_path: Path, clock: FrozenClock, emu: GroupsEmulator
+) -> None:
+    emu.owners = {**OWNERS, TRADE_2: "zhaoyun"}  # 外贸二群 changed hands in WeCom
+    app = make_services(config(emu), tmp_path / "bot.db", clock)
+    start(app)
+    add_policies(app, 1)
+    with running(app):
+        await broadcast_job("trade")
+        transport = await channel(app)
+        await sender(app, transport).drain_once(paced=False)
+        (task,) = emu.tasks
+        assert task.chat_ids == [TRADE_1]
+        emu.confirm(task.msgid)
+        await mass_send.poll_job()
+        await transport.stop()
+    assert tasks(app) == [("sent", "liwei")]  # waits for no result of the refused group
+    async with http_console(app) as client:
+        await http_login(client, "wang")
+        page = (await client.get("/broadcasts")).text
+    row = text_at(page, '//tr[@id="mass-1"]')
+    assert "外贸一群（已发送）、外贸二群（未创建：liwei 不是该群群主）" in row
+    assert "外贸一群 1/30，外贸二群 0/30" in text_at(page, "//p")  # refused: no quota used
     app.close()
 
 

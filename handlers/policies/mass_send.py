@@ -120,7 +120,7 @@ def used_this_month(app: Services, chat_id: str, month: str) -> int:
     row = app.db.execute(
         "select count(*) from mass_task_groups g join mass_tasks t on t.id = g.task_id"
         " where g.chat_id = ? and g.month = ? and t.status not in ('held', 'failed')"
-        " and coalesce(g.status, 0) != 3",
+        " and coalesce(g.status, 0) not in (-1, 3)",  # refused at creation; over the limit
         [chat_id, month],
     ).fetchone()
     return int(row[0])

@@ -12,6 +12,7 @@ from bot.services import Services
 from handlers.policies.mass_send import monthly_limit, section_of, used_this_month
 
 __all__ = [
+    "REFUSED",
     "MassTask",
     "mass_view",
     "pending_tasks",
@@ -21,6 +22,10 @@ __all__ = [
     "set_status",
     "task",
 ]
+
+#: a group's status when add_msg_template listed it in `fail_list` (the vendor's own
+#: statuses are 0 未发送, 1 已发送, 2 not a contact, 3 over the group's limit)
+REFUSED = -1
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,19 @@ def set_status(app: Services, task_id: int, status: str, error: str | None = Non
 
 
 def record_created(app: Services, task_id: int, msgid: str, failed: Sequence[str]) -> None:
-    """The vendor created the task (待确认); `failed`: chat ids it refused."""
+    """The vendor created the task (待确认); `failed`: chat ids it refused (not the
+    sender's groups): marked REFUSED, they wait for no result and use no quota."""
     with app.db.atomic():
         app.db.execute(
             "update mass_tasks set status = 'pending', msgid = ?, error = ?, updated_at = ?"
             " where id = ?",
             [msgid, to_json(list(failed)) if failed else None, to_db(app.clock.now()), task_id],
         )
+        for chat_id in failed:
+            app.db.execute(
+                "update mass_task_groups set status = ? where task_id = ? and chat_id = ?",
+                [REFUSED, task_id, chat_id],
+            )
 
 
 def pending_tasks(app: Services) -> list[MassTask]:
