@@ -240,7 +240,7 @@ async def test_the_quota_holds_the_digest_over_the_limit_and_tells_staff_once(
     assert len(emu.tasks) == 4  # the 5th and 6th digests were held
     assert [s for s, _ in tasks(app)] == ["pending"] * 4 + ["held"] * 4  # 2 groups × 2
     (held,) = [t for t in staff_texts(app) if "群发额度" in t]  # once, not once per digest
-    assert "客户群「外贸一群、外贸二群」11月的群发额度（每群4条）已用完" in held
+    assert "客户群「外贸一群、外贸二群」本月的群发额度（每群4条）已用完（11月16日(周一)）" in held
     sent = app.db.execute(
         "select count(*) from policy_sent where policy_id in"
         " (select id from policies where title like '第41号%')"

@@ -197,7 +197,7 @@ def deliver_groups(
         if held:
             names = [g.name for g, *_ in held]
             notice = app.notices.to_staff(
-                "mass_quota_held", groups=names, limit=limit, month=now, count=len(held[0][1])
+                "mass_quota_held", groups=names, limit=limit, today=now, count=len(held[0][1])
             )
             key = "mass_quota:" + month + ":" + ",".join(sorted(g.id for g, *_ in held))
             app.outbox.enqueue(notice, dedupe_key=key)  # told once a month for these groups
