@@ -182,6 +182,11 @@ def split_digest(app: Services, template: str, group: Group, items: list[Policy]
 
 
 def plan_digest(app: Services, broadcast: BroadcastDef, group: Group) -> Digest:
+    if group.channel == CUSTOMER_GROUPS:  # what its task will carry: one text
+        planned = one_text(app, broadcast, group)
+        return (
+            Digest(group, tuple(planned[0]), (planned[1],)) if planned else Digest(group, (), ())
+        )
     items = _matching(app, group, broadcast.max_items)
     texts = split_digest(app, broadcast.template, group, items) if items else []
     return Digest(group, tuple(items), tuple(texts))
