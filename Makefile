@@ -96,7 +96,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	touch $@
 
-bench: $(STAMP) $(BENCH_STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
+bench: $(STAMP) $(BENCH_STAMP) $(GATEWAY_STAMP) $(KF_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/workdays.py
@@ -107,6 +107,7 @@ bench: $(STAMP) $(BENCH_STAMP) $(GATEWAY_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP)
 	$(BIN)/python bench/policies_ingest.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/wecom.py
+	$(BIN)/python bench/wecom_kf.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/outbox_watch.py
 	$(BIN)/python bench/web.py
