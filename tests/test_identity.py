@@ -16,9 +16,12 @@ from channels.test import TestTransport
 from channels.wecom_kf import KfTransport
 from channels.wecom_kf_api import KfApi
 from channels.wecom_kf_store import KfStore
+from handlers.cases.service import CaseService
+from handlers.enterprises.service import EnterpriseService
 from handlers.identity.reroute import reroute_held
 from handlers.identity.service import IdentityService, Link
 from tests.conftest import WANG, ChatBot
+from tests.events_helpers import make_event
 
 WX, KF = "wxid_zhang", "wm_kf_zhang"  # 张总 on personal WeChat and on 微信客服
 _ids = count(1)
@@ -207,3 +210,24 @@ def test_links_merge_three_channels_into_one_person(app: Services) -> None:
     assert app.people.same_person("a") == ["a", "b", "c"]
     identity.unlink("b")
     assert identity.same_person("a") == ["a", "c"]
+
+
+def test_registrations_profile_and_enterprise_are_the_persons(bot: ChatBot, app: Services) -> None:
+    report(bot, "银行突然抽贷，资金周转困难")  # the enterprise is asked once, on WeChat
+    event = make_event(app)
+    signed = say(bot, f"报名 {event.id}")
+    if "企业名称" in signed or "姓名" in signed or "电话" in signed:
+        signed = say(bot, "张氏机械")
+    assert "报名成功" in signed
+    link(bot)
+
+    again = say(bot, f"报名 {event.id}", channel="wecom_kf", sender=KF)
+    assert "无需重复报名" in again
+    assert "已取消" in say(bot, f"取消报名 {event.id}", channel="wecom_kf", sender=KF)
+    opened = report(bot, "厂房租金上涨太快", channel="wecom_kf", sender=KF)
+    assert "已收到您的诉求" in opened  # the enterprise known from WeChat: not asked again
+    case = app.service(CaseService).find("2", app.clock.now(), KF, staff=False)
+    assert case.enterprise == "张氏机械"
+    assert app.service(EnterpriseService).of_contact(KF) == app.service(
+        EnterpriseService
+    ).of_contact(WX)
