@@ -22,6 +22,7 @@ from handlers.identity.reroute import reroute_held
 from handlers.identity.service import IdentityService, Link
 from tests.conftest import WANG, ChatBot
 from tests.events_helpers import make_event
+from tests.web_harness import csrf_in, http_console, http_login, text_at
 
 WX, KF = "wxid_zhang", "wm_kf_zhang"  # 张总 on personal WeChat and on 微信客服
 _ids = count(1)
@@ -231,3 +232,29 @@ def test_registrations_profile_and_enterprise_are_the_persons(bot: ChatBot, app:
     assert app.service(EnterpriseService).of_contact(KF) == app.service(
         EnterpriseService
     ).of_contact(WX)
+
+
+async def test_staff_show_a_code_link_and_unlink_on_the_console(bot: ChatBot) -> None:
+    report(bot, "厂房租金上涨太快", channel="wecom_kf", sender=KF)
+    async with http_console(bot.app) as client:
+        await http_login(client, "wang")
+        page = await client.get("/identity", params={"contact": KF})
+        assert "没有绑定其他渠道" in text_at(page.text, "//table[@id='links']")
+        csrf = csrf_in(page.text)
+
+        done = await client.post("/identity", data={"csrf": csrf, "action": "code", "a": KF})
+        shown = await client.get(done.headers["location"])
+        flash = text_at(shown.text, "//article[contains(@class, 'flash')]")
+        code = flash.split("验证码：")[1][:6]
+        assert "绑定成功" in say(bot, f"绑定 {code}")  # the member, on personal WeChat
+        assert "共1件" in say(bot, "我的诉求")
+
+        await client.post("/identity", data={"csrf": csrf, "action": "unlink", "a": KF})
+        assert "2026-0001" not in say(bot, "我的诉求")
+        await client.post("/identity", data={"csrf": csrf, "action": "link", "a": KF, "b": WX})
+        page = await client.get("/identity", params={"contact": WX})
+        assert "个人微信" in text_at(page.text, "//table[@id='links']")
+        assert "微信客服" in text_at(page.text, "//table[@id='links']")
+        refused = await client.post("/identity", data={"csrf": csrf, "action": "link", "a": WX})
+        shown = await client.get(refused.headers["location"])
+        assert "未作改动" in text_at(shown.text, "//article[contains(@class, 'flash')]")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.feature import Feature
-from handlers.identity import chat, cli, reroute
+from bot.feature import Feature, WebPart
+from handlers.identity import chat, cli, reroute, web
 from handlers.identity.migrations import MIGRATIONS
 from handlers.identity.service import IdentityService
 
@@ -25,4 +25,5 @@ FEATURE = Feature(
     migrations=[MIGRATIONS],
     templates=Path(__file__).resolve().parent / "templates",
     service=IdentityService,
+    web=WebPart([web.routes]),
 )
