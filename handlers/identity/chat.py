@@ -57,7 +57,7 @@ def link(ctx: Context) -> list[Outgoing]:
 
 
 def _channels(identity: IdentityService, ctx: Context) -> list[str]:
-    return [x.channel for x in identity.links(ctx.msg.sender_id)]
+    return identity.channels(ctx.msg.sender_id)
 
 
 def unlink(ctx: Context) -> list[Outgoing]:

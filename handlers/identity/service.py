@@ -64,7 +64,9 @@ class IdentityService:
 
     def links(self, contact_id: str) -> list[Link]:
         """The person's linked contacts, the most recently active first (its last message
-        to the bot, or the link itself); empty when the contact is linked to no one."""
+        to the bot, or the link itself); empty when the contact is linked to no one. It
+        reads `inbound` by sender, which has no index for it (~50 ms a contact at 500,000
+        messages): the reroute job, 解绑 and the console call it, not every message."""
         rows = self.db.execute(
             "select contact_id, channel, conversation_id, max(linked_at, ifnull((select"
             " max(received_at) from inbound where sender_id = contact_id), '')) as seen"
@@ -73,6 +75,15 @@ class IdentityService:
             [contact_id],
         ).fetchall()
         return [Link(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def channels(self, contact_id: str) -> list[str]:
+        """The channels of the person's contacts (no activity order: cheap, for replies)."""
+        rows = self.db.execute(
+            "select channel from person_contacts where person_id = (select person_id"
+            " from person_contacts where contact_id = ?) order by linked_at, contact_id",
+            [contact_id],
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def contact_link(self, contact_id: str) -> Link:
         """A contact reached in its private chat on the channel it was last seen on."""
