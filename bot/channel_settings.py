@@ -8,7 +8,17 @@ from pydantic import Field, field_validator
 
 from bot.strict import Strict as _Strict
 
-__all__ = ["Channel", "Channels", "Pacing", "Robot", "Webhooks", "WecomBot", "WecomKf"]
+__all__ = [
+    "Channel",
+    "Channels",
+    "CustomerGroup",
+    "CustomerGroups",
+    "Pacing",
+    "Robot",
+    "Webhooks",
+    "WecomBot",
+    "WecomKf",
+]
 
 
 class Pacing(_Strict):
@@ -89,6 +99,28 @@ class WecomKf(_Strict):
     pacing: Pacing = Pacing(min_gap_seconds=0.5, jitter_seconds=0.2)
 
 
+class CustomerGroup(_Strict):
+    """One WeCom customer group (客户群): its chat_id, tags for digests, its 群主."""
+
+    chat_id: str = Field(min_length=1, description="the group's chat_id (wr…)")
+    tags: list[str] = Field(default_factory=list)
+    owner: str | None = Field(None, description="the 群主's userid; default: `sender`")
+
+
+class CustomerGroups(_Strict):
+    """WeCom customer groups (`channels.wecom_customer_groups`, channels/wecom_groups.py):
+    digests go as mass-send tasks (企业群发) a staff member confirms in WeCom."""
+
+    corp_id_env: str = Field("WECOM_CORP_ID", pattern=_ENV)
+    secret_env: str = Field("WECOM_CONTACT_SECRET", pattern=_ENV, description="客户联系 secret")
+    sender: str = Field(min_length=1, description="the userid who confirms (the 群主)")
+    groups: dict[str, CustomerGroup] = Field(min_length=1)
+    monthly_limit: int | None = Field(None, ge=1, le=31, description="None: days in month")
+    api_url: str = "https://qyapi.weixin.qq.com/cgi-bin"  # tests: the emulator's
+    poll_minutes: int = Field(10, ge=1)
+    pacing: Pacing = Pacing()
+
+
 class Channels(_Strict):
     """`channels:`, one entry per chat network the bot runs on."""
 
@@ -96,3 +128,4 @@ class Channels(_Strict):
     wecom_bot: WecomBot | None = None
     wecom_webhook: Webhooks | None = None
     wecom_kf: WecomKf | None = None
+    wecom_customer_groups: CustomerGroups | None = None

@@ -147,8 +147,7 @@ class Outbox:
 
     def heads(self, now: datetime, channel: str | None = None) -> Iterator[Queued]:
         """The first queued row of each conversation, oldest first, read as they are
-        taken: the sender stops at the first that may go, so a backlog of a thousand
-        conversations costs one row per send, not a thousand (bench/wecom.py's burst).
+        taken (the sender reads as many as it plans to send).
 
         A row joins its conversation's queue at its `not_before`; once tried it stays at
         the head (even while it waits for a retry) until it is sent or failed, so later

@@ -26,18 +26,18 @@ Rules, all measured on the injected clock:
   an enqueue, a pacing slot, a retry, the end of the quiet hours — goes in steps of at
   most `poll_seconds`, after each of which the sender reads SQLite's `PRAGMA
   data_version` (it changes only when another connection commits) and plans again when
-  it changed. A row found that way goes first among the rows that may go at that moment,
-  and without the jitter: the wait for the poll, a random part of a second after the
-  commit, stands in for it. So it goes out within `poll_seconds` plus a pass when the
-  sender was waiting, within the send in progress (≤ its jitter) plus a pass when it
-  was sending: < 2 s with the default pacing — unless pacing holds it.
+  it changed. A row found that way goes first among the rows that may go then, without
+  the jitter (the wait for the poll stands in for it): within `poll_seconds` plus a pass
+  when idle, within the send in progress (≤ its jitter) plus a pass when sending: < 2 s
+  with the default pacing — unless pacing holds it.
 - Priority between conversations is otherwise queue order (outbox id) of their first
-  rows, and pacing decides when: a row for a conversation that is free goes while
-  another conversation waits for its gap or retry (100 paced messages queued for one
-  group do not hold a message to another); behind the global rate limit
-  (`global_per_minute`, e.g. a digest to 100 groups) a later row waits its turn like
-  every other, first come first served, and within a conversation it is always queue
-  order.
+  rows, and pacing decides when: a free conversation's row goes while another waits for
+  its gap or retry (100 paced messages to one group do not hold a message to another);
+  behind the global rate limit a later row waits its turn, first come first served.
+  With no jitter due (`jitter_seconds` 0, or unpaced), one read of the first rows plans
+  up to `BATCH` sends, one per conversation (a backlog of 1,000 conversations: one read
+  per 32 sends, not per send); a conversation's next row waits for the next read, and a
+  commit by another process or the rate limit ends the batch.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted while sending; delivery unknown, not sent again"
 _MINUTE = timedelta(minutes=1)
 _MIN_WAIT = 0.05  # seconds; a floor so a rounding slip can never turn into a busy loop
+BATCH = 32  # rows planned by one look at the outbox, when no jitter is due
 
 
 class Sender:
@@ -144,51 +145,61 @@ class Sender:
             if not self._started:
                 self._started = True
                 self._resume()
-            sent = 0
+            sent, most = 0, 1 if paced and self.pacing.jitter_seconds > 0 else BATCH
             while True:
                 # Read before the outbox is: a commit after this is news to the next wait.
                 polled = self._other_commit()
                 known, self._known_id = self._known_id, self.outbox.last_id()
                 fresh_after = known if polled else None
-                item, next_at = self._plan(self.clock.now(), paced, fresh_after)
-                if item is None:
+                items, next_at = self._plan(self.clock.now(), paced, fresh_after, most)
+                if not items:
                     return sent, next_at
-                # A row another process queued has waited for the poll: no jitter on top.
-                fresh = fresh_after is not None and item.id > fresh_after
-                if paced and not fresh and self.pacing.jitter_seconds > 0:
-                    await self.sleep(self.rng.uniform(0, self.pacing.jitter_seconds))
-                sent += await self._send(item)
+                for i, item in enumerate(items):
+                    if i and self._stale(paced):
+                        break
+                    # A row another process queued has waited for the poll: no jitter on top.
+                    fresh = fresh_after is not None and item.id > fresh_after
+                    if paced and not fresh and self.pacing.jitter_seconds > 0:
+                        await self.sleep(self.rng.uniform(0, self.pacing.jitter_seconds))
+                    sent += await self._send(item)
 
     def _plan(
-        self, now: datetime, paced: bool, fresh_after: int | None = None
-    ) -> tuple[Queued | None, datetime | None]:
-        """The row to send now, else None and the earliest time one may go (None: idle).
-
-        The oldest row that may go; with `fresh_after` (another process committed since
-        the last look), a row with a later id — queued since then — if one may go."""
+        self, now: datetime, paced: bool, fresh_after: int | None = None, most: int = 1
+    ) -> tuple[list[Queued], datetime | None]:
+        """The rows to send now, at most `most`, one per conversation, oldest first (with
+        `fresh_after`, another process committed since the last look: a row queued since,
+        alone, if one may go); else [] and the earliest time one may go (None: idle)."""
         heads = self.outbox.heads(now, self.channel)
         blocked = paced and self._rate_slot(now) > now
         earliest: datetime | None = None
-        oldest: Queued | None = None
+        ready: list[Queued] = []
         for item in heads:
             at = item.not_before
             last = self._last.get(item.out.conversation_id)
             if paced and last is not None:
                 at = max(at, last + timedelta(seconds=self.pacing.min_gap_seconds))
             if at <= now and not blocked:
-                if fresh_after is None or item.id > fresh_after:
-                    return item, None
-                oldest = oldest or item
+                if fresh_after is not None and item.id > fresh_after:
+                    return [item], None
+                ready += [item] if len(ready) < most else []
+                if fresh_after is None and len(ready) == most:
+                    break
                 continue
             earliest = at if earliest is None else min(earliest, at)
-        if oldest is not None:
-            return oldest, None
+        if ready:
+            return ready, None
         scheduled = self.outbox.next_scheduled(now, self.channel)
         if scheduled is not None and (earliest is None or scheduled < earliest):
             earliest = scheduled
         if earliest is None or not paced:
-            return None, earliest
-        return None, max(earliest, now, self._rate_slot(now))
+            return [], earliest
+        return [], max(earliest, now, self._rate_slot(now))
+
+    def _stale(self, paced: bool) -> bool:
+        """Mid-batch: another process committed, or the rate limit holds; plan again."""
+        now = self.clock.now()
+        held = paced and self._rate_slot(now) > now
+        return held or self._data_version_now() != self._data_version
 
     def _rate_slot(self, now: datetime) -> datetime:
         """When the global rate limit next allows a send."""
@@ -219,15 +230,11 @@ class Sender:
             self._failed(item, f"{type(exc).__name__}: {exc}", permanent=False)
             return 0
         self.outbox.mark_sent(item.id)
-        log.info(
-            "sent outbox row %s to %s (attempt %d)",
-            item.id,
-            item.out.conversation_id,
-            item.attempts + 1,
-        )
+        to = item.out.conversation_id
+        log.info("sent outbox row %s to %s (attempt %d)", item.id, to, item.attempts + 1)
         log.debug("outbox row %s text: %s", item.id, item.out.text)
         now = self.clock.now()
-        self._last[item.out.conversation_id] = now
+        self._last[to] = now
         self._window.append(now)
         return 1
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.transport import Transport
     from channels.wecom_bot_app import WecomSettings
+    from channels.wecom_groups import GroupsSettings
     from channels.wecom_kf_app import KfSettings
 
 __all__ = ["main"]
@@ -119,6 +120,7 @@ def _check(args: argparse.Namespace) -> int:
     _channel_settings(config, path, required=False)
     _webhook(config, path)
     _kf(config, path)
+    _groups(config, path)
     for warning in id_warnings(config, str(path)):
         sys.stderr.write(f"warning: {warning}\n")
     with tempfile.TemporaryDirectory() as scratch:
@@ -155,6 +157,15 @@ def _kf(config: Config, path: Path) -> KfSettings | None:
     return kf_settings(config, str(path), os.environ)
 
 
+def _groups(config: Config, path: Path) -> GroupsSettings | None:
+    """WeCom customer groups' settings when the config names them (secrets: environment)."""
+    if config.channels.wecom_customer_groups is None:
+        return None
+    from channels.wecom_groups import groups_settings
+
+    return groups_settings(config, str(path), os.environ)
+
+
 def _run(args: argparse.Namespace) -> int:
     """Serve every configured channel in one process until SIGINT/SIGTERM (exit 0):
     WeChat, WeCom's AI bot, 微信客服 (its callback on the web console's server), any of them.
@@ -167,13 +178,15 @@ def _run(args: argparse.Namespace) -> int:
     exit 1 with the reason. Later outages reconnect.
     """
     from bot.runtime import Runtime, serve_until_signalled
+    from chamberbot.wal import wal_checkpoints
     from channels.wechaty import GatewayStartError
     from channels.wecom_bot import WecomStartError
 
     path = Path(args.config)
     config = load(path)
     kf = _kf(config, path)
-    gateway, wecom = _channel_settings(config, path, required=kf is None)
+    groups = _groups(config, path)
+    gateway, wecom = _channel_settings(config, path, required=kf is None and groups is None)
     robots = _webhook(config, path)
     for warning in id_warnings(config, str(path)):
         logging.getLogger("chamberbot").warning(warning)
@@ -194,7 +207,12 @@ def _run(args: argparse.Namespace) -> int:
             kf_channel = kf_transport(services, kf)
             transports.append(kf_channel)
             routes = callback_routes(kf_channel, kf)
+        if groups is not None:
+            from channels.wecom_groups import groups_transport
+
+            transports.append(groups_transport(services, groups))
         runtime = Runtime(services, [*transports, *([robots] if robots else [])])
+        runtime.companions.append(lambda stop: wal_checkpoints(services.db, db_path, stop))
         _with_web(runtime, demo=False, routes=routes)
         try:
             asyncio.run(serve_until_signalled(runtime))

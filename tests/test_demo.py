@@ -33,6 +33,10 @@ def test_scripted_tour_shows_the_closed_loop(capsys: pytest.CaptureFixture[str])
     # buttons (a WeCom card) show as numbered choices; /1 pressed 满意 for 张总
     assert "    ［按钮］1. 满意　2. 基本满意　3. 不满意（输入 /1–3 点按）" in out
     assert "@张总\u2005感谢您的评价（满意），诉求 2026-0001 已销号" in out
+    # 企业画像: the demo's profile for 李总, and 张总 filling his own item by item
+    assert "李记食品有限公司\n    统一社会信用代码：未填\n    行业：制造业\n    规模：中型" in out
+    assert "谢谢，企业资料已保存：\n    张氏机械有限公司" in out
+    assert "行业：制造业\n    规模：小型\n    所在地区：鼓楼区\n    资质：未填" in out
     # 活动: the seeded lecture is listed, 李总 registers, staff see the roster; the
     # day-before reminder, due while the clock jumped a day, says 今天 when it goes.
     assert "1. 【讲座】数字化转型大讲堂" in out

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.feature import Feature, WebPart
-from handlers.enterprises import chat, cli, web
+from bot.feature import ConsoleHook, Feature, WebPart
+from handlers.enterprises import chat, cli, demo, web
 from handlers.enterprises.migrations import MIGRATIONS
 from handlers.enterprises.service import EnterpriseService
 from handlers.enterprises.settings import EnterpriseSettings
@@ -23,6 +23,7 @@ FEATURE = Feature(
     routes=chat.ROUTES,
     prompts=chat.PROMPTS,
     cli=cli.register,
+    console=[ConsoleHook("seed", "/seed", demo.console_seed)],
     service=EnterpriseService,
     settings={"enterprises": EnterpriseSettings},
     migrations=[MIGRATIONS],

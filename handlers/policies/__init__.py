@@ -21,6 +21,7 @@ from handlers.policies import (
     chat,
     feeds,
     feeds_cli,
+    mass_send,
     matching_chat,
     matching_job,
     web_library,
@@ -45,7 +46,13 @@ def _jobs(services: Services) -> list[JobSpec]:
         *broadcast_schedule.jobs(services),
         *feeds.JOBS(services),
         *matching_job.jobs(services),
+        *mass_send.jobs(services),
     ]
+
+
+def _on_start(services: Services) -> None:
+    mass_send.seed_groups(services)
+    broadcast_schedule.on_start(services)
 
 
 def _cli(commands: SubParsers) -> None:
@@ -59,11 +66,11 @@ FEATURE = Feature(
     routes=[*chat.ROUTES, *matching_chat.ROUTES],
     prompts=chat.PROMPTS,
     jobs=_jobs,
-    on_start=broadcast_schedule.on_start,
+    on_start=_on_start,
     cli=_cli,
     console=[*chat.CONSOLE, *feeds.CONSOLE],
     settings=SECTIONS,
-    migrations=[STORE, MIGRATIONS],
+    migrations=[STORE, MIGRATIONS, mass_send.MIGRATIONS],
     check=chat.CHECK,
     service=_service,
     web=WebPart(

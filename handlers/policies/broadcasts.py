@@ -39,6 +39,8 @@ from bot.places import Group
 from bot.services import Services
 from bot.targeting import parse_target
 from handlers.policies.broadcast_defs import BroadcastDef, get_broadcast, robot_named
+from handlers.policies.mass_send import CHANNEL as CUSTOMER_GROUPS
+from handlers.policies.mass_send import TASK_TEXT_BYTES, deliver_groups
 from handlers.policies.settings import settings
 from policy_feeds.library import PolicyLibrary
 from policy_feeds.model import Policy
@@ -152,6 +154,10 @@ def split_digest(app: Services, template: str, group: Group, items: list[Policy]
         limit, size = digest.max_bytes, _utf8
         markdown = f"{template}_markdown"
         template = markdown if markdown in app.templates.names() else template
+    elif group.channel == CUSTOMER_GROUPS:  # one mass-send task's text; nobody reads replies
+        limit, size = TASK_TEXT_BYTES, _utf8
+        variant = f"{template}_customer"
+        template = variant if variant in app.templates.names() else template
     chunks: list[list[Policy]] = []
     current: list[Policy] = []
     done = 0
@@ -176,9 +182,28 @@ def split_digest(app: Services, template: str, group: Group, items: list[Policy]
 
 
 def plan_digest(app: Services, broadcast: BroadcastDef, group: Group) -> Digest:
+    if group.channel == CUSTOMER_GROUPS:  # what its task will carry: one text
+        planned = one_text(app, broadcast, group)
+        return (
+            Digest(group, tuple(planned[0]), (planned[1],)) if planned else Digest(group, (), ())
+        )
     items = _matching(app, group, broadcast.max_items)
     texts = split_digest(app, broadcast.template, group, items) if items else []
     return Digest(group, tuple(items), tuple(texts))
+
+
+def one_text(
+    app: Services, broadcast: BroadcastDef, group: Group
+) -> tuple[list[Policy], str] | None:
+    """A customer group's digest as ONE text (a mass-send task carries one): the newest
+    policies that fit; the rest wait for the next digest. None: nothing new."""
+    items = _matching(app, group, broadcast.max_items)
+    while items:
+        texts = split_digest(app, broadcast.template, group, items)
+        if len(texts) == 1:
+            return items, texts[0]
+        items = items[:-1]  # one item always renders as one text (cut if it must be)
+    return None
 
 
 # -- a run ----------------------------------------------------------------------------------
@@ -241,7 +266,16 @@ def run_broadcast(app: Services, broadcast_id: str, scheduled_for: datetime) -> 
     report = RunReport(run_id, already_finished=finished)
     if finished:
         return report
-    for group in target_groups(app, broadcast):
+    groups = target_groups(app, broadcast)
+    mass = [g for g in groups if g.channel == CUSTOMER_GROUPS]
+    try:
+        report.messages.update(
+            deliver_groups(app, run_id, mass, lambda g: one_text(app, broadcast, g))
+        )
+    except Exception:
+        log.exception("broadcast %s run %s: customer groups failed", broadcast.id, run_id)
+        report.failed += [g.id for g in mass]
+    for group in (g for g in groups if g.channel != CUSTOMER_GROUPS):
         try:
             count = deliver(app, broadcast, run_id, group)
         except Exception:

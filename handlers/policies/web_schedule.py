@@ -13,6 +13,7 @@ from bot.targeting import split_tags
 from handlers.policies.broadcast_defs import BroadcastDef, get_broadcast, list_broadcasts
 from handlers.policies.broadcast_edit import remove_broadcast, save_broadcast
 from handlers.policies.broadcasts import plan_digest, run_broadcast, target_groups
+from handlers.policies.mass_tasks import mass_view
 from web.console import Console
 from web.store import User
 
@@ -41,6 +42,7 @@ def routes(console: Console) -> list[Route]:
             edit=edit,
             groups=app.places.member_groups(),
             templates=[n for n in app.templates.names() if n.startswith("digest")],
+            mass=mass_view(app),
         )
 
     async def save(request: Request, user: User) -> Response:

@@ -1,0 +1,187 @@
+"""A loopback emulator of WeCom's 企业群发 API for customer groups (tests only).
+
+One HTTP server on 127.0.0.1 in a thread, in the manner of tests/wecom_kf/emulator.py:
+`gettoken` (corp id + secret, tokens live 7,200 s on the test's clock),
+`externalcontact/add_msg_template` (chat_type group: the sender must own each chat_id, else
+it is in `fail_list`; text at most 4,000 bytes, else 40058), and
+`externalcontact/get_groupmsg_send_result` (per group: 0 until the owner confirms, then 1, or
+3 when the group already had its month's mass messages). `confirm(msgid)` is the owner
+pressing 发送 in WeCom. `fail(n, status=503 | errcode=-1, path=…)` breaks the next calls;
+`drop_next()` closes the connection of the next add_msg_template after creating it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["GroupsEmulator", "Task"]
+
+TOKEN_EXPIRED, BAD_SECRET, BUSY, INVALID = 42001, 40001, -1, 40058
+CREATE, RESULTS = "externalcontact/add_msg_template", "externalcontact/get_groupmsg_send_result"
+
+
+@dataclass
+class Task:
+    msgid: str
+    sender: str
+    chat_ids: list[str]
+    text: str
+    created: datetime
+    results: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+class GroupsEmulator:
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        owners: dict[str, str],
+        *,
+        corp_id: str = "ww-chamber",
+        secret: str = "contact-secret",
+    ) -> None:
+        self.clock, self.owners, self.corp_id, self.secret = clock, owners, corp_id, secret
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.tasks: list[Task] = []
+            self.tokens: dict[str, datetime] = {}
+            self.faults: list[tuple[str | None, int, int]] = []
+            self.calls: list[str] = []
+            self.answers: list[int] = []  # errcodes of add_msg_template
+            self.drop = 0
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- what a group owner does, what a test reads or breaks ---------------------------
+
+    def confirm(self, msgid: str) -> None:
+        """The owner sends the task: each group gets it unless its month is full."""
+        with self.lock:
+            task = next(t for t in self.tasks if t.msgid == msgid)
+            now = self.clock()
+            limit = calendar.monthrange(now.year, now.month)[1]
+            for chat in task.chat_ids:
+                if chat in task.results:
+                    continue
+                got = sum(
+                    1
+                    for t in self.tasks
+                    if t.results.get(chat, (0, 0))[0] == 1
+                    and datetime.fromtimestamp(t.results[chat][1], now.tzinfo).month == now.month
+                )
+                status = 1 if got < limit else 3
+                task.results[chat] = (status, int(now.timestamp()) if status == 1 else 0)
+
+    def fail(
+        self, times: int, *, status: int = 200, errcode: int = BUSY, path: str | None = None
+    ) -> None:
+        with self.lock:
+            self.faults += [(path, status, errcode)] * times
+
+    def drop_next(self) -> None:
+        with self.lock:
+            self.drop += 1
+
+    # -- the API ------------------------------------------------------------------------
+
+    def api(self, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, dict]:
+        with self.lock:
+            self.calls.append(path)
+            fault = next((f for f in self.faults if f[0] in (None, path)), None)
+            if fault is not None:
+                self.faults.remove(fault)
+                return fault[1], {"errcode": fault[2], "errmsg": "system busy"}
+            if path == "gettoken":
+                if query.get("corpid") != self.corp_id or query.get("corpsecret") != self.secret:
+                    return 200, {"errcode": BAD_SECRET, "errmsg": "invalid credential"}
+                token = secrets.token_hex(8)
+                self.tokens[token] = self.clock() + timedelta(seconds=7200)
+                return 200, {"errcode": 0, "access_token": token, "expires_in": 7200}
+            expires = self.tokens.get(query.get("access_token", ""))
+            if expires is None or self.clock() >= expires:
+                return 200, {"errcode": TOKEN_EXPIRED, "errmsg": "access_token expired"}
+            if path == CREATE:
+                return 200, self._create(body)
+            if path == RESULTS:
+                return 200, self._results(body)
+            return 404, {"errcode": 404, "errmsg": "no such API"}
+
+    def _create(self, body: dict[str, Any]) -> dict[str, Any]:
+        text = str(body.get("text", {}).get("content", ""))
+        sender = str(body.get("sender") or "")
+        if body.get("chat_type") != "group" or not sender or not text:
+            self.answers.append(INVALID)
+            return {"errcode": INVALID, "errmsg": "invalid parameter"}
+        if len(text.encode("utf-8")) > 4000:
+            self.answers.append(INVALID)
+            return {"errcode": INVALID, "errmsg": "text.content exceed max length 4000"}
+        chats = [str(c) for c in body.get("chat_id_list") or []]
+        owned = [c for c in chats if self.owners.get(c) == sender]
+        msgid = f"msg{secrets.token_hex(6)}"
+        self.tasks.append(Task(msgid, sender, owned, text, self.clock()))
+        self.answers.append(0)
+        failed = [c for c in chats if c not in owned]
+        return {"errcode": 0, "errmsg": "ok", "fail_list": failed, "msgid": msgid}
+
+    def _results(self, body: dict[str, Any]) -> dict[str, Any]:
+        task = next((t for t in self.tasks if t.msgid == body.get("msgid")), None)
+        if task is None or task.sender != body.get("userid"):
+            return {"errcode": INVALID, "errmsg": "invalid msgid"}
+        rows = [
+            {"chat_id": c, "userid": task.sender, "status": s, "send_time": at}
+            for c in task.chat_ids
+            for s, at in [task.results.get(c, (0, 0))]
+        ]
+        return {"errcode": 0, "errmsg": "ok", "next_cursor": "", "send_list": rows}
+
+
+def _handler(emu: GroupsEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self._answer({})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._answer(json.loads(self.rfile.read(length) or b"{}"))
+
+        def _answer(self, body: dict[str, Any]) -> None:
+            parts = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            path = parts.path.removeprefix("/cgi-bin/")
+            status, answer = emu.api(path, query, body)
+            if path == CREATE and answer.get("msgid"):
+                with emu.lock:
+                    dropping, emu.drop = emu.drop > 0, max(emu.drop - 1, 0)
+                if dropping:  # created, but the answer never arrives
+                    self.close_connection = True
+                    self.wfile.flush()
+                    self.connection.close()
+                    return
+            data = json.dumps(answer, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
