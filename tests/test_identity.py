@@ -126,6 +126,9 @@ def test_a_held_status_push_goes_to_the_linked_channel_and_the_timeline_says_so(
     assert pushed.channel == "wechat"
     assert pushed.text.startswith("（原渠道微信客服暂时无法送达，改发到这里）")
     assert reroute_held(app) == 0  # once
+    before = app.outbox.last_id()
+    kf.release(KF)  # the member writes on 客服 again: nothing left to send twice
+    assert app.outbox.last_id() == before
 
     details = bot.text("详情 2026-0001", **WANG)
     assert "改送其他渠道" in details
