@@ -1,12 +1,15 @@
 """Who is who: roles from the config, and the `contacts` table (its one writer).
 
-Role checks use contact ids, never display names. Staff are the config's `staff` list
+Role checks use contact ids, never display names. A person may have several contacts (one
+per channel, linked by the identity feature, which installs `persons`): whatever is theirs
+(cases, registrations …) is looked up by `same_person`. Staff are the config's `staff` list
 plus anyone speaking in a staff room (`staff_rooms`, or a channel's `staff_groups`);
 admins are the config's `admins`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +47,11 @@ class People:
         self._staff_groups = config.staff_groups()
         self._staff_rooms = frozenset(self._staff_groups)
         self._remembered: dict[str, dict[str, Any]] = {}  # what this process last stored
+        self.persons: Callable[[str], list[str]] | None = None  # contact -> its person's
+
+    def same_person(self, contact_id: str) -> list[str]:
+        """Every contact id of the person `contact_id` is, itself first."""
+        return self.persons(contact_id) if self.persons else [contact_id]
 
     # -- roles ---------------------------------------------------------------------------
 

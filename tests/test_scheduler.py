@@ -74,6 +74,7 @@ async def test_restart_on_the_same_file_keeps_exactly_one_sweep_job(
         "broadcast:weekly",
         "calendar",
         "events_sweep",
+        "identity_reroute",
         "policy_fetch",
         "policy_matching",
         "reports_catch_up",

@@ -102,9 +102,11 @@ class CaseCore:
         where, params = "seq = ?", [seq]
         if year is not None:
             where, params = "year = ? and seq = ?", [year, seq]
+        mine = self.people.same_person(asker_id)  # the person's, from any linked channel
+        marks = ", ".join("?" * len(mine))
         found = self.store.where(
-            where if staff else f"{where} and reporter_id = ?",
-            params if staff else [*params, asker_id],
+            where if staff else f"{where} and reporter_id in ({marks})",
+            params if staff else [*params, *mine],
             order_by="year desc",
         )
         if len(found) > 1:

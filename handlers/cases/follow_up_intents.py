@@ -70,9 +70,12 @@ class FollowUpIntents(CaseCore):
         return Outcome(updated, case)
 
     def pending_follow_ups(self, reporter_id: str) -> list[Case]:
-        """The reporter's cases asked about and not answered yet, oldest first."""
+        """The reporter's (the person's) cases asked about and not answered yet, oldest first."""
+        ids = self.people.same_person(reporter_id)
         return self.store.where(
-            f"reporter_id = ? and {_PENDING}", [reporter_id], index="cases_follow_up_pending"
+            f"reporter_id in ({', '.join('?' * len(ids))}) and {_PENDING}",
+            ids,
+            index="cases_follow_up_pending",
         )
 
     def follow_up_tasks(self) -> list[Case]:
@@ -90,7 +93,7 @@ class FollowUpIntents(CaseCore):
         """已解决 / 未解决 from the reporter, or staff recording a call's result. Unsolved:
         a closed case is handled again (重办), a withdrawn one is flagged to staff."""
         by_staff = actor.id in self.people.staff
-        if not by_staff and case.reporter_id != actor.id:
+        if not by_staff and case.reporter_id not in self.people.same_person(actor.id):
             raise Refusal("follow_up_none")
         if case.follow_up_result or case.status not in (Status.CLOSED, Status.WITHDRAWN):
             raise Refusal("follow_up_done", case=case)

@@ -54,7 +54,10 @@ def _ask_enterprise(ctx: Context, description: str) -> list[Outgoing]:
 
 
 def _with_enterprise(ctx: Context, description: str) -> list[Outgoing]:
-    enterprise = ctx.people.contact(ctx.msg.sender_id)["enterprise"]
+    known = (
+        ctx.people.contact(c)["enterprise"] for c in ctx.people.same_person(ctx.msg.sender_id)
+    )
+    enterprise = next((e for e in known if e), None)  # the person's, on any linked channel
     if not enterprise:
         return _ask_enterprise(ctx, description)
     return _open(ctx, description, str(enterprise))

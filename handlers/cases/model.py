@@ -67,6 +67,7 @@ class EventKind(StrEnum):
     TOPIC_CHANGED = "topic_changed"  # its 专题's deadline or owner changed (data: what)
     PAUSED = "paused"  # 待补充: the enterprise is asked for materials, the clock stops
     RESUMED = "resumed"  # the enterprise answered (or max_pause_days passed): it runs again
+    REROUTED = "rerouted"  # a push its channel held went to a linked channel (data: where)
 
 
 #: the route of a case from chat: CHAT_ROUTES[is_group]

@@ -38,16 +38,22 @@ def progress(ctx: Context, case: Case | None, rest: str) -> list[Outgoing]:
     return [_show(ctx, case)]
 
 
+def _mine(ctx: Context) -> tuple[str, list[str]]:
+    """The SQL for the sender's cases: the person's, from any of their linked channels."""
+    ids = ctx.people.same_person(ctx.msg.sender_id)
+    return f"reporter_id in ({', '.join('?' * len(ids))})", ids
+
+
 def _progress_of_mine(ctx: Context) -> list[Outgoing]:
     """进度 without a number: the sender's one active case, or the list of them."""
-    me = ctx.msg.sender_id
+    mine, me = _mine(ctx)
     marks = ", ".join("?" * len(_ACTIVE))
     active = ctx.service(CaseService).where(
-        f"reporter_id = ? and status in ({marks})", [me, *_ACTIVE], limit=2
+        f"{mine} and status in ({marks})", [*me, *_ACTIVE], limit=2
     )
     if len(active) == 1:
         return [_show(ctx, active[0])]
-    if ctx.service(CaseService).count("reporter_id = ?", [me]):
+    if ctx.service(CaseService).count(mine, me):
         return my_cases(ctx)
     return ctx.usage()
 
@@ -75,10 +81,10 @@ def _show(ctx: Context, case: Case) -> Outgoing:
 
 
 def my_cases(ctx: Context) -> list[Outgoing]:
-    me = ctx.msg.sender_id
+    mine, me = _mine(ctx)
     ranked = ctx.service(CaseService).where(
-        "reporter_id = ?",
-        [me],
+        mine,
+        me,
         order_by=f"case when {OPEN_SQL} then 0"
         " when status = 'resolved' then 1 else 2 end, id desc",
         limit=LIST_LIMIT,
@@ -87,7 +93,7 @@ def my_cases(ctx: Context) -> list[Outgoing]:
         {"number": c.number, "status": c.status, "category": c.category, "short": _short(c)}
         for c in ranked
     ]
-    total = ctx.service(CaseService).count("reporter_id = ?", [me])
+    total = ctx.service(CaseService).count(mine, me)
     return [ctx.say("reporter_my_cases", cases=shown, total=total, describe=not ctx.msg.is_group)]
 
 
@@ -150,8 +156,9 @@ def _rate_bare(ctx: Context, code: str) -> list[Outgoing]:
         if found is not None:
             return _rate_case(ctx, found, code, rest)
     resolved = str(Status.RESOLVED)
+    mine, ids = _mine(ctx)
     waiting = ctx.service(CaseService).where(
-        "reporter_id = ? and status = ?", [me, resolved], order_by="id desc"
+        f"{mine} and status = ?", [*ids, resolved], order_by="id desc"
     )
     if len(waiting) == 1:
         return _rate_case(ctx, waiting[0], code, ctx.args.strip())

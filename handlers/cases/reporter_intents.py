@@ -8,7 +8,7 @@ from typing import Any
 from bot.db import to_db
 from bot.refusal import Refusal
 from handlers.cases.core import Outcome
-from handlers.cases.model import CHAT_ROUTES, Actor, Case, EventKind
+from handlers.cases.model import CHAT_ROUTES, SYSTEM, Actor, Case, EventKind
 from handlers.cases.pause_intents import PauseIntents
 from handlers.cases.settings import case_settings
 
@@ -52,7 +52,7 @@ class ReporterIntents(PauseIntents):
         return Outcome(case, case, notices)
 
     def supplement(self, case: Case, actor: Actor, text: str, now: datetime) -> Outcome:
-        if case.reporter_id != actor.id:
+        if case.reporter_id not in self.people.same_person(actor.id):
             raise Refusal("intake_supplement_staff", case=case)
         updated = self.change(case, EventKind.SUPPLEMENTED, actor, now, text)
         notices = self.notices.to_staff("intake_staff_supplemented", case=updated, text=text)
@@ -60,7 +60,7 @@ class ReporterIntents(PauseIntents):
         return Outcome(resumed.case, case, [*notices, *resumed.notices])
 
     def _reporter_only(self, case: Case, actor: Actor, action: str) -> None:
-        if case.reporter_id != actor.id:
+        if case.reporter_id not in self.people.same_person(actor.id):
             raise Refusal("reporter_only_reporter", case=case, action=action)
 
     def rate(self, case: Case, actor: Actor, rating: str, reason: str, now: datetime) -> Outcome:
@@ -120,3 +120,17 @@ class ReporterIntents(PauseIntents):
         )
         notices = self.notices.to_staff("reporter_staff_withdrawn", case=updated, reason=reason)
         return Outcome(updated, case, notices)
+
+    def rerouted(self, case: Case, note: str, origin: str, to: str, now: datetime) -> Case:
+        """A push the case's channel held went to the reporter's linked channel `to`."""
+        data = {"from": origin, "to": to}
+        return self.change(case, EventKind.REROUTED, SYSTEM, now, note, data)
+
+    def pushed(self, channel: str, conversation_id: str, text: str) -> Case | None:
+        """The case a status push into its conversation is about (its number in the text)."""
+        found = self.store.where(
+            "channel = ? and conversation_id = ? and instr(?, printf('%d-%04d', year, seq)) > 0",
+            [channel, conversation_id, text],
+            order_by="id desc",
+        )
+        return found[0] if found else None

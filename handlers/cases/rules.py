@@ -46,6 +46,7 @@ ALLOWED: dict[EventKind, frozenset[Status]] = {
     EventKind.TOPIC_CHANGED: OPEN,
     EventKind.PAUSED: OPEN,
     EventKind.RESUMED: OPEN,
+    EventKind.REROUTED: _ALL,
 }
 
 NEXT: dict[EventKind, dict[Status, Status]] = {

@@ -120,14 +120,20 @@ class EnterpriseService:
         return found[0] if found else None
 
     def of_contact(self, contact_id: str) -> Profile | None:
-        """The enterprise a contact speaks for: linked to it, or named in its contact."""
-        row = self.db.execute(
-            "select enterprise_id from enterprise_contacts where contact_id = ?", [contact_id]
-        ).fetchone()
-        if row:
-            return self.get(int(row[0]))
-        name = self.people.contact(contact_id)["enterprise"]
-        return self.named(str(name)) if name else None
+        """The enterprise a contact speaks for: linked to it, or named in its contact; the
+        person's (a contact linked on another channel) when the contact itself has none."""
+        ids = self.people.same_person(contact_id)
+        for one in ids:
+            row = self.db.execute(
+                "select enterprise_id from enterprise_contacts where contact_id = ?", [one]
+            ).fetchone()
+            if row:
+                return self.get(int(row[0]))
+        for one in ids:
+            name = self.people.contact(one)["enterprise"]
+            if name:
+                return self.named(str(name))
+        return None
 
     def all(self) -> list[Profile]:
         return self._profiles("order by name")

@@ -65,7 +65,7 @@ ROUTES: list[Route] = [
 
 
 def _service(services: Services) -> EventService:
-    return EventService(services.db, settings(services.config))
+    return EventService(services.db, settings(services.config), services.people.same_person)
 
 
 def _jobs(services: Services) -> list[JobSpec]:

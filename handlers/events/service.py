@@ -11,6 +11,7 @@ wait, and promotion starts again only once the count is below the new capacity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,9 +84,16 @@ def export_status(reg: Registration, event: Activity, now: datetime) -> str:
 
 
 class EventService:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        same_person: Callable[[str], list[str]] | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
+        #: a contact's registrations are its person's (every linked channel's)
+        self.same_person = same_person or (lambda contact_id: [contact_id])
         self.store = EventStore(db)
 
     # -- events ---------------------------------------------------------------------------
@@ -188,7 +196,7 @@ class EventService:
     ) -> Signup:
         with write_lock(self.db):
             event = self.store.get(event_id)
-            old = self.store.registration(event_id, contact_id)
+            old = self.store.registration(event_id, self.same_person(contact_id))
             if old is not None and old.status in (REGISTERED, WAITING, WALK_IN):
                 return self._standing("already", event, old)
             refused = self.refusal(event, now)
@@ -220,7 +228,7 @@ class EventService:
         return Signup(outcome, event, reg, position)
 
     def standing(self, event: Activity, contact_id: str) -> Signup | None:
-        reg = self.store.registration(event.id, contact_id)
+        reg = self.store.registration(event.id, self.same_person(contact_id))
         if reg is None or reg.status == CANCELLED:
             return None
         return self._standing("already", event, reg)
@@ -229,7 +237,7 @@ class EventService:
         """取消报名: the seat is freed and the first waiting takes it, in one transaction."""
         with write_lock(self.db):
             event = self.store.get(event_id)
-            reg = self.store.registration(event_id, contact_id)
+            reg = self.store.registration(event_id, self.same_person(contact_id))
             if reg is None or reg.status not in (REGISTERED, WAITING):
                 return Withdrawal("not_registered", event, reg)
             if now >= event.start or event.status in (CANCELLED, HELD):
@@ -276,7 +284,7 @@ class EventService:
                 return CheckIn("not_yet", event, opens_at=opens)
             if now >= closes:
                 return CheckIn("closed", event)
-            reg = self.store.registration(event_id, contact_id)
+            reg = self.store.registration(event_id, self.same_person(contact_id))
             if reg is not None and reg.checked_in_at:
                 return CheckIn("already", event, reg)
             if event.checkin_code and normalize(code) != normalize(event.checkin_code):
@@ -288,7 +296,7 @@ class EventService:
             walk_in = self.store.save_registration(
                 {
                     "event_id": event_id,
-                    "contact_id": contact_id,
+                    "contact_id": reg.contact_id if reg else contact_id,
                     "name": (reg.name if reg else None) or name,
                     "enterprise": (reg.enterprise if reg else None) or enterprise,
                     "conversation_id": reg.conversation_id if reg else conversation_id,

@@ -222,10 +222,16 @@ class EventStore:
 
     # -- registrations --------------------------------------------------------------------
 
-    def registration(self, event_id: int, contact_id: str) -> Registration | None:
+    def registration(self, event_id: int, contact_id: str | Sequence[str]) -> Registration | None:
+        """A contact's registration; given the contacts of a person, the one still standing
+        (not cancelled), else the latest."""
+        ids = [contact_id] if isinstance(contact_id, str) else list(contact_id)
+        marks = ", ".join("?" * len(ids))
         rows = list(
             self.db.table("registrations").rows_where(
-                "event_id = ? and contact_id = ?", [event_id, contact_id]
+                f"event_id = ? and contact_id in ({marks})",
+                [event_id, *ids],
+                order_by="status = 'cancelled', queued_at desc, id desc",
             )
         )
         return _reg(rows[0]) if rows else None

@@ -70,8 +70,10 @@ def routes(member: Member) -> list[Route]:
     portal = app.service(PortalService)
 
     async def listing(request: Request, session: Session) -> Response:
-        mine = cases.where("reporter_id = ?", [session.contact_id], _ORDER, LIST_LIMIT)
-        total = cases.count("reporter_id = ?", [session.contact_id])
+        ids = app.people.same_person(session.contact_id)  # from every linked channel
+        where = f"reporter_id in ({', '.join('?' * len(ids))})"
+        mine = cases.where(where, ids, _ORDER, LIST_LIMIT)
+        total = cases.count(where, ids)
         return member.render(request, "cases.html", cases=mine, total=total)
 
     async def detail(request: Request, session: Session) -> Response:
@@ -111,7 +113,7 @@ def routes(member: Member) -> list[Route]:
 
     async def photo(request: Request, session: Session) -> Response:
         found = portal.store.photo(request.path_params["name"])
-        if found is None or found.contact_id != session.contact_id:
+        if found is None or found.contact_id not in app.people.same_person(session.contact_id):
             return member.refuse(request, "no_photo", 404)
         return FileResponse(portal.photo_path(found), media_type=found.mime, headers=HEADERS)
 
