@@ -25,5 +25,5 @@ FEATURE = Feature(
     migrations=[MIGRATIONS],
     templates=Path(__file__).resolve().parent / "templates",
     service=IdentityService,
-    web=WebPart([web.routes]),
+    web=WebPart([web.routes], [("/identity", "渠道绑定")]),
 )
