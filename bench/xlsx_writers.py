@@ -55,9 +55,19 @@ def openpyxl_write_only(sheets: Sheets, path: Path) -> None:
 
 
 def xlsxwriter_constant_memory(sheets: Sheets, path: Path) -> None:
-    """XlsxWriter, constant_memory (each row flushed to a temp file as the next begins)."""
+    """XlsxWriter, constant_memory (each row flushed to a temp file as the next begins):
+    bot/tables.py streams rows that are not a list."""
     from bot.tables import Sheet, write_xlsx
 
+    write_xlsx([Sheet(t, h, iter(rows), widths=w) for t, h, w, rows in sheets], path)
+
+
+def xlsxwriter_in_memory(sheets: Sheets, path: Path) -> None:
+    """XlsxWriter holding the workbook, each distinct text once in the shared strings:
+    bot/tables.py for a list of rows of up to IN_MEMORY_CELLS cells (the ledger's)."""
+    from bot.tables import IN_MEMORY_CELLS, Sheet, write_xlsx
+
+    assert sum(len(h) * len(rows) for _, h, _, rows in sheets) <= IN_MEMORY_CELLS
     write_xlsx([Sheet(t, h, rows, widths=w) for t, h, w, rows in sheets], path)
 
 
@@ -104,6 +114,7 @@ def rustpy_xlsxwriter(sheets: Sheets, path: Path) -> None:
 WRITERS: dict[str, Callable[[Sheets, Path], None]] = {
     "openpyxl write-only": openpyxl_write_only,
     "XlsxWriter constant_memory": xlsxwriter_constant_memory,
+    "XlsxWriter in memory (shared strings)": xlsxwriter_in_memory,
     "PyExcelerate": pyexcelerate,
     "rustpy-xlsxwriter": rustpy_xlsxwriter,
 }

@@ -88,6 +88,19 @@ def test_sheets_read_back_with_types_layout_and_text_kept_as_text(tmp_path: Path
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["in_memory", "constant_memory"])
+def test_text_that_reads_like_rich_text_markup_stays_text(tmp_path: Path, streamed: bool) -> None:
+    """XlsxWriter writes a string in `<r>…</r>` as rich-text XML unescaped: a description
+    `<r>已报</r>` came back empty and `<r>a<b</r>` made a workbook no reader opens. Rows as a
+    list are written in memory (shared strings), rows as a generator row by row."""
+    texts = ["<r>已报</r>", "<r><t>甲</t></r><r><t>乙</t></r>", "<r>a<b & c</r>", "<r></r>"]
+    rows = [[t, "<r>"] for t in texts]
+    out = tmp_path / "r.xlsx"
+    write_xlsx([Sheet("台账", ["描述", "备注"], iter(rows) if streamed else rows)], out)
+    ws = load_workbook(out)["台账"]
+    assert [list(r) for r in ws.iter_rows(min_row=2, values_only=True)] == rows
+
+
 def test_a_table_of_text_as_xlsx_has_its_header_frozen(tmp_path: Path) -> None:
     out = tmp_path / "名单.xlsx"
     write_table([["姓名", "企业"], ["李总", "李记贸易"]], out, "xlsx", "活动1")

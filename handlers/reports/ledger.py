@@ -1,4 +1,4 @@
-"""The 工作台账 as XLSX (bot/tables.py: XlsxWriter, constant memory): sheets 汇总 (the
+"""The 工作台账 as XLSX (bot/tables.py: XlsxWriter, shared strings): sheets 汇总 (the
 figures), 按来源 (the table by route), 台账 (one row per case opened in the period) and
 办理记录 (every timeline event); 台账 and 办理记录 are the cases feature's one ledger
 (handlers/cases/ledger.py).
