@@ -85,13 +85,14 @@ def _demo(args: argparse.Namespace) -> int:
         demo = ConsoleDemo(services, _write)
         if not args.script:
             _with_web(demo.runtime, demo=True)
+        interrupted = False
         if args.script:
             lines = Path(args.script).read_text(encoding="utf-8").splitlines()
             asyncio.run(demo.run_script(lines))
         else:
-            asyncio.run(demo.interactive())
+            interrupted = asyncio.run(demo.interactive())
         services.close()
-    return 0
+    return 130 if interrupted else 0
 
 
 def _channel_settings(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,17 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str]:
     return queue
 
 
+async def _first(*waits: Awaitable[object]) -> object:
+    """The result of whichever finishes first; the others are cancelled."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return next(iter(done)).result()
+
+
 SEED = Path(__file__).resolve().parent.parent / "bot" / "demo" / "seed.yaml"
+STOP_SECONDS = 10.0
 _AS = re.compile(r"^/as\s+(?P<who>[^@＠\s]+)\s*(?:[@＠](?P<room>\S+))?\s*$")
 _ADVANCE = re.compile(r"^/advance\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -204,18 +215,29 @@ class ConsoleDemo:
             if not await self.feed(line):
                 break
 
-    async def interactive(self) -> None:
+    async def interactive(self) -> bool:
+        """Typed lines until /quit, the end of input or Ctrl-C (then True). Ctrl-C is the
+        loop's own signal handler, so it ends the demo whatever the loop was doing, and the
+        bot's runtime gets `STOP_SECONDS` to stop (what still runs then is printed)."""
         self.write(self.app.templates.render("console_help", bot_name=self.app.config.bot_name))
+        loop = asyncio.get_running_loop()
+        interrupted = asyncio.Event()
+        loop.add_signal_handler(signal.SIGINT, interrupted.set)
         stop = asyncio.Event()
         serving = asyncio.create_task(self.runtime.serve(stop))
-        lines = _stdin_lines(asyncio.get_running_loop())
+        lines = _stdin_lines(loop)
         try:
             while True:
                 sys.stdout.write(self.prompt())
                 sys.stdout.flush()
-                line = await lines.get()
-                if not line or not await self.feed(line):
+                line = await _first(lines.get(), interrupted.wait())
+                if interrupted.is_set() or not line or not await self.feed(str(line)):
                     break
         finally:
+            loop.remove_signal_handler(signal.SIGINT)
             stop.set()
-            await serving
+            if not (await asyncio.wait({serving}, timeout=STOP_SECONDS))[0]:
+                for task in asyncio.all_tasks():  # where it hangs, for the bug report
+                    task.print_stack(file=sys.stderr)
+                serving.cancel()
+        return interrupted.is_set()

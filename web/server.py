@@ -60,6 +60,8 @@ async def serve(
         lifespan="off",
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
+        # a request still open at the stop (a browser's) cannot hold the bot's exit for ever
+        timeout_graceful_shutdown=5,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
