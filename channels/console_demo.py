@@ -219,10 +219,12 @@ class ConsoleDemo:
         """Typed lines until /quit, the end of input or Ctrl-C (then True). Ctrl-C is the
         loop's own signal handler, so it ends the demo whatever the loop was doing, and the
         bot's runtime gets `STOP_SECONDS` to stop (what still runs then is printed)."""
-        self.write(self.app.templates.render("console_help", bot_name=self.app.config.bot_name))
         loop = asyncio.get_running_loop()
         interrupted = asyncio.Event()
+        # before the banner: a Ctrl-C as soon as it shows is ours (a process started with
+        # SIGINT ignored, as a background job is, gets no handler from asyncio.run)
         loop.add_signal_handler(signal.SIGINT, interrupted.set)
+        self.write(self.app.templates.render("console_help", bot_name=self.app.config.bot_name))
         stop = asyncio.Event()
         serving = asyncio.create_task(self.runtime.serve(stop))
         lines = _stdin_lines(loop)
