@@ -54,3 +54,10 @@ def m001_profiles(db: Database) -> None:
         )"""
     )
     db.execute("create index enterprise_changes_enterprise on enterprise_changes (enterprise_id)")
+
+
+@MIGRATIONS()
+def m002_contacts_by_enterprise(db: Database) -> None:
+    """A profile reads the contacts that name its enterprise by this index, not the whole
+    contacts table."""
+    db.execute("create index if not exists contacts_enterprise on contacts (enterprise)")

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from bot.db import from_db, to_db, to_json
+from bot.db import to_db, to_json
 from bot.people import Actor
 from bot.services import Services
 from handlers.enterprises.fields import (
@@ -20,6 +17,12 @@ from handlers.enterprises.fields import (
     read_phone,
 )
 from handlers.enterprises.settings import EnterpriseSettings
+from handlers.enterprises.store import (
+    Profile,
+    ProfileContact,
+    ProfileFilter,
+    read_profiles,
+)
 
 __all__ = [
     "LABELS",
@@ -30,68 +33,6 @@ __all__ = [
     "ProfileError",
     "ProfileFilter",
 ]
-
-_COLUMNS = "id, name, credit_code, industry, size, region, qualifications, updated_at"
-
-
-@dataclass(frozen=True)
-class ProfileContact:
-    """Who speaks for an enterprise; `contact_id` is None for one the bot cannot reach."""
-
-    contact_id: str | None
-    name: str
-    phone: str | None = None
-
-
-@dataclass(frozen=True)
-class Profile:
-    id: int
-    name: str
-    credit_code: str | None
-    industry: str | None
-    size: str | None
-    region: str | None
-    qualifications: tuple[str, ...]
-    contacts: tuple[ProfileContact, ...]
-    updated_at: datetime
-
-    def value(self, field: str) -> Any:
-        return getattr(self, field)
-
-    @property
-    def missing(self) -> list[str]:
-        """The fields not filled yet (qualifications may rightly be none)."""
-        return [f for f in PROFILE_FIELDS[:-1] if not getattr(self, f)]
-
-    @property
-    def reachable(self) -> list[str]:
-        """The contact ids the bot can write to privately."""
-        return [c.contact_id for c in self.contacts if c.contact_id]
-
-
-@dataclass(frozen=True)
-class ProfileFilter:
-    """Which profiles: every non-empty dimension must match; for qualifications, any one."""
-
-    industries: tuple[str, ...] = ()
-    sizes: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    qualifications: tuple[str, ...] = ()
-
-    def matches(self, profile: Profile) -> bool:
-        return (
-            (not self.industries or profile.industry in self.industries)
-            and (not self.sizes or profile.size in self.sizes)
-            and (not self.regions or profile.region in self.regions)
-            and (
-                not self.qualifications
-                or any(q in profile.qualifications for q in self.qualifications)
-            )
-        )
-
-    @property
-    def empty(self) -> bool:
-        return not (self.industries or self.sizes or self.regions or self.qualifications)
 
 
 class _RollBack(Exception):
@@ -339,42 +280,4 @@ class EnterpriseService:
         )
 
     def _profiles(self, tail: str, params: Iterable[object] = ()) -> list[Profile]:
-        rows = self.db.execute(f"select {_COLUMNS} from enterprises {tail}", list(params))
-        found = list(rows.fetchall())
-        contacts = self._contacts([(int(r[0]), str(r[1])) for r in found])
-        return [
-            Profile(
-                id=int(r[0]),
-                name=str(r[1]),
-                credit_code=r[2],
-                industry=r[3],
-                size=r[4],
-                region=r[5],
-                qualifications=tuple(json.loads(r[6] or "[]")),
-                contacts=tuple(contacts.get(int(r[0]), ())),
-                updated_at=from_db(str(r[7])),
-            )
-            for r in found
-        ]
-
-    def _contacts(self, enterprises: list[tuple[int, str]]) -> dict[int, list[ProfileContact]]:
-        """Each enterprise's linked contacts, then the known contacts naming it."""
-        out: dict[int, list[ProfileContact]] = {}
-        if not enterprises:
-            return out
-        ids = {i for i, _ in enterprises}
-        for eid, cid, name, phone in self.db.execute(
-            "select enterprise_id, contact_id, name, phone from enterprise_contacts order by id"
-        ).fetchall():
-            if eid in ids:
-                out.setdefault(int(eid), []).append(ProfileContact(cid, name, phone))
-        by_name = {n: i for i, n in enterprises}
-        linked = {c.contact_id for cs in out.values() for c in cs if c.contact_id}
-        for cid, name, phone, enterprise in self.db.execute(
-            "select id, name, phone, enterprise from contacts where enterprise is not null"
-            " order by id"
-        ).fetchall():
-            eid = by_name.get(enterprise)
-            if eid is not None and cid not in linked and cid not in self.people.staff:
-                out.setdefault(eid, []).append(ProfileContact(cid, name or cid, phone))
-        return out
+        return read_profiles(self.db, tail, params, frozenset(self.people.staff))
