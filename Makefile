@@ -87,7 +87,9 @@ test: lint $(GATEWAY_STAMP) $(KF_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium
 	@# the suite starts the bot as a subprocess many times: compiled once here, even where
 	@# PYTHONDONTWRITEBYTECODE is set (Python still reads the .pyc files)
 	$(BIN)/python -m compileall -q bot channels chamberbot handlers policy_feeds web tests >/dev/null
-	$(BIN)/python -m pytest -q -n 2
+	@# three workers on two cores: the gateway, chaos and WeCom tests spend much of their time
+	@# waiting on other processes (bot, Node gateway, emulator), which a third worker fills
+	$(BIN)/python -m pytest -q -n 3
 
 # The XLSX writers bench/reports.py compares with the shipped one (pyproject's `bench` extra).
 BENCH_STAMP := $(VENV)/.bench-installed

@@ -291,8 +291,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 # while the other idles, and the quick modules fill in at the end.
 SLOW_FIRST = (
     # the kill -9 burst first, beside the event test that mostly waits 25 s for its
-    # reminder: the burst's bot must keep reading its stream, not share the CPU with a
-    # browser or another gateway (its 100 ms window assumes a bot that is not starved)
+    # reminder (and, with -n 3, the gateway tests, which mostly wait on their processes):
+    # the burst's bot must keep reading its stream, not share the CPU with a browser (its
+    # 100 ms window assumes a bot that is not starved)
     "test_chaos.py",
     "test_events_gateway.py",
     "test_gateway.py",
