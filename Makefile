@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean charts chromium wheel
+.PHONY: demo test lint bench clean charts chromium libreoffice wheel
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,17 @@ chromium:
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; } \
 		|| { echo "make test needs Chromium at $(CHROMIUM): apt-get install chromium" >&2; exit 1; }
 
+# LibreOffice Calc opens the 工作台账 in a test (tests/test_ledger_export.py), as a
+# secretariat does: the ledger's XML is written by sheets/, not by a library.
+SOFFICE := /usr/bin/soffice
+
+libreoffice:
+	@test -x $(SOFFICE) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& DEBIAN_FRONTEND=noninteractive apt-get update -q \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			libreoffice-calc; } \
+		|| { echo "make test needs LibreOffice at $(SOFFICE): apt-get install libreoffice-calc" >&2; exit 1; }
+
 # The wheel operators install (docs/operations.md), into dist/. It carries ECharts, htmx and
 # pico.css (setup.py installs them when missing and refuses to build without them); build/
 # is removed first so no file of an older tree slips in.
@@ -83,10 +94,10 @@ $(KF_STAMP): $(KF)/package-lock.json $(KF)/package.json
 	cd $(KF) && npm ci --no-audit --no-fund
 	touch $@
 
-test: lint $(GATEWAY_STAMP) $(KF_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium
+test: lint $(GATEWAY_STAMP) $(KF_STAMP) $(ECHARTS_JS) $(VENDOR_STAMP) chromium libreoffice
 	@# the suite starts the bot as a subprocess many times: compiled once here, even where
 	@# PYTHONDONTWRITEBYTECODE is set (Python still reads the .pyc files)
-	$(BIN)/python -m compileall -q bot channels chamberbot handlers policy_feeds web tests >/dev/null
+	$(BIN)/python -m compileall -q bot channels chamberbot handlers policy_feeds sheets web tests >/dev/null
 	@# three workers on two cores: the gateway, chaos and WeCom tests spend much of their time
 	@# waiting on other processes (bot, Node gateway, emulator), which a third worker fills
 	$(BIN)/python -m pytest -q -n 3

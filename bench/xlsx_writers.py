@@ -1,7 +1,7 @@
 """The ledger's two big sheets (台账 and 办理记录) written by each candidate XLSX writer, the
 same cells and the same layout the ledger has: a bold, filled header row, fixed column
 widths, the header frozen and filtered, times as date cells. bench/reports.py times each in
-one run; the ledger ships the fastest well-kept one (handlers/reports/ledger.py).
+one run, beside the writer the ledger ships (sheets/, its own XML).
 
 Each function takes [(title, header, widths, rows)] and a path and returns nothing; the
 candidates that are not the project's dependencies are imported inside their function and
@@ -54,20 +54,55 @@ def openpyxl_write_only(sheets: Sheets, path: Path) -> None:
     wb.save(path)
 
 
-def xlsxwriter_constant_memory(sheets: Sheets, path: Path) -> None:
-    """XlsxWriter, constant_memory (each row flushed to a temp file as the next begins):
-    bot/tables.py streams rows that are not a list."""
-    from bot.tables import Sheet, write_xlsx
+def _xlsxwriter(sheets: Sheets, path: Path, constant_memory: bool) -> None:
+    """XlsxWriter as the ledger used it before it wrote its own XML: each cell by its
+    type's own method, the collector paused."""
+    import gc
 
-    write_xlsx([Sheet(t, h, iter(rows), widths=w) for t, h, w, rows in sheets], path)
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {
+        "constant_memory": constant_memory, "strings_to_formulas": False,
+        "strings_to_urls": False, "strings_to_numbers": False,
+    })  # fmt: skip
+    head = book.add_format({"bold": True, "bg_color": f"#{HEAD_FILL}", "pattern": 1})
+    when = book.add_format({"num_format": DATE_FORMAT})
+    gc.disable()
+    try:
+        for title, header, widths, rows in sheets:
+            ws = book.add_worksheet(title)
+            for col, width in enumerate(widths):
+                ws.set_column(col, col, width)
+            ws.freeze_panes(1, 0)
+            ws.write_row(0, 0, header, head)
+            for r, row in enumerate(rows, start=1):
+                for c, value in enumerate(row):
+                    if type(value) is str:
+                        ws.write_string(r, c, value)
+                    elif type(value) is datetime:
+                        ws.write_datetime(r, c, value, when)
+                    elif value is not None:
+                        ws.write_number(r, c, value)
+            ws.autofilter(0, 0, len(rows), len(header) - 1)
+        book.close()
+    finally:
+        gc.enable()
+
+
+def xlsxwriter_constant_memory(sheets: Sheets, path: Path) -> None:
+    """XlsxWriter, constant_memory (each row flushed to a temp file as the next begins)."""
+    _xlsxwriter(sheets, path, constant_memory=True)
 
 
 def xlsxwriter_in_memory(sheets: Sheets, path: Path) -> None:
-    """XlsxWriter holding the workbook, each distinct text once in the shared strings:
-    bot/tables.py for a list of rows of up to IN_MEMORY_CELLS cells (the ledger's)."""
-    from bot.tables import IN_MEMORY_CELLS, Sheet, write_xlsx
+    """XlsxWriter holding the workbook, each distinct text once in the shared strings."""
+    _xlsxwriter(sheets, path, constant_memory=False)
 
-    assert sum(len(h) * len(rows) for _, h, _, rows in sheets) <= IN_MEMORY_CELLS
+
+def shipped(sheets: Sheets, path: Path) -> None:
+    """sheets/: the sheets' XML written row by row into the zip, shared strings."""
+    from sheets import Sheet, write_xlsx
+
     write_xlsx([Sheet(t, h, rows, widths=w) for t, h, w, rows in sheets], path)
 
 
@@ -117,6 +152,7 @@ WRITERS: dict[str, Callable[[Sheets, Path], None]] = {
     "XlsxWriter in memory (shared strings)": xlsxwriter_in_memory,
     "PyExcelerate": pyexcelerate,
     "rustpy-xlsxwriter": rustpy_xlsxwriter,
+    "shipped (sheets/)": shipped,
 }
 
 

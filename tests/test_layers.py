@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import grimp
 
-PACKAGES = ("bot", "channels", "chamberbot", "handlers", "policy_feeds", "web")
+PACKAGES = ("bot", "channels", "chamberbot", "handlers", "policy_feeds", "sheets", "web")
 
 
 def cycles(graph: grimp.ImportGraph) -> list[list[str]]:

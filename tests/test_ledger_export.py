@@ -1,11 +1,15 @@
-"""Issue 20: the ledger written by XlsxWriter (bot/tables.py) and the console's exports off
+"""Issue 20: the ledger written by sheets/ (its own XML) and the console's exports off
 the event loop. Every workbook is read back with openpyxl, a reader independent of the
-writer (LibreOffice is not installed on this machine, so no soffice conversion here)."""
+writer, and the 工作台账 and the odd texts also by LibreOffice (`soffice --headless
+--convert-to csv`, which `make test` installs), as a secretariat opens them."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,9 +22,11 @@ import pytest
 from openpyxl import load_workbook
 from starlette.applications import Starlette
 
-from bot.tables import Percent, Sheet, write_table, write_xlsx
+from handlers.reports import compute
+from handlers.reports.ledger import write_ledger
+from sheets import Percent, Sheet, write_table, write_xlsx
 from tests.conftest import TZ, ChatBot
-from tests.test_reports import build
+from tests.test_reports import NOV, build
 from tests.web_harness import add_accounts, http_login
 from web.app import create_app
 
@@ -99,6 +105,58 @@ def test_text_that_reads_like_rich_text_markup_stays_text(tmp_path: Path, stream
     write_xlsx([Sheet("台账", ["描述", "备注"], iter(rows) if streamed else rows)], out)
     ws = load_workbook(out)["台账"]
     assert [list(r) for r in ws.iter_rows(min_row=2, values_only=True)] == rows
+
+
+def _libreoffice(book: Path) -> dict[str, list[list[str]]]:
+    """Each sheet of the workbook as LibreOffice Calc shows it (cells as displayed), read
+    from the CSV files `soffice --convert-to` writes, one per sheet."""
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice is missing: run `make test` (it installs libreoffice-calc)"
+    out = book.parent / "csv"
+    # 44 ',', 34 '"', 76 UTF-8, from line 1, …, cells as shown, -1: every sheet to a file
+    how = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
+    done = subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{book.parent / 'lo-profile'}", "--headless",
+         "--convert-to", how, "--outdir", str(out), str(book)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    sheets = {}
+    for path in sorted(out.glob("*.csv")):
+        title = path.stem.removeprefix(f"{book.stem}-")
+        with path.open(encoding="utf-8", newline="") as text:
+            sheets[title] = list(csv.reader(text))
+    return sheets
+
+
+def test_libreoffice_opens_the_ledger_and_odd_texts_as_openpyxl_reads_them(
+    bot: ChatBot, tmp_path: Path
+) -> None:
+    build(bot)
+    bot.clock.set(datetime(2026, 12, 1, 0, 0, tzinfo=TZ))
+    app = bot.app
+    report = compute(app.db, app.config, NOV, bot.clock.now())
+    write_ledger(app.db, app.templates.render, app.config, report, tmp_path / "台账.xlsx")
+    odd = [" 前后有空格 ", "行一\n行二", "&<>\"'", "_x0041_ 不是转义", "<r>已报</r>", "=1+1"]
+    write_xlsx([Sheet("文本", ["原文"], [[t] for t in odd])], tmp_path / "文本.xlsx")
+
+    ledger = _libreoffice(tmp_path / "台账.xlsx")
+    assert sorted(ledger) == sorted(["汇总", "按来源", "台账", "办理记录"])
+    table = load_workbook(tmp_path / "台账.xlsx")["台账"]
+    rows = [list(r) for r in table.iter_rows(values_only=True)]
+    assert ledger["台账"][0] == rows[0]  # the header, Chinese intact
+    assert [r[0] for r in ledger["台账"][1:]] == [r[0] for r in rows[1:]]
+    first = dict(zip(rows[0], ledger["台账"][1], strict=True))
+    assert first["受理时间"] == "2026-11-16 09:00"  # a date cell, shown in its format
+    assert first["状态"] == "已销号"
+    assert first["问题描述"] == dict(zip(rows[0], rows[1], strict=True))["问题描述"]
+    events = load_workbook(tmp_path / "台账.xlsx")["办理记录"].max_row
+    assert len(ledger["办理记录"]) == events
+    summary = {r[0]: r[1:] for r in ledger["汇总"] if r}
+    assert summary["响应率"][0] == "60.0%"  # a percent cell
+    assert _libreoffice(tmp_path / "文本.xlsx")["文本"] == [["原文"], *([t] for t in odd)]
+    texts = load_workbook(tmp_path / "文本.xlsx")["文本"].iter_rows(min_row=2, values_only=True)
+    assert [t for (t,) in texts] == odd
 
 
 def test_a_table_of_text_as_xlsx_has_its_header_frozen(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ import yaml
 from tests.gateway_harness import Gateway, clean_env, wait_for, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "channels", "chamberbot", "handlers", "policy_feeds", "web")
+PACKAGES = ("bot", "channels", "chamberbot", "handlers", "policy_feeds", "sheets", "web")
 # What a clone does not have (git-ignored): at the top, and anywhere; and the package files
 # that are build inputs only.
 TOP_JUNK = {".git", ".venv", "build", "dist", "data"}

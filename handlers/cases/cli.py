@@ -22,12 +22,12 @@ from pathlib import Path
 from bot.feature import SubParsers, command_options, with_services
 from bot.refusal import Refusal
 from bot.services import Services
-from bot.tables import write_table
 from handlers.cases import import_sheet
 from handlers.cases.examples import labelled_examples
 from handlers.cases.listing import CaseFilter
 from handlers.cases.service import Case, CaseService, as_text, ledger_labels, ledger_rows
 from handlers.cases.staff_views import details_context
+from sheets import write_table
 
 __all__ = ["register"]
 

@@ -18,10 +18,10 @@ from bot.db import transaction
 from bot.feature import SubParsers, command_options, with_services
 from bot.refusal import Refusal
 from bot.services import Services
-from bot.tables import read_sheet
 from handlers.cases.actions import staff_id_named
 from handlers.cases.model import Actor
 from handlers.cases.service import CaseService, Registration
+from sheets import read_sheet
 
 __all__ = ["register"]
 

@@ -3,11 +3,11 @@
 
 The labels (headers, statuses, ratings, levels, event kinds) are bot/templates/
 case_ledger.j2, `key|中文`. The rows are built from plain tuples, with the labels looked up
-once (bench/reports.py measures it at 10 k cases): nearly all the time of an XLSX goes to
-XlsxWriter's writing of each cell. Times are naive datetimes in the chamber's time zone
-(Excel has no time zones); `as_text` turns a row into strings for CSV. Phone numbers are
-in the ledger only when the caller asks (the report for the secretariat, the CLI with
---phone).
+once (bench/reports.py measures it at 10 k cases): the rows are about a fifth of an
+XLSX's time, the writing of the cells (sheets/) the rest. Times are naive datetimes in
+the chamber's time zone (Excel has no time zones); `as_text` turns a row into strings for
+CSV. Phone numbers are in the ledger only when the caller asks (the report for the
+secretariat, the CLI with --phone).
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ from urllib.parse import urlencode
 
 from sqlite_utils import Database
 
-from bot.tables import Sheet, write_xlsx
 from bot.templates import clip
 from handlers.cases.listing import DESCRIPTION, STATUSES, CaseFilter, Selection, table_rows
 from handlers.cases.service import Ledger
+from sheets import Sheet, write_xlsx
 
 __all__ = ["EXPORT_LIMIT", "STATUSES", "Filters", "Row", "Words", "ledger_page", "ledger_xlsx",
            "read_rows"]  # fmt: skip
@@ -144,7 +144,7 @@ def ledger_page(
 
 
 def ledger_xlsx(ledger: Ledger, sheet_title: str) -> bytes:
-    """The ledger as one sheet (bot/tables.py: header frozen and filtered, the ledger's
+    """The ledger as one sheet (sheets/: header frozen and filtered, the ledger's
     widths, times as dates)."""
     out = io.BytesIO()
     write_xlsx([Sheet(sheet_title, ledger.header, ledger.rows, ledger.widths)], out)

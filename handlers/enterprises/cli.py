@@ -17,8 +17,8 @@ from bot.db import transaction
 from bot.feature import SubParsers, command_options, with_services
 from bot.people import Actor
 from bot.services import Services
-from bot.tables import read_sheet
 from handlers.enterprises.service import EnterpriseService
+from sheets import read_sheet
 
 __all__ = ["register"]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from bot.db import from_db
 from bot.services import Services
-from bot.tables import write_table
 from handlers.events.service import EventService, export_status
 from handlers.events.store import Activity
+from sheets import write_table
 
 __all__ = ["FORMATS", "export_rows", "write_export"]
 

@@ -1,4 +1,4 @@
-"""The 工作台账 as XLSX (bot/tables.py: XlsxWriter, shared strings): sheets 汇总 (the
+"""The 工作台账 as XLSX (sheets/: its own XML, shared strings): sheets 汇总 (the
 figures), 按来源 (the table by route), 台账 (one row per case opened in the period) and
 办理记录 (every timeline event); 台账 and 办理记录 are the cases feature's one ledger
 (handlers/cases/ledger.py).
@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.tables import Percent, Sheet, write_xlsx
 from handlers.cases.service import TIMELINE_COLUMNS, created_between, ledger_rows
 from handlers.reports.figures import Rate, Report
 from handlers.reports.sources import SourceRow
 from handlers.reports.text import Render, definitions, labels
+from sheets import Percent, Sheet, write_xlsx
 
 __all__ = ["write_ledger"]
 

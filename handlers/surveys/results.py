@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.db import from_db
-from bot.tables import Percent, Sheet, write_xlsx
 from handlers.surveys.answers import shown
 from handlers.surveys.model import Question
 from handlers.surveys.store import SUBMITTED, Response, Survey, SurveyStore
+from sheets import Percent, Sheet, write_xlsx
 
 __all__ = ["Results", "Tally", "by_enterprise", "labels", "results", "write_export"]
 
