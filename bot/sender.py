@@ -162,6 +162,10 @@ class Sender:
                     if paced and not fresh and self.pacing.jitter_seconds > 0:
                         await self.sleep(self.rng.uniform(0, self.pacing.jitter_seconds))
                     sent += await self._send(item)
+                    # A send the transport settles without I/O (a row held for a closed
+                    # reply window) would otherwise run the whole backlog in one go while
+                    # callbacks and the console wait on the event loop.
+                    await asyncio.sleep(0)
 
     def _plan(
         self, now: datetime, paced: bool, fresh_after: int | None = None, most: int = 1

@@ -312,6 +312,35 @@ async def test_transient_failure_retries_in_order_without_holding_other_groups(
     assert rows(app)["一"]["attempts"] == 3
 
 
+async def test_rows_held_without_any_io_do_not_keep_the_event_loop(
+    app: Services, clock: FrozenClock
+) -> None:
+    """A transport that settles a send at once (微信客服 holds a row for a closed window
+    without a request): the sender yields after each, so the loop serves others meanwhile
+    (before: 2,500 such rows kept it for 10 s, and WeCom's callbacks timed out)."""
+    gateway, sleep = Gateway(clock), Sleep(clock)
+    texts = [f"第{i}条" for i in range(40)]
+    for text in texts:
+        gateway.fail(text, TransportError("客服窗口已过（48小时/5条）", held=True))
+    queue(app, MEMBERS_ROOM, *texts)
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    try:
+        assert await sender(app, gateway, sleep).drain_once() == 0
+    finally:
+        other.cancel()
+    assert {str(r["status"]) for r in rows(app).values()} == {"held"}
+    assert turns >= len(texts)  # a turn of the loop for the others after each row
+
+
 async def test_an_unexpected_transport_exception_is_retried_not_fatal(
     app: Services, clock: FrozenClock
 ) -> None:
