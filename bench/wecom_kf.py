@@ -163,6 +163,7 @@ def main() -> None:
                 results["echo handler"] = measure(emu, args.warm, users)
             finally:
                 echo.stop()
+            emu.reset()  # the bot starts as the echo did: no earlier messages to sync
             port = free_port()
             bot_dir = folder / "bot"
             bot_dir.mkdir()
