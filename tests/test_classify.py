@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.classify import HOLDOUT, SET, evaluate, labelled
+from bench.classify import FRESH, HOLDOUT, SET, evaluate, labelled
 from bot.clock import FrozenClock
 from bot.config import load_config
 from bot.scheduler import build_scheduler
@@ -84,6 +84,7 @@ def test_the_labelled_set_meets_the_targets_and_is_spread_over_all_aspects() -> 
     assert result.accuracy >= 0.85
     assert fell / of <= 0.05
     assert len(labelled(HOLDOUT)) >= 48
+    assert len(labelled(FRESH)) >= 64
 
 
 def test_the_example_config_ships_the_demos_rules() -> None:
