@@ -107,26 +107,27 @@ def test_text_that_reads_like_rich_text_markup_stays_text(tmp_path: Path, stream
     assert [list(r) for r in ws.iter_rows(min_row=2, values_only=True)] == rows
 
 
-def _libreoffice(book: Path) -> dict[str, list[list[str]]]:
-    """Each sheet of the workbook as LibreOffice Calc shows it (cells as displayed), read
-    from the CSV files `soffice --convert-to` writes, one per sheet."""
+def _libreoffice(*books: Path) -> dict[str, dict[str, list[list[str]]]]:
+    """Each sheet of each workbook (by file stem, then sheet title) as LibreOffice Calc
+    shows it (cells as displayed), read from the CSV files one `soffice --convert-to` run
+    writes, one per sheet."""
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice is missing: run `make test` (it installs libreoffice-calc)"
-    out = book.parent / "csv"
+    out = books[0].parent / "csv"
     # 44 ',', 34 '"', 76 UTF-8, from line 1, …, cells as shown, -1: every sheet to a file
     how = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
     done = subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{book.parent / 'lo-profile'}", "--headless",
-         "--convert-to", how, "--outdir", str(out), str(book)],
+        [soffice, f"-env:UserInstallation=file://{out.parent / 'lo-profile'}", "--headless",
+         "--convert-to", how, "--outdir", str(out), *map(str, books)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    sheets = {}
-    for path in sorted(out.glob("*.csv")):
-        title = path.stem.removeprefix(f"{book.stem}-")
+    found: dict[str, dict[str, list[list[str]]]] = {book.stem: {} for book in books}
+    for path in out.glob("*.csv"):
+        stem, _, title = path.stem.partition("-")
         with path.open(encoding="utf-8", newline="") as text:
-            sheets[title] = list(csv.reader(text))
-    return sheets
+            found[stem][title] = list(csv.reader(text))
+    return found
 
 
 def test_libreoffice_opens_the_ledger_and_odd_texts_as_openpyxl_reads_them(
@@ -140,7 +141,8 @@ def test_libreoffice_opens_the_ledger_and_odd_texts_as_openpyxl_reads_them(
     odd = [" 前后有空格 ", "行一\n行二", "&<>\"'", "_x0041_ 不是转义", "<r>已报</r>", "=1+1"]
     write_xlsx([Sheet("文本", ["原文"], [[t] for t in odd])], tmp_path / "文本.xlsx")
 
-    ledger = _libreoffice(tmp_path / "台账.xlsx")
+    shown = _libreoffice(tmp_path / "台账.xlsx", tmp_path / "文本.xlsx")
+    ledger = shown["台账"]
     assert sorted(ledger) == sorted(["汇总", "按来源", "台账", "办理记录"])
     table = load_workbook(tmp_path / "台账.xlsx")["台账"]
     rows = [list(r) for r in table.iter_rows(values_only=True)]
@@ -154,7 +156,7 @@ def test_libreoffice_opens_the_ledger_and_odd_texts_as_openpyxl_reads_them(
     assert len(ledger["办理记录"]) == events
     summary = {r[0]: r[1:] for r in ledger["汇总"] if r}
     assert summary["响应率"][0] == "60.0%"  # a percent cell
-    assert _libreoffice(tmp_path / "文本.xlsx")["文本"] == [["原文"], *([t] for t in odd)]
+    assert shown["文本"] == {"文本": [["原文"], *([t] for t in odd)]}
     texts = load_workbook(tmp_path / "文本.xlsx")["文本"].iter_rows(min_row=2, values_only=True)
     assert [t for (t,) in texts] == odd
 
