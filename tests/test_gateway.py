@@ -258,7 +258,9 @@ async def test_an_unanswered_send_counts_if_echoed_and_is_never_repeated(tmp_pat
     if problem:
         pytest.fail(problem)
     gw = Gateway(tmp_path / "gateway.log")
-    transport = WechatyTransport(gw.endpoint, gw.token, rpc_timeout=0.5, echo_grace=1.0)
+    # the send gives up at 0.5 s and waits 2 s more for an echo: a gateway woken at 0.8 s
+    # has 1.7 s to deliver (a loaded machine needs them), one woken at 3.5 s is too late
+    transport = WechatyTransport(gw.endpoint, gw.token, rpc_timeout=0.5, echo_grace=2.0)
     try:
         gw.populate()
         await transport.start(ignore)
@@ -268,7 +270,7 @@ async def test_an_unanswered_send_counts_if_echoed_and_is_never_repeated(tmp_pat
         await transport.send(Outgoing(LI, "woke up in time"))  # no answer, but the echo came
 
         gw.proc.send_signal(signal.SIGSTOP)
-        wake_up(gw, after=2.0)
+        wake_up(gw, after=3.5)
         with pytest.raises(TransportError, match=r"^delivery unknown, not sent again") as failed:
             await transport.send(Outgoing(LI, "woke up too late"))
         assert failed.value.permanent  # the outbox reports it instead of sending it again
