@@ -17,7 +17,7 @@ import gc
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -93,7 +93,7 @@ def write_xlsx(sheets: Sequence[Sheet], target: Path | IO[bytes]) -> None:
     try:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=4) as book:
             for n, sheet in enumerate(sheets, start=1):
-                with book.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as out:
+                with book.open(f"xl/worksheets/sheet{n}.xml", "w") as out:
                     filters.append(_sheet(out, sheet, strings))
             book.writestr("xl/sharedStrings.xml", _shared(strings))
             book.writestr("xl/styles.xml", _STYLES)
@@ -183,19 +183,15 @@ def _row(
 
 def _shared(strings: dict[str, int]) -> str:
     """The shared strings table (a dict keeps the order the indexes were given in)."""
-    return "".join(_items(strings))
-
-
-def _items(strings: dict[str, int]) -> Iterator[str]:
-    yield '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    yield f'<sst {_NS} count="{len(strings)}" uniqueCount="{len(strings)}">'
+    items = []
     for text in strings:
         text = escape(_UNSAFE.sub(lambda m: f"_x{ord(m[0]):04X}_", text[:_MAX_TEXT]))
-        if text[:1].isspace() or text[-1:].isspace():
-            yield f'<si><t xml:space="preserve">{text}</t></si>'
-        else:
-            yield f"<si><t>{text}</t></si>"
-    yield "</sst>"
+        space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+        items.append(f"<si><t{space}>{text}</t></si>")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst {_NS} '
+        f'count="{len(strings)}" uniqueCount="{len(strings)}">{"".join(items)}</sst>'
+    )
 
 
 def _parts(book: zipfile.ZipFile, titles: list[str], filters: list[str]) -> None:
