@@ -18,14 +18,15 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.wecom_api import VendorApi, answer, request
 
 __all__ = ["GroupsEmulator", "Task"]
 
-TOKEN_EXPIRED, BAD_SECRET, BUSY, INVALID = 42001, 40001, -1, 40058
+INVALID = 40058
 CREATE, RESULTS = "externalcontact/add_msg_template", "externalcontact/get_groupmsg_send_result"
 
 
@@ -39,7 +40,7 @@ class Task:
     results: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-class GroupsEmulator:
+class GroupsEmulator(VendorApi):
     def __init__(
         self,
         clock: Callable[[], datetime],
@@ -48,8 +49,8 @@ class GroupsEmulator:
         corp_id: str = "ww-chamber",
         secret: str = "contact-secret",
     ) -> None:
-        self.clock, self.owners, self.corp_id, self.secret = clock, owners, corp_id, secret
-        self.lock = threading.Lock()
+        super().__init__(clock, corp_id, secret)
+        self.owners = owners
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -58,10 +59,8 @@ class GroupsEmulator:
 
     def reset(self) -> None:
         with self.lock:
+            self.forget_calls()
             self.tasks: list[Task] = []
-            self.tokens: dict[str, datetime] = {}
-            self.faults: list[tuple[str | None, int, int]] = []
-            self.calls: list[str] = []
             self.answers: list[int] = []  # errcodes of add_msg_template
             self.drop = 0
 
@@ -89,12 +88,6 @@ class GroupsEmulator:
                 status = 1 if got < limit else 3
                 task.results[chat] = (status, int(now.timestamp()) if status == 1 else 0)
 
-    def fail(
-        self, times: int, *, status: int = 200, errcode: int = BUSY, path: str | None = None
-    ) -> None:
-        with self.lock:
-            self.faults += [(path, status, errcode)] * times
-
     def drop_next(self) -> None:
         with self.lock:
             self.drop += 1
@@ -103,20 +96,9 @@ class GroupsEmulator:
 
     def api(self, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, dict]:
         with self.lock:
-            self.calls.append(path)
-            fault = next((f for f in self.faults if f[0] in (None, path)), None)
-            if fault is not None:
-                self.faults.remove(fault)
-                return fault[1], {"errcode": fault[2], "errmsg": "system busy"}
-            if path == "gettoken":
-                if query.get("corpid") != self.corp_id or query.get("corpsecret") != self.secret:
-                    return 200, {"errcode": BAD_SECRET, "errmsg": "invalid credential"}
-                token = secrets.token_hex(8)
-                self.tokens[token] = self.clock() + timedelta(seconds=7200)
-                return 200, {"errcode": 0, "access_token": token, "expires_in": 7200}
-            expires = self.tokens.get(query.get("access_token", ""))
-            if expires is None or self.clock() >= expires:
-                return 200, {"errcode": TOKEN_EXPIRED, "errmsg": "access_token expired"}
+            gated = self.gate(path, query)
+            if gated is not None:
+                return gated
             if path == CREATE:
                 return 200, self._create(body)
             if path == RESULTS:
@@ -165,11 +147,9 @@ def _handler(emu: GroupsEmulator) -> type[BaseHTTPRequestHandler]:
             self._answer(json.loads(self.rfile.read(length) or b"{}"))
 
         def _answer(self, body: dict[str, Any]) -> None:
-            parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            path = parts.path.removeprefix("/cgi-bin/")
-            status, answer = emu.api(path, query, body)
-            if path == CREATE and answer.get("msgid"):
+            path, query = request(self)
+            status, reply = emu.api(path, query, body)
+            if path == CREATE and reply.get("msgid"):
                 with emu.lock:
                     dropping, emu.drop = emu.drop > 0, max(emu.drop - 1, 0)
                 if dropping:  # created, but the answer never arrives
@@ -177,11 +157,6 @@ def _handler(emu: GroupsEmulator) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                     self.connection.close()
                     return
-            data = json.dumps(answer, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer(self, status, reply)
 
     return Handler

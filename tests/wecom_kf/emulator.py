@@ -20,17 +20,18 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
+
+from tests.wecom_api import VendorApi, answer, request
 
 __all__ = ["KfEmulator"]
 
 HERE = Path(__file__).resolve().parent
 WINDOW_EXCEEDED, STATE_INVALID, BAD_TRANSITION = 95001, 95018, 95016
-TOKEN_EXPIRED, BAD_SECRET, BUSY = 42001, 40001, -1
 BAD_CODE = 990101  # the emulator's own: a send_msg_on_event code unknown, used or late
 
 
-class KfEmulator:
+class KfEmulator(VendorApi):
     def __init__(
         self,
         clock: Callable[[], datetime],
@@ -41,10 +42,9 @@ class KfEmulator:
         aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
         open_kfid: str = "wk-chamber",
     ) -> None:
-        self.clock, self.corp_id, self.secret = clock, corp_id, secret
+        super().__init__(clock, corp_id, secret)
         self.token, self.aes_key, self.open_kfid = token, aes_key, open_kfid
         self.callback_url = ""  # the bot's, set by the test
-        self.lock = threading.Lock()
         self.node = subprocess.Popen(
             ["node", str(HERE / "crypto.mjs")],
             cwd=HERE,
@@ -60,14 +60,12 @@ class KfEmulator:
 
     def reset(self) -> None:
         with self.lock:
+            self.forget_calls()
             self.log: list[dict[str, Any]] = []
             self.sent: list[dict[str, Any]] = []
             self.sessions: dict[str, dict[str, Any]] = {}
-            self.tokens: dict[str, datetime] = {}
             self.codes: dict[str, tuple[datetime, str]] = {}  # code → (issued, user)
             self.msg_tokens: set[str] = set()
-            self.faults: list[tuple[str | None, int, int]] = []  # (path, status, errcode)
-            self.calls: list[str] = []
             self.refused: list[int] = []  # errcodes send_msg answered
 
     def close(self) -> None:
@@ -202,14 +200,6 @@ class KfEmulator:
             s = self._session(user)
             return s["state"], s["servicer"]
 
-    def fail(
-        self, times: int, *, status: int = 200, errcode: int = BUSY, path: str | None = None
-    ) -> None:
-        """The next `times` API calls (to `path`, else any) answer HTTP `status` (503: an
-        outage) or `errcode`."""
-        with self.lock:
-            self.faults += [(path, status, errcode)] * times
-
     def expire_tokens(self) -> None:
         with self.lock:
             self.tokens.clear()
@@ -220,25 +210,9 @@ class KfEmulator:
         self, method: str, path: str, query: dict[str, str], body: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
         with self.lock:
-            self.calls.append(path)
-            fault = next((f for f in self.faults if f[0] in (None, path)), None)
-            if fault is not None:
-                self.faults.remove(fault)
-                return fault[1], {"errcode": fault[2], "errmsg": "system busy"}
-            if path == "gettoken":
-                if query.get("corpid") != self.corp_id or query.get("corpsecret") != self.secret:
-                    return 200, {"errcode": BAD_SECRET, "errmsg": "invalid credential"}
-                token = secrets.token_hex(8)
-                self.tokens[token] = self.clock() + timedelta(seconds=7200)
-                return 200, {
-                    "errcode": 0,
-                    "errmsg": "ok",
-                    "access_token": token,
-                    "expires_in": 7200,
-                }
-            expires = self.tokens.get(query.get("access_token", ""))
-            if expires is None or self.clock() >= expires:
-                return 200, {"errcode": TOKEN_EXPIRED, "errmsg": "access_token expired"}
+            gated = self.gate(path, query)
+            if gated is not None:
+                return gated
             handler = {
                 "kf/sync_msg": self._sync,
                 "kf/send_msg": self._send,
@@ -338,18 +312,11 @@ def _handler(emu: KfEmulator) -> type[BaseHTTPRequestHandler]:
             self._answer("POST", json.loads(self.rfile.read(length) or b"{}"))
 
         def _answer(self, method: str, body: dict[str, Any]) -> None:
-            parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            path = parts.path.removeprefix("/cgi-bin/")
+            path, query = request(self)
             try:
-                status, answer = emu.api(method, path, query, body)
+                status, reply = emu.api(method, path, query, body)
             except _Refused as refused:
-                status, answer = 200, {"errcode": refused.errcode, "errmsg": refused.errmsg}
-            data = json.dumps(answer, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+                status, reply = 200, {"errcode": refused.errcode, "errmsg": refused.errmsg}
+            answer(self, status, reply)
 
     return Handler
