@@ -45,7 +45,7 @@ from jinja2.ext import Extension
 from bot.clock import Clock, SystemClock
 from bot.messages import Choice
 
-__all__ = ["CompiledOnce", "Templates", "clip"]
+__all__ = ["CompiledOnce", "Templates", "clip", "pages"]
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -195,3 +195,25 @@ class Templates:
 
     def names(self) -> list[str]:
         return sorted(n.removesuffix(".j2") for n in self.env.list_templates(extensions=["j2"]))
+
+
+_PAGES = CompiledOnce()  # for pages(): the HTML pages' one way of building an Environment
+
+
+def pages(package: str, folder: str, chat: Templates) -> Environment:
+    """The Environment of a set of HTML pages (the web console's, the member page's): the
+    package's folder, then the chat's templates (their labels for stored codes: one
+    wording), autoescaped, strict, each page compiled once per process, with the chat's
+    wording of times (the `date` and `datetime` filters)."""
+    env = Environment(
+        loader=ChoiceLoader([PackageLoader(package, folder), PackageLoader("bot")]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        bytecode_cache=_PAGES,
+    )
+    for name in ("date", "datetime"):
+        env.filters[name] = chat.env.filters[name]
+    return env

@@ -16,13 +16,12 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import quote
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.services import Services
-from bot.templates import CompiledOnce
+from bot.templates import pages
 from web.offload import Offload
 from web.settings import web_settings
 from web.store import Accounts, User
@@ -36,7 +35,6 @@ SESSION_ID = "sid"  # the cookie's key for the login's row in web_sessions
 Page = Callable[[Request, User], Awaitable[Response]]
 _UNKNOWN = object()
 Endpoint = Callable[[Request], Awaitable[Response]]
-_COMPILED = CompiledOnce()  # each page compiled once per process, however many consoles
 
 
 class Console:
@@ -46,17 +44,7 @@ class Console:
         self.offload = Offload(app)
         #: the features' tabs, (path, label), in the features' order
         self.nav = [tab for f in app.features if f.web is not None for tab in f.web.nav]
-        self.env = Environment(
-            # The console's own pages, and the chat's labels for stored codes (one wording).
-            loader=ChoiceLoader([PackageLoader("web", "templates"), PackageLoader("bot")]),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,
-            bytecode_cache=_COMPILED,
-        )
-        self.env.filters["datetime"] = app.templates.env.filters["datetime"]  # the chat's wording
+        self.env = pages("web", "templates", app.templates)
         self.env.globals["bot_name"] = app.config.bot_name
         self._labels = self.env.get_template("_labels.j2").module
         self._label_cache: dict[tuple[str, object], str] = {}

@@ -12,7 +12,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -20,7 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.services import Services
-from bot.templates import CompiledOnce
+from bot.templates import pages
 from handlers.portal.service import PREFIX, PortalService
 from handlers.portal.store import Session
 
@@ -41,7 +40,6 @@ HEADERS = {
     "cache-control": "no-store",
 }
 MemberPage = Callable[[Request, Session], Awaitable[Response]]
-_COMPILED = CompiledOnce()
 _UNKNOWN = object()
 
 
@@ -72,17 +70,7 @@ class Member:
     def __init__(self, app: Services) -> None:
         self.app = app
         self.portal = app.service(PortalService)
-        self.env = Environment(
-            loader=ChoiceLoader([PackageLoader("handlers.portal", "pages"), PackageLoader("bot")]),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,
-            bytecode_cache=_COMPILED,
-        )
-        for name in ("date", "datetime"):  # the chat's wording of times
-            self.env.filters[name] = app.templates.env.filters[name]
+        self.env = pages("handlers.portal", "pages", app.templates)
         self.env.globals["bot_name"] = app.config.bot_name
         self.env.globals["prefix"] = PREFIX
 
