@@ -9,7 +9,8 @@ no rate limit). Both get the same traffic, private messages `帮助` (chamberbot
 with the menu, through dispatcher, SQLite and the durable outbox):
 
 - warm reply latency: one message at a time, from the control channel's `/say` to the
-  reply showing up at the gateway (polled), p50 and p99 over `--warm` messages;
+  moment the gateway took the reply (its monotonic stamp, CLOCK_MONOTONIC as Python's
+  time.monotonic), p50 and p99 over `--warm` messages;
 - a burst: `--burst` messages from as many contacts, injected by 8 threads; seconds from
   the first message to the last reply, replies received, duplicates (a contact answered
   more than once).
@@ -61,12 +62,18 @@ def _sent_count(gw: Gateway) -> int:
     return int(gw.get("/stats")["sent"])
 
 
+def _arrived(gw: Gateway, i: int) -> float | None:
+    """When the gateway took the (i+1)-th reply (its `received`, CLOCK_MONOTONIC), or None."""
+    stats = gw.get("/stats")
+    return float(stats["last_received"]) if int(stats["sent"]) >= i + 1 else None
+
+
 def measure(gw: Gateway, warm: int, senders: list[str]) -> dict[str, float]:
     warm_senders = senders[:50]
     gw.post("/sent/clear")
     latencies = warm_latency(
         lambda i: gw.say(warm_senders[i % len(warm_senders)], TEXT),
-        lambda i: _sent_count(gw) >= i + 1,
+        lambda i: _arrived(gw, i),
         warm,
         every=0.0002,
     )

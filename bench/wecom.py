@@ -11,8 +11,8 @@ stopped before chamberbot subscribes. Both get the same traffic, private message
 (chamberbot answers with the menu, through dispatcher, SQLite and the durable outbox):
 
 - warm reply latency: one message at a time from `WARM_USERS` users in rotation, from
-  `emulator.say()` to the reply in `emulator.sent_to(user)` (polled every millisecond), p50
-  and p99 over `--warm` messages;
+  `emulator.say()` to the moment the emulator took the reply (its record's `time`, on
+  time.monotonic), p50 and p99 over `--warm` messages;
 - a burst: one message from each of `--burst` users, injected by 8 threads; seconds from
   the first message to the last reply, replies received, duplicates (a user answered more
   than once).
@@ -90,8 +90,10 @@ def measure(emu: WecomEmulator, warm: int, users: list[str]) -> dict[str, float]
     before = emu.stats
     warm_users = users[:WARM_USERS]
 
-    def replied(i: int) -> bool:
-        return len(emu.sent_to(warm_users[i % WARM_USERS])) > i // WARM_USERS
+    def replied(i: int) -> float | None:
+        """When the emulator took the reply to message i (its clock: time.monotonic)."""
+        records, k = emu.sent_to(warm_users[i % WARM_USERS]), i // WARM_USERS
+        return float(records[k]["time"]) if len(records) > k else None
 
     latencies = warm_latency(
         lambda i: emu.say(warm_users[i % WARM_USERS], TEXT), replied, warm, every=POLL

@@ -14,7 +14,7 @@ the callback on its own web server:
 
 Both get the same traffic: warm reply latency (one message at a time from `WARM_USERS`
 customers in rotation, from the customer's message — the emulator's callback POST — to the
-reply showing in what the emulator accepted, p50/p99 over `--warm`), and a burst (one
+moment the emulator accepted the reply, on time.monotonic, p50/p99 over `--warm`), and a burst (one
 message from each of `--burst` customers, injected by 8 threads: seconds to the last reply).
 Prints both and the ratios chamberbot / echo (the issue's target: ≤ 1.3).
 """
@@ -121,9 +121,11 @@ def measure(emu: KfEmulator, warm: int, users: list[str]) -> dict[str, float]:
     _ready(emu, warm_users[0])
     base = {u: len(emu.sent_to(u)) for u in warm_users}
 
-    def replied(i: int) -> bool:
+    def replied(i: int) -> float | None:
+        """When the emulator took the reply to message i (time.monotonic)."""
         user = warm_users[i % WARM_USERS]
-        return len(emu.sent_to(user)) - base[user] > i // WARM_USERS
+        records, k = emu.sent_to(user)[base[user] :], i // WARM_USERS
+        return float(records[k]["received"]) if len(records) > k else None
 
     latencies = warm_latency(
         lambda i: emu.say(warm_users[i % WARM_USERS], TEXT), replied, warm, every=POLL

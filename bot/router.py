@@ -72,6 +72,7 @@ class Router:
     ) -> None:
         self.routes = list(routes)
         self.prompts = dict(prompts)
+        self._help: dict[Role, list[dict[str, Any]]] = {}
         self.by_command: dict[str, Route] = {}
         for route in self.routes:
             if route.command in self.by_command:
@@ -115,6 +116,21 @@ class Router:
 
     def visible(self, role: Role) -> list[Route]:
         return [r for r in self.routes if r.in_help and r.role <= role]
+
+    def help_lines(self, role: Role) -> list[dict[str, Any]]:
+        """What 帮助 lists for a role: each visible command's usage, summary and other
+        keywords. Worked out once per role: the routes do not change under a running bot."""
+        lines = self._help.get(role)
+        if lines is None:
+            lines = self._help[role] = [
+                {
+                    "usage": self.usage(r),
+                    "summary": r.summary,
+                    "aliases": self.aliases[r.command][1:],
+                }
+                for r in self.visible(role)
+            ]
+        return lines
 
     def mentioned_in(self, text: str) -> Route | None:
         """A command keyword standing anywhere in the text, for "did you mean" hints."""

@@ -27,6 +27,8 @@ __all__ = ["Inbox"]
 
 log = logging.getLogger(__name__)
 
+PENDING_ROWS = 64  # journal rows read at a time
+
 Resolve = Callable[[str], Awaitable[Incoming | None]]
 
 
@@ -96,10 +98,7 @@ class Inbox:
         self.journal.prune()
         while True:
             self._more.clear()
-            entries = self.journal.pending(after)
-            if not entries:
-                await self._more.wait()
-                continue
+            entries = self.journal.pending(after, PENDING_ROWS)
             for entry in await self._resolved(entries):
                 after = entry.seq
                 if entry.incoming is None:
@@ -112,6 +111,8 @@ class Inbox:
                 # Handling is synchronous: let the stream reader journal what came in
                 # meanwhile before the next one, so nothing waits unread behind a backlog.
                 await asyncio.sleep(0)
+            if len(entries) < PENDING_ROWS and not self._more.is_set():
+                await self._more.wait()  # nothing journalled since the look: no look again
 
     async def _resolved(self, entries: list[Entry]) -> list[Entry]:
         """The entries with every raw one resolved (and stored) through the gateway."""

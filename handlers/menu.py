@@ -10,11 +10,7 @@ __all__ = ["FEATURE"]
 
 
 def show_menu(ctx: Context) -> list[Outgoing]:
-    router = ctx.services.router
-    routes = [
-        {"usage": router.usage(r), "summary": r.summary, "aliases": router.aliases[r.command][1:]}
-        for r in router.visible(ctx.role)
-    ]
+    routes = ctx.services.router.help_lines(ctx.role)
     return [ctx.say("menu", routes=routes, role=ctx.role.name.lower())]
 
 

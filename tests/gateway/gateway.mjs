@@ -22,7 +22,8 @@
  *
  * Control channel (http://127.0.0.1:<control_port>, JSON bodies and answers):
  *   GET  /health                      -> {ok, logged_in, bot_id}
- *   GET  /stats                       -> {puppet_start_calls, puppet_stop_calls, logins, ...}
+ *   GET  /stats                       -> {puppet_start_calls, puppet_stop_calls, logins, ..., sent, last_received}
+ *                    (received: when a send arrived, seconds on CLOCK_MONOTONIC, as Python time.monotonic)
  *   POST /contacts   {id, name}       -> {id}
  *   POST /rooms      {id, topic, member_ids[]}  (id should end "@chatroom"; bot is added as member)
  *   POST /say        {from, text, room?|to?, mention_ids?[]}  -> {message_id}
@@ -31,7 +32,7 @@
  *   POST /room-topic {room, topic, by?}       -> room-topic event (+ dirty)
  *   POST /room-add   {room, contact, by?}     -> room-join event
  *   POST /room-remove {room, contact, by?}    -> room-leave event
- *   GET  /sent                        -> {sent: [{message_id, conversation_id, text, mention_ids, time}]}
+ *   GET  /sent                        -> {sent: [{message_id, conversation_id, text, mention_ids, time, received}]}
  *   POST /sent/clear                  -> {cleared: n}
  *   POST /fail       {conversation_id, message?, code?}  -> later sends there raise (gRPC error)
  *   POST /unfail     {conversation_id}
@@ -192,7 +193,10 @@ puppet.messageSendText = async (conversationId, text, mentionIdList) => {
     throw new Error(`contact not found: ${conversationId}`)
   }
   const id = 'sent-' + randomUUID()
-  sent.push({ message_id: id, conversation_id: conversationId, text, mention_ids: mentionIds, time: Date.now() })
+  // received: this machine's monotonic clock in seconds (CLOCK_MONOTONIC, as Python's
+  // time.monotonic), so a benchmark times the reply to the moment it arrived here
+  const received = Number(process.hrtime.bigint()) / 1e9
+  sent.push({ message_id: id, conversation_id: conversationId, text, mention_ids: mentionIds, time: Date.now(), received })
   const payload = {
     id,
     talkerId  : puppet.currentUserId,
@@ -231,7 +235,10 @@ const dirty = (type, id) => puppet.dirtyPayload(type, id)
 
 const routes = {
   'GET /health': () => ({ ok: true, logged_in: puppet.isLoggedIn, bot_id: bot.id }),
-  'GET /stats': () => ({ ...stats, logged_in: puppet.isLoggedIn, sent: sent.length }),
+  'GET /stats': () => ({
+    ...stats, logged_in: puppet.isLoggedIn, sent: sent.length,
+    last_received: sent.length ? sent[sent.length - 1].received : null,
+  }),
 
   'POST /contacts': (b) => {
     need(b, 'id')

@@ -13,6 +13,7 @@ import json
 import secrets
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -241,7 +242,8 @@ class KfEmulator(VendorApi):
             self.refused.append(WINDOW_EXCEEDED)
             raise _Refused(WINDOW_EXCEEDED, "the customer must write first")
         s["sent"] += 1
-        self.sent.append({**body, "at": self.clock()})
+        # `received`: when it arrived, on this machine's monotonic clock (the bench's timer)
+        self.sent.append({**body, "at": self.clock(), "received": time.monotonic()})
         return {"msgid": secrets.token_hex(8)}
 
     def _on_event(self, body: dict[str, Any]) -> dict[str, Any]:
