@@ -136,6 +136,9 @@ class GroupsEmulator(VendorApi):
 
 def _handler(emu: GroupsEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive connections, as the vendor's API has
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 

@@ -303,6 +303,9 @@ def _text(sent: dict[str, Any]) -> str:
 
 def _handler(emu: KfEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive connections, as the vendor's API has
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
