@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -42,13 +43,15 @@ class Queued:
     out: Outgoing
     attempts: int
     not_before: datetime
+    behind: int = 0  # heads(): the conversation's rows that may go after this one
 
 
-def _queued(row: tuple[int, str, str, str, int, str, str, str | None, str | None]) -> Queued:
+def _queued(row: tuple[Any, ...]) -> Queued:
+    """A row of `_COLUMNS` (and for heads() the count of rows behind it)."""
     choices = tuple(Choice(label, command) for label, command in json.loads(row[8] or "[]"))
     mentions = tuple(json.loads(row[3] or "[]"))
     out = Outgoing(row[1], row[2], mentions, row[6], choices=choices, reply_to=row[7])
-    return Queued(row[0], out, row[4] or 0, from_db(row[5]))
+    return Queued(row[0], out, row[4] or 0, from_db(row[5]), row[9] if len(row) > 9 else 0)
 
 
 def _on(channel: str | None) -> tuple[str, list[str]]:
@@ -152,15 +155,18 @@ class Outbox:
         A row joins its conversation's queue at its `not_before`; once tried it stays at
         the head (even while it waits for a retry) until it is sent or failed, so later
         rows of that conversation wait behind it. A conversation with a row in flight
-        has no head.
+        has no head. Each head says how many of its conversation's rows may go after it
+        (`behind`), so the sender knows when it has sent all that was due.
         """
         stamp = to_db(now)
         on, params = _on(channel)
         rows = self.db.execute(
-            f"select {_COLUMNS} from outbox where id in ("
-            "  select min(id) from outbox where status = ? and (not_before <= ? or attempts > 0)"
-            f" {on} group by conversation_id)"
-            " and conversation_id not in (select conversation_id from outbox where status = ?)"
+            f"select {_COLUMNS}, queued - 1 from outbox join ("
+            "  select min(id) as head, count(*) as queued from outbox"
+            f"  where status = ? and (not_before <= ? or attempts > 0) {on}"
+            "  group by conversation_id"
+            ") on id = head"
+            " where conversation_id not in (select conversation_id from outbox where status = ?)"
             " order by id",
             [PENDING, stamp, *params, SENDING],
         )

@@ -151,9 +151,10 @@ class Sender:
                 polled = self._other_commit()
                 known, self._known_id = self._known_id, self.outbox.last_id()
                 fresh_after = known if polled else None
-                items, next_at = self._plan(self.clock.now(), paced, fresh_after, most)
+                items, next_at, whole = self._plan(self.clock.now(), paced, fresh_after, most)
                 if not items:
                     return sent, next_at
+                went = 0
                 for i, item in enumerate(items):
                     if i and self._stale(paced):
                         break
@@ -161,22 +162,30 @@ class Sender:
                     fresh = fresh_after is not None and item.id > fresh_after
                     if paced and not fresh and self.pacing.jitter_seconds > 0:
                         await self.sleep(self.rng.uniform(0, self.pacing.jitter_seconds))
-                    sent += await self._send(item)
+                    went += await self._send(item)
                     # A send the transport settles without I/O (a row held for a closed
                     # reply window) would otherwise run the whole backlog in one go while
                     # callbacks and the console wait on the event loop.
                     await asyncio.sleep(0)
+                sent += went
+                if whole and went == len(items):
+                    # All that was due went: next is a scheduled row, or news the wait
+                    # notices (an enqueue here, another process's commit). No second look.
+                    return sent, self._next_at(self.clock.now(), paced)
 
     def _plan(
         self, now: datetime, paced: bool, fresh_after: int | None = None, most: int = 1
-    ) -> tuple[list[Queued], datetime | None]:
+    ) -> tuple[list[Queued], datetime | None, bool]:
         """The rows to send now, at most `most`, one per conversation, oldest first (with
         `fresh_after`, another process committed since the last look: a row queued since,
-        alone, if one may go); else [] and the earliest time one may go (None: idle)."""
+        alone, if one may go); else [] and the earliest time one may go (None: idle). The
+        flag: the rows are all that may go before the next scheduled one (no row waits
+        behind them in their conversations, none for its gap, retry or the rate limit)."""
         heads = self.outbox.heads(now, self.channel)
         blocked = paced and self._rate_slot(now) > now
         earliest: datetime | None = None
         ready: list[Queued] = []
+        whole = True
         for item in heads:
             at = item.not_before
             last = self._last.get(item.out.conversation_id)
@@ -184,20 +193,31 @@ class Sender:
                 at = max(at, last + timedelta(seconds=self.pacing.min_gap_seconds))
             if at <= now and not blocked:
                 if fresh_after is not None and item.id > fresh_after:
-                    return [item], None
-                ready += [item] if len(ready) < most else []
-                if fresh_after is None and len(ready) == most:
-                    break
+                    return [item], None, False
+                if len(ready) == most:
+                    whole = False
+                    if fresh_after is None:
+                        break
+                    continue
+                ready.append(item)
+                whole = whole and item.behind == 0
                 continue
             earliest = at if earliest is None else min(earliest, at)
         if ready:
-            return ready, None
+            return ready, None, whole and earliest is None
+        return [], self._next_at(now, paced, earliest), False
+
+    def _next_at(
+        self, now: datetime, paced: bool, earliest: datetime | None = None
+    ) -> datetime | None:
+        """When a row may next go: the earlier of `earliest` (a head waiting for its gap or
+        retry) and the next scheduled row, and when paced not before the rate limit allows."""
         scheduled = self.outbox.next_scheduled(now, self.channel)
         if scheduled is not None and (earliest is None or scheduled < earliest):
             earliest = scheduled
         if earliest is None or not paced:
-            return [], earliest
-        return [], max(earliest, now, self._rate_slot(now))
+            return earliest
+        return max(earliest, now, self._rate_slot(now))
 
     def _stale(self, paced: bool) -> bool:
         """Mid-batch: another process committed, or the rate limit holds; plan again."""

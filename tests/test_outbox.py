@@ -10,16 +10,18 @@ import asyncio
 import contextlib
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.clock import FrozenClock
 from bot.config import Pacing, QuietHours
+from bot.db import to_db
 from bot.messages import Outgoing
-from bot.outbox import Sender, quiet_until
+from bot.outbox import Queued, Sender, quiet_until
 from bot.sender import INTERRUPTED
 from bot.services import Services
 from bot.transport import OnMessage, TransportError
@@ -501,3 +503,36 @@ async def test_an_idle_sender_wakes_on_enqueue_at_once(app: Services, clock: Fro
 
     assert gateway.times() == [START]
     assert asked[0] == 1.0  # its first data_version poll (tests/test_sender_watch.py)
+
+
+async def test_one_look_at_the_outbox_sends_all_that_was_due_and_no_second_is_needed(
+    app: Services, clock: FrozenClock
+) -> None:
+    """A reply goes after one read of the queue: with nothing behind it and nothing queued
+    meanwhile, the sender waits for news instead of reading again (the read it saves
+    delayed the next reply). Rows behind a head still make it read again."""
+    gateway, sleep = Gateway(clock), Sleep(clock)
+    looks = 0
+    heads = app.outbox.heads
+
+    def counted(*args: Any, **kwargs: Any) -> Iterator[Queued]:
+        nonlocal looks
+        looks += 1
+        return heads(*args, **kwargs)
+
+    app.outbox.heads = counted  # type: ignore[method-assign]
+    queue(app, MEMBERS_ROOM, "回复一")
+    queue(app, OTHER_ROOM, "回复二")
+    queue(app, STAFF_ROOM, "早上八点的汇总")
+    app.db.execute(
+        "update outbox set not_before = ? where text = ?", [to_db(at(8, day=17)), "早上八点的汇总"]
+    )
+    sent = sender(app, gateway, sleep)
+
+    assert await sent._drain(paced=True) == (2, at(8, day=17))
+    assert looks == 1
+    assert gateway.texts() == ["回复一", "回复二"]
+
+    queue(app, MEMBERS_ROOM, "第一段", "第二段")  # two rows of one conversation
+    assert (await sent._drain(paced=True))[0] == 2
+    assert gateway.texts(MEMBERS_ROOM) == ["回复一", "第一段", "第二段"]
