@@ -60,22 +60,30 @@ async def until_terminated() -> None:
     await stop.wait()
 
 
-def warm_latency(
-    say: Callable[[int], object],
-    replied: Callable[[int], float | None],
-    count: int,
-    every: float,
-) -> list[float]:
+Say = Callable[[int], object]
+Replied = Callable[[int], float | None]
+
+
+def warm_latency(say: Say, replied: Replied, count: int, every: float) -> list[float]:
     """Milliseconds from `say(i)` until the reply reached the server, one at a time, for
     `count` messages after WARMUP. `replied(i)` (polled every `every` s) is the moment
     (time.monotonic) the server received the reply to message i, None before."""
-    out = []
+    return warm_side_by_side([(say, replied)], count, every)[0]
+
+
+def warm_side_by_side(
+    sides: list[tuple[Say, Replied]], count: int, every: float
+) -> list[list[float]]:
+    """`warm_latency` for several bots at once, taking turns message by message (echo,
+    bot, echo, bot …), so a change in the machine's load falls on all of them alike."""
+    out: list[list[float]] = [[] for _ in sides]
     for i in range(WARMUP + count):
-        start = time.monotonic()
-        say(i)
-        arrived = wait_for(partial(replied, i), "a reply", timeout=10, every=every)
-        if i >= WARMUP:
-            out.append((arrived - start) * 1000)
+        for side, (say, replied) in enumerate(sides):
+            start = time.monotonic()
+            say(i)
+            arrived = wait_for(partial(replied, i), "a reply", timeout=10, every=every)
+            if i >= WARMUP:
+                out[side].append((arrived - start) * 1000)
     return out
 
 

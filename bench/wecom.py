@@ -2,20 +2,20 @@
 
     .venv/bin/python bench/wecom.py [--warm 200] [--burst 1000]
 
-One WeCom emulator (tests/wecom, wss:// on 127.0.0.1, started once) serves both bots in
-turn: first an echo client (the product's own WeCom transport, channels/wecom_bot.py, in a
-process of its own, answering every message with its text on the message's callback), then
-the real `chamberbot run` process configured for WeCom only (pacing off: no gap, no jitter,
-no rate limit). The bot with the emulator's connection is the only one: the echo client has
-stopped before chamberbot subscribes. Both get the same traffic, private messages `帮助`
-(chamberbot answers with the menu, through dispatcher, SQLite and the durable outbox):
+Two WeCom emulators (tests/wecom, wss:// on 127.0.0.1, started once) in this process, one
+for each bot: an echo client (the product's own WeCom transport, channels/wecom_bot.py, in
+a process of its own, answering every message with its text on the message's callback)
+and the real `chamberbot run` process configured for WeCom only (pacing off: no gap, no
+jitter, no rate limit). Both get the same traffic, private messages `帮助` (chamberbot
+answers with the menu, through dispatcher, SQLite and the durable outbox):
 
 - warm reply latency: one message at a time from `WARM_USERS` users in rotation, from
   `emulator.say()` to the moment the emulator took the reply (its record's `time`, on
-  time.monotonic), p50 and p99 over `--warm` messages;
-- a burst: one message from each of `--burst` users, injected by 8 threads; seconds from
-  the first message to the last reply, replies received, duplicates (a user answered more
-  than once).
+  time.monotonic), p50 and p99 over `--warm` messages; the two bots take turns, message by
+  message, so the machine's load falls on both alike;
+- a burst: one message from each of `--burst` users, injected by 8 threads, first to the
+  echo client, then to chamberbot (the other idle); seconds from the first message to the
+  last reply, replies received, duplicates (a user answered more than once).
 
 Prints the figures for each and the ratios chamberbot / echo client, and what the emulator
 refused or did not deliver (a user's fourth unfinished stream, a message while no
@@ -38,11 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.echo_race import (  # noqa: E402
     EchoProcess,
+    Replied,
+    Say,
     burst,
     figures,
     print_table,
     until_terminated,
-    warm_latency,
+    warm_side_by_side,
 )
 from bot.messages import Incoming, Outgoing  # noqa: E402
 from tests.wecom.emulator import WecomEmulator  # noqa: E402
@@ -85,9 +87,8 @@ def _trouble(emu: WecomEmulator, before: dict[str, int]) -> int:
     return sum(now[k] - before[k] for k in ("refused", "dropped_messages", "undelivered"))
 
 
-def measure(emu: WecomEmulator, warm: int, users: list[str]) -> dict[str, float]:
-    emu.clear()
-    before = emu.stats
+def warm_side(emu: WecomEmulator, users: list[str]) -> tuple[Say, Replied]:
+    """How to say a warm message to a bot on `emu`, and when its reply arrived."""
     warm_users = users[:WARM_USERS]
 
     def replied(i: int) -> float | None:
@@ -95,9 +96,12 @@ def measure(emu: WecomEmulator, warm: int, users: list[str]) -> dict[str, float]
         records, k = emu.sent_to(warm_users[i % WARM_USERS]), i // WARM_USERS
         return float(records[k]["time"]) if len(records) > k else None
 
-    latencies = warm_latency(
-        lambda i: emu.say(warm_users[i % WARM_USERS], TEXT), replied, warm, every=POLL
-    )
+    return (lambda i: emu.say(warm_users[i % WARM_USERS], TEXT)), replied
+
+
+def burst_figures(
+    emu: WecomEmulator, users: list[str], latencies: list[float], before: dict[str, int]
+) -> dict[str, float]:
     emu.clear()
     burst_users = set(users)
     result = burst(
@@ -121,24 +125,34 @@ def main() -> None:
         asyncio.run(_echo_client(*args.echo_client))
         return
 
-    with tempfile.TemporaryDirectory() as scratch, WecomEmulator(secret=SECRET) as emu:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        WecomEmulator(secret=SECRET) as echo_emu,
+        WecomEmulator(secret=SECRET) as bot_emu,
+    ):
         folder = Path(scratch)
         users = [f"bench{i:04d}" for i in range(args.burst)]
         echo = EchoProcess(
-            __file__, "--echo-client", emu.url, str(emu.ca_file), emu.bot_id,
+            __file__, "--echo-client", echo_emu.url, str(echo_emu.ca_file), echo_emu.bot_id,
             env={SECRET_ENV: SECRET},
         )  # fmt: skip
         try:
-            emu.wait_connected()
-            results = {"echo client": measure(emu, args.warm, users)}
+            echo_emu.wait_connected()
+            bot = start_bot(wecom_config(folder, bot_emu), folder / "bot.log", SECRET)
+            try:
+                second = [f"{u}b" for u in users]  # new users: nothing cached or known
+                before = (echo_emu.stats, bot_emu.stats)
+                echo_warm, bot_warm = warm_side_by_side(
+                    [warm_side(echo_emu, users), warm_side(bot_emu, second)], args.warm, POLL
+                )
+                results = {
+                    "echo client": burst_figures(echo_emu, users, echo_warm, before[0]),
+                    "chamberbot": burst_figures(bot_emu, second, bot_warm, before[1]),
+                }
+            finally:
+                bot.stop()
         finally:
             echo.stop()
-        bot = start_bot(wecom_config(folder, emu), folder / "bot.log", SECRET)
-        try:
-            second = [f"{u}b" for u in users]  # new users: nothing cached or known
-            results["chamberbot"] = measure(emu, args.warm, second)
-        finally:
-            bot.stop()
 
     print(f"WeCom bench: warm {args.warm} messages, burst {args.burst} (pacing off)")
     print_table(results, "inject the burst into the emulator")
