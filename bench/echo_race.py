@@ -31,6 +31,7 @@ from statistics import quantiles
 from tests.gateway_harness import clean_env, wait_for
 
 WARMUP = 20
+SETTLE = 0.005  # seconds between a reply and the next message when bots take turns
 THREADS = 8
 
 
@@ -75,7 +76,9 @@ def warm_side_by_side(
     sides: list[tuple[Say, Replied]], count: int, every: float
 ) -> list[list[float]]:
     """`warm_latency` for several bots at once, taking turns message by message (echo,
-    bot, echo, bot …), so a change in the machine's load falls on all of them alike."""
+    bot, echo, bot …), so a change in the machine's load falls on all of them alike. After
+    each reply the next message waits `SETTLE` seconds: what a bot still does after its
+    reply arrived (marking it sent …) must not slow the other's message."""
     out: list[list[float]] = [[] for _ in sides]
     for i in range(WARMUP + count):
         for side, (say, replied) in enumerate(sides):
@@ -84,6 +87,7 @@ def warm_side_by_side(
             arrived = wait_for(partial(replied, i), "a reply", timeout=10, every=every)
             if i >= WARMUP:
                 out[side].append((arrived - start) * 1000)
+            time.sleep(SETTLE)
     return out
 
 

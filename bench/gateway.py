@@ -2,18 +2,19 @@
 
     .venv/bin/python bench/gateway.py [--warm 200] [--burst 1000]
 
-One Node test gateway (tests/gateway, mock WeChat) serves both bots in turn: first a
-trivial echo bot (the same thin client, channels.wechaty, answering every message
-with its own text), then the real `chamberbot run` process (pacing off: no gap, no jitter,
-no rate limit). Both get the same traffic, private messages `帮助` (chamberbot answers
-with the menu, through dispatcher, SQLite and the durable outbox):
+Two Node test gateways (tests/gateway, mock WeChat), one for each bot: a trivial echo bot
+(the same thin client, channels.wechaty, answering every message with its own text) and
+the real `chamberbot run` process (pacing off: no gap, no jitter, no rate limit). Both get
+the same traffic, private messages `帮助` (chamberbot answers with the menu, through
+dispatcher, SQLite and the durable outbox):
 
 - warm reply latency: one message at a time, from the control channel's `/say` to the
   moment the gateway took the reply (its monotonic stamp, CLOCK_MONOTONIC as Python's
-  time.monotonic), p50 and p99 over `--warm` messages;
-- a burst: `--burst` messages from as many contacts, injected by 8 threads; seconds from
-  the first message to the last reply, replies received, duplicates (a contact answered
-  more than once).
+  time.monotonic), p50 and p99 over `--warm` messages; the two bots take turns, message by
+  message, so the machine's load falls on both alike;
+- a burst: `--burst` messages from as many contacts, injected by 8 threads, first to the
+  echo bot, then to chamberbot (the other idle); seconds from the first message to the
+  last reply, replies received, duplicates (a contact answered more than once).
 
 Prints the figures for each bot and the ratios chamberbot / echo bot.
 """
@@ -25,6 +26,7 @@ import asyncio
 import sys
 import tempfile
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,11 +34,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.echo_race import (  # noqa: E402
     EchoProcess,
+    Replied,
+    Say,
     burst,
     figures,
     print_table,
     until_terminated,
-    warm_latency,
+    warm_side_by_side,
 )
 from bot.messages import Incoming, Outgoing  # noqa: E402
 from tests.gateway_harness import Bot, Gateway, write_config  # noqa: E402
@@ -68,15 +72,14 @@ def _arrived(gw: Gateway, i: int) -> float | None:
     return float(stats["last_received"]) if int(stats["sent"]) >= i + 1 else None
 
 
-def measure(gw: Gateway, warm: int, senders: list[str]) -> dict[str, float]:
+def warm_side(gw: Gateway, senders: list[str]) -> tuple[Say, Replied]:
+    """How to say a warm message to the bot on `gw`, and when its reply arrived."""
     warm_senders = senders[:50]
     gw.post("/sent/clear")
-    latencies = warm_latency(
-        lambda i: gw.say(warm_senders[i % len(warm_senders)], TEXT),
-        lambda i: _arrived(gw, i),
-        warm,
-        every=0.0002,
-    )
+    return (lambda i: gw.say(warm_senders[i % len(warm_senders)], TEXT)), partial(_arrived, gw)
+
+
+def burst_figures(gw: Gateway, senders: list[str], latencies: list[float]) -> dict[str, float]:
     gw.post("/sent/clear")
     result = burst(
         lambda s: gw.say(s, TEXT),
@@ -101,27 +104,35 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        gw = Gateway(folder / "gateway.log")
+        echo_gw = Gateway(folder / "echo-gateway.log")
+        bot_gw = Gateway(folder / "gateway.log")
         try:
             senders = [f"wxid_bench{i:04d}" for i in range(args.burst)]
-            for i, contact in enumerate(senders):
-                gw.post("/contacts", id=contact, name=f"会员{i:04d}")
-            echo = EchoProcess(__file__, "--echo-bot", gw.endpoint, gw.token)
+            second = [f"{s}b" for s in senders]  # other contacts: nothing cached or known
+            for i, (contact, other) in enumerate(zip(senders, second, strict=True)):
+                echo_gw.post("/contacts", id=contact, name=f"会员{i:04d}")
+                bot_gw.post("/contacts", id=other, name=f"会员{i:04d}乙")
+            echo = EchoProcess(__file__, "--echo-bot", echo_gw.endpoint, echo_gw.token)
             try:
-                results = {"echo bot": measure(gw, args.warm, senders)}
+                bot = Bot(write_config(folder, bot_gw.endpoint, bot_gw.token), folder / "bot.log")
+                try:
+                    bot.wait_log("logged in to WeChat as", timeout=30)
+                    echo_warm, bot_warm = warm_side_by_side(
+                        [warm_side(echo_gw, senders), warm_side(bot_gw, second)],
+                        args.warm,
+                        every=0.0002,
+                    )
+                    results = {
+                        "echo bot": burst_figures(echo_gw, senders, echo_warm),
+                        "chamberbot": burst_figures(bot_gw, second, bot_warm),
+                    }
+                finally:
+                    bot.stop()
             finally:
                 echo.stop()
-            bot = Bot(write_config(folder, gw.endpoint, gw.token), folder / "bot.log")
-            try:
-                bot.wait_log("logged in to WeChat as", timeout=30)
-                second = [f"{s}b" for s in senders]  # new contacts: nothing cached or known
-                for i, contact in enumerate(second):
-                    gw.post("/contacts", id=contact, name=f"会员{i:04d}乙")
-                results["chamberbot"] = measure(gw, args.warm, second)
-            finally:
-                bot.stop()
         finally:
-            gw.close()
+            echo_gw.close()
+            bot_gw.close()
 
     print(f"gateway bench: warm {args.warm} messages, burst {args.burst} (pacing off)")
     print_table(results, "post the burst to the gateway")

@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/wecom_kf.py [--warm 200] [--burst 300]
 
-One emulator (tests/wecom_kf: the vendor's HTTP API on 127.0.0.1, callbacks encrypted by the
-vendor's `@wecom/crypto` run in Node) serves both in turn, each in a process of its own with
-the callback on its own web server:
+Two emulators (tests/wecom_kf: the vendor's HTTP API on 127.0.0.1, callbacks encrypted by
+the vendor's `@wecom/crypto` run in Node), one for each, each bot in a process of its own
+with the callback on its own web server:
 
 - an echo handler: the product's own 微信客服 transport (channels/wecom_kf.py: callback,
   decryption, sync_msg from its cursor, the inbound journal) answering each message with its
@@ -14,8 +14,10 @@ the callback on its own web server:
 
 Both get the same traffic: warm reply latency (one message at a time from `WARM_USERS`
 customers in rotation, from the customer's message — the emulator's callback POST — to the
-moment the emulator accepted the reply, on time.monotonic, p50/p99 over `--warm`), and a burst (one
-message from each of `--burst` customers, injected by 8 threads: seconds to the last reply).
+moment the emulator accepted the reply, on time.monotonic, p50/p99 over `--warm`; the two
+take turns, message by message, so the machine's load falls on both alike), and a burst
+(one message from each of `--burst` customers, injected by 8 threads, first to the echo,
+then to chamberbot: seconds to the last reply).
 Prints both and the ratios chamberbot / echo (the issue's target: ≤ 1.3).
 """
 
@@ -37,11 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.echo_race import (  # noqa: E402
     EchoProcess,
+    Replied,
+    Say,
     burst,
     figures,
     print_table,
     until_terminated,
-    warm_latency,
+    warm_side_by_side,
 )
 from tests.gateway_harness import Bot, free_port, write_config  # noqa: E402
 from tests.wecom_kf.emulator import KfEmulator  # noqa: E402
@@ -116,7 +120,9 @@ def _replies(emu: KfEmulator, users: set[str]) -> Counter[str]:
     return Counter(r["touser"] for r in sent if r.get("touser") in users)
 
 
-def measure(emu: KfEmulator, warm: int, users: list[str]) -> dict[str, float]:
+def warm_side(emu: KfEmulator, users: list[str]) -> tuple[Say, Replied]:
+    """How a customer writes to the bot behind `emu` (once it answers), and when the reply
+    arrived."""
     warm_users = users[:WARM_USERS]
     _ready(emu, warm_users[0])
     base = {u: len(emu.sent_to(u)) for u in warm_users}
@@ -127,9 +133,10 @@ def measure(emu: KfEmulator, warm: int, users: list[str]) -> dict[str, float]:
         records, k = emu.sent_to(user)[base[user] :], i // WARM_USERS
         return float(records[k]["received"]) if len(records) > k else None
 
-    latencies = warm_latency(
-        lambda i: emu.say(warm_users[i % WARM_USERS], TEXT), replied, warm, every=POLL
-    )
+    return (lambda i: emu.say(warm_users[i % WARM_USERS], TEXT)), replied
+
+
+def burst_figures(emu: KfEmulator, users: list[str], latencies: list[float]) -> dict[str, float]:
     crowd = users[WARM_USERS:]
     result = burst(
         lambda user: emu.say(user, TEXT),
@@ -138,6 +145,15 @@ def measure(emu: KfEmulator, warm: int, users: list[str]) -> dict[str, float]:
         lambda: _replies(emu, set(crowd)),
     )
     return figures(latencies, result)
+
+
+def _side(folder: Path, name: str) -> tuple[KfEmulator, Path, int]:
+    """An emulator calling back a bot on a port of its own, and the bot's folder."""
+    emu = KfEmulator(lambda: datetime.now(UTC))
+    port = free_port()
+    emu.callback_url = f"http://127.0.0.1:{port}/wecom/kf/callback"
+    (folder / name).mkdir()
+    return emu, folder / name, port
 
 
 def main() -> None:
@@ -151,35 +167,34 @@ def main() -> None:
         return
 
     with tempfile.TemporaryDirectory() as scratch:
-        emu = KfEmulator(lambda: datetime.now(UTC))
+        folder = Path(scratch)
+        users = [f"wm{i:04d}" for i in range(args.burst + WARM_USERS)]
+        second = [f"{u}b" for u in users]
+        echo_emu, echo_dir, echo_port = _side(folder, "echo")
+        bot_emu, bot_dir, bot_port = _side(folder, "bot")
         try:
-            folder = Path(scratch)
-            users = [f"wm{i:04d}" for i in range(args.burst + WARM_USERS)]
-            results = {}
-            port = free_port()
-            echo_dir = folder / "echo"
-            echo_dir.mkdir()
-            emu.callback_url = f"http://127.0.0.1:{port}/wecom/kf/callback"
-            echo = EchoProcess(__file__, "--echo", str(_config(echo_dir, emu, port)), env=ENV)
+            config = _config(echo_dir, echo_emu, echo_port)
+            echo = EchoProcess(__file__, "--echo", str(config), env=ENV)
             try:
-                results["echo handler"] = measure(emu, args.warm, users)
+                bot = Bot(_config(bot_dir, bot_emu, bot_port), bot_dir / "bot.log", env=ENV)
+                try:
+                    echo_warm, bot_warm = warm_side_by_side(
+                        [warm_side(echo_emu, users), warm_side(bot_emu, second)], args.warm, POLL
+                    )
+                    results = {
+                        "echo handler": burst_figures(echo_emu, users, echo_warm),
+                        "chamberbot": burst_figures(bot_emu, second, bot_warm),
+                    }
+                except BaseException:
+                    print(f"chamberbot's log ends:\n{bot.log()[-4000:]}", file=sys.stderr)
+                    raise
+                finally:
+                    bot.stop()
             finally:
                 echo.stop()
-            emu.reset()  # the bot starts as the echo did: no earlier messages to sync
-            port = free_port()
-            bot_dir = folder / "bot"
-            bot_dir.mkdir()
-            emu.callback_url = f"http://127.0.0.1:{port}/wecom/kf/callback"
-            bot = Bot(_config(bot_dir, emu, port), bot_dir / "bot.log", env=ENV)
-            try:
-                results["chamberbot"] = measure(emu, args.warm, [f"{u}b" for u in users])
-            except BaseException:
-                print(f"chamberbot's log ends:\n{bot.log()[-4000:]}", file=sys.stderr)
-                raise
-            finally:
-                bot.stop()
         finally:
-            emu.close()
+            echo_emu.close()
+            bot_emu.close()
 
     print(f"微信客服 bench: warm {args.warm} messages, burst {args.burst} (pacing off)")
     print_table(results, "inject the burst (each a callback POST)")
