@@ -120,7 +120,7 @@ def main() -> None:
                     echo_warm, bot_warm = warm_side_by_side(
                         [warm_side(echo_gw, senders), warm_side(bot_gw, second)],
                         args.warm,
-                        every=0.0002,
+                        every=0.001,  # the stamp is the gateway's: polling often only loads it
                     )
                     results = {
                         "echo bot": burst_figures(echo_gw, senders, echo_warm),
