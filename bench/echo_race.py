@@ -1,14 +1,15 @@
-"""A bot against an echo client on the same server: the measurements and the table.
+"""A bot against an echo client, each on a server of its own: the measurements and the table.
 
-Shared by bench/gateway.py (WeChat, the Node test gateway) and bench/wecom.py (WeCom, the
-loopback emulator). The caller says how a message is sent and how replies are counted:
+Shared by bench/gateway.py (WeChat, the Node test gateway), bench/wecom.py (WeCom, the
+loopback emulator) and bench/wecom_kf.py (微信客服). The caller says how a message is sent
+and how replies are counted:
 
 - warm reply latency: one message at a time (after `WARMUP` unmeasured ones), from the send
   to the moment the server received the reply, in milliseconds. The server stamps that
   moment on this machine's monotonic clock (Python's `time.monotonic`, Node's
   `process.hrtime`: both CLOCK_MONOTONIC), so the poll that notices the reply adds
   nothing to the figure (polling every millisecond added up to a millisecond to a 4 ms
-  reply);
+  reply); the bots take turns, message by message;
 - a burst: a message from each of `senders`, injected by `THREADS` threads; seconds from the
   first message to the last reply, replies received, duplicates (a sender answered more
   than once), and how long the injection took.
@@ -65,20 +66,16 @@ Say = Callable[[int], object]
 Replied = Callable[[int], float | None]
 
 
-def warm_latency(say: Say, replied: Replied, count: int, every: float) -> list[float]:
-    """Milliseconds from `say(i)` until the reply reached the server, one at a time, for
-    `count` messages after WARMUP. `replied(i)` (polled every `every` s) is the moment
-    (time.monotonic) the server received the reply to message i, None before."""
-    return warm_side_by_side([(say, replied)], count, every)[0]
-
-
 def warm_side_by_side(
     sides: list[tuple[Say, Replied]], count: int, every: float
 ) -> list[list[float]]:
-    """`warm_latency` for several bots at once, taking turns message by message (echo,
-    bot, echo, bot …), so a change in the machine's load falls on all of them alike. After
-    each reply the next message waits `SETTLE` seconds: what a bot still does after its
-    reply arrived (marking it sent …) must not slow the other's message."""
+    """For each bot, milliseconds from `say(i)` until the reply reached the server, one
+    message at a time, `count` messages after WARMUP. `replied(i)` (polled every `every`
+    s) is the moment (time.monotonic) the server received the reply to message i, None
+    before. The bots take turns message by message (echo, bot, echo, bot …), so a change
+    in the machine's load falls on all of them alike; after each reply the next message
+    waits `SETTLE` seconds, so what a bot still does after its reply arrived (marking it
+    sent …) does not slow the other's message."""
     out: list[list[float]] = [[] for _ in sides]
     for i in range(WARMUP + count):
         for side, (say, replied) in enumerate(sides):

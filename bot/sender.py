@@ -194,13 +194,13 @@ class Sender:
             if at <= now and not blocked:
                 if fresh_after is not None and item.id > fresh_after:
                     return [item], None, False
+                if len(ready) < most:
+                    ready.append(item)
+                    whole = whole and item.behind == 0
                 if len(ready) == most:
-                    whole = False
+                    whole = False  # a full plan: more may be waiting, unread
                     if fresh_after is None:
-                        break
-                    continue
-                ready.append(item)
-                whole = whole and item.behind == 0
+                        break  # (reading the rest would cost a row each: 1,000 in a burst)
                 continue
             earliest = at if earliest is None else min(earliest, at)
         if ready:
