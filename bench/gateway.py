@@ -3,10 +3,10 @@
     .venv/bin/python bench/gateway.py [--warm 200] [--burst 1000]
 
 Two Node test gateways (tests/gateway, mock WeChat), one for each bot: a trivial echo bot
-(the same thin client, channels.wechaty, answering every message with its own text) and
-the real `chamberbot run` process (pacing off: no gap, no jitter, no rate limit). Both get
-the same traffic, private messages `帮助` (chamberbot answers with the menu, through
-dispatcher, SQLite and the durable outbox):
+(the same thin client, channels.wechaty, its journal on a SQLite file as the bot's,
+answering every message with its own text) and the real `chamberbot run` process (pacing
+off: no gap, no jitter, no rate limit). Both get the same traffic, private messages `帮助`
+(chamberbot answers with the menu, through dispatcher, SQLite and the durable outbox):
 
 - warm reply latency: one message at a time, from the control channel's `/say` to the
   moment the gateway took the reply (its monotonic stamp, CLOCK_MONOTONIC as Python's
@@ -48,10 +48,12 @@ from tests.gateway_harness import Bot, Gateway, write_config  # noqa: E402
 TEXT = "帮助"
 
 
-async def _echo_bot(endpoint: str, token: str) -> None:
+async def _echo_bot(endpoint: str, token: str, db: str) -> None:
+    from bot.db import open_db
+    from bot.journal import Journal
     from channels.wechaty import WechatyTransport
 
-    transport = WechatyTransport(endpoint, token)
+    transport = WechatyTransport(endpoint, token, journal=Journal(open_db(db), "wechat"))
 
     async def answer(msg: Incoming) -> None:
         await transport.send(Outgoing(msg.conversation_id, msg.text))
@@ -95,7 +97,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=200)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument(
-        "--echo-bot", nargs=2, metavar=("ENDPOINT", "TOKEN"), help=argparse.SUPPRESS
+        "--echo-bot", nargs=3, metavar=("ENDPOINT", "TOKEN", "DB"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.echo_bot:
@@ -112,7 +114,9 @@ def main() -> None:
             for i, (contact, other) in enumerate(zip(senders, second, strict=True)):
                 echo_gw.post("/contacts", id=contact, name=f"会员{i:04d}")
                 bot_gw.post("/contacts", id=other, name=f"会员{i:04d}乙")
-            echo = EchoProcess(__file__, "--echo-bot", echo_gw.endpoint, echo_gw.token)
+            echo = EchoProcess(
+                __file__, "--echo-bot", echo_gw.endpoint, echo_gw.token, str(folder / "echo.db")
+            )
             try:
                 bot = Bot(write_config(folder, bot_gw.endpoint, bot_gw.token), folder / "bot.log")
                 try:

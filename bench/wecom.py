@@ -4,7 +4,8 @@
 
 Two WeCom emulators (tests/wecom, wss:// on 127.0.0.1, started once) in this process, one
 for each bot: an echo client (the product's own WeCom transport, channels/wecom_bot.py, in
-a process of its own, answering every message with its text on the message's callback)
+a process of its own with its journal on a SQLite file as the bot's, answering every
+message with its text on the message's callback)
 and the real `chamberbot run` process configured for WeCom only (pacing off: no gap, no
 jitter, no rate limit). Both get the same traffic, private messages `帮助` (chamberbot
 answers with the menu, through dispatcher, SQLite and the durable outbox):
@@ -56,8 +57,10 @@ WARM_USERS = 5  # few enough to be "known"; one finished reply each before the n
 POLL = 0.001  # seconds between two looks for the warm reply
 
 
-async def _echo_client(url: str, ca_file: str, bot_id: str) -> None:
-    from channels.wecom_bot import WecomBotTransport
+async def _echo_client(url: str, ca_file: str, bot_id: str, db: str) -> None:
+    from bot.db import open_db
+    from bot.journal import Journal
+    from channels.wecom_bot import CHANNEL, WecomBotTransport
 
     transport = WecomBotTransport(
         url,
@@ -65,6 +68,7 @@ async def _echo_client(url: str, ca_file: str, bot_id: str) -> None:
         os.environ[SECRET_ENV],
         names=["商会助手"],
         ssl_context=ssl.create_default_context(cafile=ca_file),
+        journal=Journal(open_db(db), CHANNEL),  # on a file, as the bot's
     )
 
     async def answer(msg: Incoming) -> None:
@@ -118,7 +122,10 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=200)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument(
-        "--echo-client", nargs=3, metavar=("URL", "CA_FILE", "BOT_ID"), help=argparse.SUPPRESS
+        "--echo-client",
+        nargs=4,
+        metavar=("URL", "CA_FILE", "BOT_ID", "DB"),
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args()
     if args.echo_client:
@@ -134,6 +141,7 @@ def main() -> None:
         users = [f"bench{i:04d}" for i in range(args.burst)]
         echo = EchoProcess(
             __file__, "--echo-client", echo_emu.url, str(echo_emu.ca_file), echo_emu.bot_id,
+            str(folder / "echo.db"),
             env={SECRET_ENV: SECRET},
         )  # fmt: skip
         try:
