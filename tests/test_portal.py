@@ -20,6 +20,7 @@ from bot.clock import FrozenClock
 from chamberbot.cli import main
 from handlers.cases.service import Actor, Case
 from handlers.enterprises.service import EnterpriseService
+from handlers.events.service import EventService
 from handlers.portal import PortalService
 from handlers.portal.member import COOKIE
 from policy_feeds.manual import add_manual
@@ -430,6 +431,51 @@ async def test_an_event_is_registered_for_on_the_page(bot: ChatBot) -> None:
         assert "报名成功" in after.text
         assert "您已报名" in after.text
     assert bot.app.people.contact(ZHANG)["phone"] == "13800138000"
+
+
+async def test_a_registration_is_withdrawn_on_the_page_and_the_seat_goes_to_the_waiting(
+    bot: ChatBot,
+) -> None:
+    """取消报名 on the page is chat's: the seat goes to the first waiting, who is told (and
+    the staff rooms); a second press changes nothing and says so."""
+    event = make_event(bot.app, capacity=1)
+    events = bot.app.service(EventService)
+    bot.app.people.remember(ZHANG, enterprise="张氏机械")
+
+    def status_of(contact_id: str) -> str | None:
+        reg = events.store.registration(event.id, [contact_id])
+        return reg.status if reg else None
+
+    async with client_of(bot) as client:
+        await opened(client, link_for(bot))
+        page = await client.get("/m/events")
+        signed = await client.post(
+            f"/m/events/{event.id}/register", data={"csrf": csrf(page.text)}
+        )
+        assert signed.headers["location"].startswith("/m/events?done=signup_registered")
+        waiting = events.register(
+            event.id, bot.clock.now(), contact_id=LI, name="李总", enterprise="李记",
+            phone=None, conversation_id=LI, is_group=False,
+        )  # fmt: skip
+        assert waiting.outcome == "waiting"
+        page = await client.get("/m/events")
+        assert "取消报名" in text_at(page.text, f"//section[@id='event-{event.id}']//button")
+        path = f"/m/events/{event.id}/withdraw"
+        asked = await client.get(path)  # the button asks once more, changing nothing
+        assert "确定取消这个活动的报名吗" in asked.text
+        assert status_of(LI) == "waiting"
+        withdrawn = await client.post(path, data={"csrf": csrf(asked.text)})
+        assert withdrawn.headers["location"].startswith("/m/events?done=withdraw_cancelled")
+        after = await client.get(withdrawn.headers["location"])
+        assert "已取消报名，名额已释放。" in after.text
+        assert "您已报名" not in after.text
+        again = await client.post(path, data={"csrf": csrf(after.text)})
+        assert again.headers["location"].startswith("/m/events?done=withdraw_not_registered")
+    told = [str(r["text"]) for r in bot.queued(LI)]
+    assert any("您已从候补转为正式报名" in t and event.title in t for t in told)
+    staff = [str(r["text"]) for r in bot.queued(STAFF_ROOM)]
+    assert any("【候补递补】" in t and "李总" in t for t in staff)
+    assert status_of(LI) == "registered"
 
 
 async def test_the_profile_is_saved_through_the_enterprise_service(bot: ChatBot) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from playwright.async_api import Browser
 
 from handlers.cases.service import Actor
+from handlers.events.service import EventService
 from tests.conftest import ChatBot, actor, case_service
 from tests.events_helpers import make_event
 from tests.test_portal import ZHANG, link_for
@@ -47,6 +48,17 @@ def seed(bot: ChatBot) -> tuple[str, int]:
     cases.answer(claimed, actor("wxid_wang"), "已联系开户行，正在协调续贷方案。", now)
     cases.resolve(cases.get(claimed.id), actor("wxid_wang"), "银行同意续贷一年。", now)
     make_event(app, title="数字化转型大讲堂：中小制造企业如何上云用数赋智", need_phone=1)
+    salon = make_event(app, title="民营企业家沙龙：出口转内销", capacity=20)
+    app.service(EventService).register(
+        salon.id,
+        now,
+        contact_id=ZHANG,
+        name="张总",
+        enterprise="浙江张氏精密机械制造有限公司",
+        phone=None,
+        conversation_id=ZHANG,
+        is_group=False,
+    )  # fmt: skip  (registered: the page offers 取消报名)
     return link_for(bot), survey_id
 
 
@@ -73,3 +85,10 @@ async def test_the_member_page_fits_a_390_px_phone(bot: ChatBot, browser: Browse
                 await run.shot("portal_case")
             elif where.startswith("/m/surveys/"):
                 await run.shot("portal_survey")
+            elif where == "/m/events":
+                await run.shot("portal_events")
+                await page.get_by_role("button", name="取消报名").click()  # asks once more
+                await page.get_by_role("button", name="确定取消报名").wait_for()
+                scroll, width = await page.evaluate(WIDTH_JS)
+                assert scroll <= width
+                await run.shot("portal_withdraw")

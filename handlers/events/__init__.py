@@ -19,6 +19,7 @@ from bot.services import Services
 from handlers.events import chat, cli, publish
 from handlers.events import web as events_web
 from handlers.events.demo import console_seed
+from handlers.events.notices import promoted_notices
 from handlers.events.reminders import console_sweep
 from handlers.events.service import EventService
 from handlers.events.settings import EventsSettings, settings
@@ -65,7 +66,12 @@ ROUTES: list[Route] = [
 
 
 def _service(services: Services) -> EventService:
-    return EventService(services.db, settings(services.config), services.people.same_person)
+    return EventService(
+        services.db,
+        settings(services.config),
+        services.people.same_person,
+        lambda event, promoted: promoted_notices(services, event, promoted),
+    )
 
 
 def _jobs(services: Services) -> list[JobSpec]:

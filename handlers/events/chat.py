@@ -23,7 +23,7 @@ from typing import Any
 from bot.messages import Outgoing, Role
 from bot.normalize import SEPARATORS, normalize, split_word
 from bot.router import Context
-from handlers.events.notices import event_view, promoted_notices
+from handlers.events.notices import event_view
 from handlers.events.service import EventService
 from handlers.events.store import ANNOUNCED, DRAFT, Activity
 
@@ -182,11 +182,12 @@ def withdraw(ctx: Context) -> list[Outgoing]:
     found = find_event(ctx, ctx.args)
     if isinstance(found, list):
         return found
-    done = ctx.service(EventService).withdraw(found.id, ctx.msg.sender_id, ctx.now)
+    events = ctx.service(EventService)
+    done = events.withdraw(found.id, ctx.msg.sender_id, ctx.now)
     reply = ctx.say(
         "events_withdrawn", outcome=done.outcome, event=done.event, register=_register_kw(ctx)
     )
-    return [reply, *promoted_notices(ctx.services, done.event, done.promoted)]
+    return [reply, *events.promotion_notices(done)]
 
 
 # -- 签到 -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.db import from_db, to_db
+from bot.messages import Outgoing
 from bot.normalize import normalize
 from handlers.events.settings import EventsSettings as Settings
 from handlers.events.store import (
@@ -89,11 +90,14 @@ class EventService:
         db: Database,
         settings: Settings,
         same_person: Callable[[str], list[str]] | None = None,
+        promotion_notices: Callable[[Activity, list[Registration]], list[Outgoing]] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         #: a contact's registrations are its person's (every linked channel's)
         self.same_person = same_person or (lambda contact_id: [contact_id])
+        #: the feature's notices to those a withdrawal moved up (handlers/events/notices.py)
+        self._promotion_notices = promotion_notices or (lambda event, promoted: [])
         self.store = EventStore(db)
 
     # -- events ---------------------------------------------------------------------------
@@ -245,6 +249,12 @@ class EventService:
             reg = self.store.set_registration(reg, status=CANCELLED, cancelled_at=to_db(now))
             promoted = self._promote(event, now)
         return Withdrawal("cancelled", event, reg, promoted)
+
+    def promotion_notices(self, done: Withdrawal) -> list[Outgoing]:
+        """What tells the members a withdrawal moved up from the waiting list, and the staff
+        rooms (the events feature's own notices), for every caller to queue: chat after its
+        reply, the member page at once."""
+        return self._promotion_notices(done.event, done.promoted) if done.promoted else []
 
     def _promote(self, event: Activity, now: datetime) -> list[Registration]:
         """Fill free seats from the head of the waiting list (inside the caller's lock)."""

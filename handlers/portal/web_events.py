@@ -2,8 +2,10 @@
 through the events feature's service as chat registers (name, enterprise and — when the
 event needs it — a phone number asked on the form instead of in turns).
 
-取消报名 stays in chat (`取消报名 <编号>`): a freed seat promotes the first on the waiting
-list, and telling them is the events feature's own notice, which the page does not reach."""
+取消报名 is a button beside the member's standing; a page of its own asks once more, then
+the route makes the service call chat's `取消报名 <编号>` makes: a freed seat goes to the
+first on the waiting list, who is told (and the staff rooms) with the events feature's own
+notices, handed over by its service, in the same transaction."""
 
 from __future__ import annotations
 
@@ -83,7 +85,20 @@ def routes(member: Member) -> list[Route]:
             )
         return member.redirect(f"/events?done=signup_{signup.outcome}#event-{found.id}")
 
+    async def withdraw(request: Request, session: Session) -> Response:
+        """GET asks first (a seat given up may go to the waiting list for good); POST does it."""
+        found = events.store.find(int(request.path_params["id"]))
+        if found is None or found.status == DRAFT:
+            return member.refuse(request, "no_event", 404)
+        if request.method == "GET":
+            return member.render(request, "withdraw.html", event=found)
+        with transaction(app.db):
+            done = events.withdraw(found.id, session.contact_id, app.clock.now())
+            app.outbox.enqueue(events.promotion_notices(done))
+        return member.redirect(f"/events?done=withdraw_{done.outcome}#event-{found.id}")
+
     return [
         Route("/events", member.page(listing)),
         Route("/events/{id:int}/register", member.page(register), methods=["POST"]),
+        Route("/events/{id:int}/withdraw", member.page(withdraw), methods=["GET", "POST"]),
     ]
