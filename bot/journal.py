@@ -26,9 +26,10 @@ from sqlite_utils import Database
 
 from bot.messages import Incoming
 
-__all__ = ["RAW", "READY", "Entry", "Journal", "mark_handled"]
+__all__ = ["PAGE", "RAW", "READY", "Entry", "Journal", "mark_handled"]
 
 RAW, READY, HANDLED, SKIPPED, ERROR = "raw", "ready", "handled", "skipped", "error"
+PAGE = 64  # rows `pending` reads at a time
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,8 @@ class Journal:
                 [self.channel, RAW, READY, time.time() - days * 86400],
             ).rowcount
 
-    def pending(self, after: int, limit: int = 64) -> list[Entry]:
-        """Rows not yet handled with `seq` > `after`, in arrival order."""
+    def pending(self, after: int, limit: int = PAGE) -> list[Entry]:
+        """Rows not yet handled with `seq` > `after`, in arrival order, at most `limit`."""
         rows = self.db.execute(
             "select seq, message_id, status, incoming from journal"
             " where channel = ? and status in (?, ?) and seq > ? order by seq limit ?",

@@ -107,6 +107,15 @@ _COMPILED = CompiledOnce()  # for Templates' one way of building its Environment
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
+#: What every Environment here shares: an unknown name fails loudly, a line that is only a
+#: block tag leaves no trace, and templates do not change under a running bot.
+_STRICT: dict[str, Any] = {
+    "undefined": StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "auto_reload": False,
+}
+
 
 class DictsFirst(Environment):
     """An Environment that reads `row.name` on a dict (most values handed to a template
@@ -147,14 +156,11 @@ class Templates:
         loaders.extend(FileSystemLoader(str(d)) for d in feature_dirs)
         self.env = DictsFirst(
             loader=ChoiceLoader(loaders),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
             keep_trailing_newline=False,
             autoescape=False,
-            auto_reload=False,
-            extensions=[KeepLineEnds],  # templates do not change under a running bot
+            extensions=[KeepLineEnds],
             bytecode_cache=_COMPILED,
+            **_STRICT,
         )
         self.tz = tz
         self._compiled: dict[str, Template] = {}
@@ -222,16 +228,14 @@ def pages(package: str, folder: str, chat: Templates) -> Environment:
     """The Environment of a set of HTML pages (the web console's, the member page's): the
     package's folder, then the chat's templates (their labels for stored codes: one
     wording), autoescaped, strict, each page compiled once per process, with the chat's
-    wording of times (the `date` and `datetime` filters)."""
+    wording of times (the `date` and `datetime` filters) and its `bot_name`."""
     env = DictsFirst(
         loader=ChoiceLoader([PackageLoader(package, folder), PackageLoader("bot")]),
         autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
         bytecode_cache=_PAGES,
+        **_STRICT,
     )
     for name in ("date", "datetime"):
         env.filters[name] = chat.env.filters[name]
+    env.globals["bot_name"] = chat.env.globals["bot_name"]
     return env

@@ -19,15 +19,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from bot.journal import RAW, Entry, Journal
+from bot.journal import PAGE, RAW, Entry, Journal
 from bot.messages import Incoming
 from bot.transport import OnMessage
 
 __all__ = ["Inbox"]
 
 log = logging.getLogger(__name__)
-
-PENDING_ROWS = 64  # journal rows read at a time
 
 Resolve = Callable[[str], Awaitable[Incoming | None]]
 
@@ -98,7 +96,7 @@ class Inbox:
         self.journal.prune()
         while True:
             self._more.clear()
-            entries = self.journal.pending(after, PENDING_ROWS)
+            entries = self.journal.pending(after)
             for entry in await self._resolved(entries):
                 after = entry.seq
                 if entry.incoming is None:
@@ -111,7 +109,7 @@ class Inbox:
                 # Handling is synchronous: let the stream reader journal what came in
                 # meanwhile before the next one, so nothing waits unread behind a backlog.
                 await asyncio.sleep(0)
-            if len(entries) < PENDING_ROWS and not self._more.is_set():
+            if len(entries) < PAGE and not self._more.is_set():
                 await self._more.wait()  # nothing journalled since the look: no look again
 
     async def _resolved(self, entries: list[Entry]) -> list[Entry]:

@@ -45,7 +45,6 @@ class Console:
         #: the features' tabs, (path, label), in the features' order
         self.nav = [tab for f in app.features if f.web is not None for tab in f.web.nav]
         self.env = pages("web", "templates", app.templates)
-        self.env.globals["bot_name"] = app.config.bot_name
         self._labels = self.env.get_template("_labels.j2").module
         self._label_cache: dict[tuple[str, object], str] = {}
         self.day = lru_cache(maxsize=4096)(self._day)  # tables show the same days many times

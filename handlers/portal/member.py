@@ -71,7 +71,6 @@ class Member:
         self.app = app
         self.portal = app.service(PortalService)
         self.env = pages("handlers.portal", "pages", app.templates)
-        self.env.globals["bot_name"] = app.config.bot_name
         self.env.globals["prefix"] = PREFIX
 
     # -- the session -----------------------------------------------------------------------
