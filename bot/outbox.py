@@ -12,7 +12,6 @@ The sender itself lives in bot/sender.py.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -48,8 +47,8 @@ class Queued:
 
 def _queued(row: tuple[Any, ...]) -> Queued:
     """A row of `_COLUMNS` (and for heads() the count of rows behind it)."""
-    choices = tuple(Choice(label, command) for label, command in json.loads(row[8] or "[]"))
-    mentions = tuple(json.loads(row[3] or "[]"))
+    choices = tuple(Choice(*pair) for pair in json.loads(row[8])) if row[8] else ()
+    mentions = tuple(json.loads(row[3])) if row[3] and row[3] != "[]" else ()
     out = Outgoing(row[1], row[2], mentions, row[6], choices=choices, reply_to=row[7])
     return Queued(row[0], out, row[4] or 0, from_db(row[5]), row[9] if len(row) > 9 else 0)
 
@@ -89,7 +88,12 @@ class Outbox:
         self.clock = clock
         self.shows_phones = shows_phones
         self.mask = mask
-        self.wakeup = asyncio.Event()
+        self._listeners: list[tuple[str, Callable[[], None]]] = []
+
+    def listen(self, channel: str, call: Callable[[], None]) -> None:
+        """Call `call()` whenever a row for `channel` is queued (each sender listens for
+        its own channel: an enqueue wakes the sender that sends it, and only that one)."""
+        self._listeners.append((channel, call))
 
     def enqueue(
         self,
@@ -112,7 +116,9 @@ class Outbox:
             not_before = quiet_until(self.quiet, current)
         now = to_db(current)
         rows: list[object] = []
+        channels: set[str] = set()
         for i, out in enumerate(outs):
+            channels.add(out.channel)
             text = out.text
             if self.mask and not self.shows_phones(out.conversation_id):
                 text = mask_phones(text)
@@ -143,7 +149,9 @@ class Outbox:
                     batch,
                 ).rowcount
         if added:
-            self.wakeup.set()
+            for channel, call in self._listeners:
+                if channel in channels:
+                    call()
         return added
 
     # -- what the sender reads ----------------------------------------------------------
@@ -186,6 +194,13 @@ class Outbox:
 
     def last_id(self) -> int:
         return int(self.db.execute("select max(id) from outbox").fetchone()[0] or 0)
+
+    def look(self) -> tuple[int, int]:
+        """(the connection's `PRAGMA data_version`, the last id), read in one statement:
+        the version changes only when another connection commits."""
+        sql = "select data_version, (select max(id) from outbox) from pragma_data_version"
+        version, last = self.db.execute(sql).fetchone()
+        return int(version), int(last or 0)
 
     def held(self, now: datetime) -> tuple[int, datetime | None]:
         """How many pending rows wait for a later time (quiet hours …), and the first time."""

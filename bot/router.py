@@ -97,9 +97,10 @@ class Router:
                         f"commands.{route.command}", f"keyword {word!r} is also used by {other}"
                     )
                 self.keywords[key] = route.command
+        self._longest = max(map(len, self.keywords), default=0)
 
     def match(self, text: str, *, loose: bool) -> tuple[Route, str, str] | None:
-        found = split_command(text, self.keywords, loose=loose)
+        found = split_command(text, self.keywords, loose=loose, longest=self._longest)
         if found is None:
             return None
         command, keyword, rest = found

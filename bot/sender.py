@@ -102,6 +102,9 @@ class Sender:
         self._started = False
         self._last: dict[str, datetime] = {}  # conversation → when it was last sent to
         self._window: deque[datetime] = deque()  # sends in the last minute, oldest first
+        self._news = False  # a row for this channel was queued since the pass began
+        self._waiter: asyncio.Future[None] | None = None  # the wait an enqueue ends
+        outbox.listen(self.channel, self._queued)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -124,7 +127,7 @@ class Sender:
         `poll_seconds`, whether the sender was idle or pacing a backlog.
         """
         while True:
-            self.outbox.wakeup.clear()
+            self._news = False
             wait = idle_seconds
             try:
                 _, next_at = await self._drain(paced=True)
@@ -148,8 +151,7 @@ class Sender:
             sent, most = 0, 1 if paced and self.pacing.jitter_seconds > 0 else BATCH
             while True:
                 # Read before the outbox is: a commit after this is news to the next wait.
-                polled = self._other_commit()
-                known, self._known_id = self._known_id, self.outbox.last_id()
+                polled, known = self._look()
                 fresh_after = known if polled else None
                 items, next_at, whole = self._plan(self.clock.now(), paced, fresh_after, most)
                 if not items:
@@ -314,12 +316,13 @@ class Sender:
     def _data_version_now(self) -> int:
         return int(self.outbox.db.execute("PRAGMA data_version").fetchone()[0])
 
-    def _other_commit(self) -> bool:
-        """Whether another connection committed since the last look (data_version)."""
-        version = self._data_version_now()
+    def _look(self) -> tuple[bool, int]:
+        """Whether another connection committed since the last look (data_version), and
+        the outbox's last id at the last look (rows after it are news)."""
+        version, last = self.outbox.look()
         changed = self._data_version is not None and version != self._data_version
-        self._data_version = version
-        return changed
+        known, self._data_version, self._known_id = self._known_id, version, last
+        return changed, known
 
     async def _wait_watching(self, seconds: float) -> None:
         """Wait `seconds`, in steps of at most poll_seconds, ending early on an enqueue in
@@ -333,28 +336,32 @@ class Sender:
             step = min(left, self.poll_seconds)
             await self._wait(step)
             left -= step
-            if self.outbox.wakeup.is_set() or self._data_version_now() != self._data_version:
+            if self._news or self._data_version_now() != self._data_version:
                 return
 
+    def _queued(self) -> None:
+        """The outbox queued a row for this channel: news for the pass, and the end of a
+        wait in progress (the sender runs on the event loop's next turn)."""
+        self._news = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
     async def _wait(self, seconds: float) -> None:
-        """Sleep (the injected way) until `seconds` pass or something is enqueued."""
-        if self.outbox.wakeup.is_set():
+        """Sleep (the injected way) until `seconds` pass or a row for this channel is
+        queued. The enqueue settles the future the sender awaits; the sleep, cancelled
+        when the enqueue came first, is left to finish on its own."""
+        if self._news:
             return
-        # One future that the first of the two settles: a reply queued meanwhile goes out
-        # two turns of the event loop after its enqueue (asyncio.wait and gathering the
-        # cancelled loser took five). The loser is cancelled and left to finish on its own.
-        either = asyncio.get_running_loop().create_future()
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
 
-        def settle(_: object) -> None:
-            if not either.done():
-                either.set_result(None)
+        def woken(_: object) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
 
-        woken = asyncio.ensure_future(self.outbox.wakeup.wait())
         slept = asyncio.ensure_future(self.sleep(seconds))
-        woken.add_done_callback(settle)
-        slept.add_done_callback(settle)
+        slept.add_done_callback(woken)
         try:
-            await either
+            await waiter
         finally:
-            woken.cancel()
+            self._waiter = None
             slept.cancel()

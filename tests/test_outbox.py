@@ -536,3 +536,40 @@ async def test_one_look_at_the_outbox_sends_all_that_was_due_and_no_second_is_ne
     queue(app, MEMBERS_ROOM, "第一段", "第二段")  # two rows of one conversation
     assert (await sent._drain(paced=True))[0] == 2
     assert gateway.texts(MEMBERS_ROOM) == ["回复一", "第一段", "第二段"]
+
+
+async def test_a_reply_queued_while_its_channel_sends_is_not_lost_to_another_channels_sender(
+    app: Services, clock: FrozenClock
+) -> None:
+    """Two channels, two senders, one outbox: a reply queued for WeCom while WeCom's sender
+    is busy sending goes out when that send ends, though WeChat's idle sender woke on it
+    first (a wakeup one sender takes must not be lost to the other)."""
+    wechat, wecom = Gateway(clock), Gateway(clock)
+    wecom.channel = "wecom_bot"
+    wecom.hold = asyncio.Event()
+
+    async def never(seconds: float) -> None:  # time stands still: only a wakeup helps
+        await asyncio.Event().wait()
+
+    senders = [Sender(app.outbox, gw, STEADY, sleep=never) for gw in (wechat, wecom)]
+    tasks = [asyncio.create_task(s.run()) for s in senders]
+    try:
+        for _ in range(20):
+            await asyncio.sleep(0)  # both idle
+        app.outbox.enqueue([Outgoing(MEMBERS_ROOM, "第一条", channel="wecom_bot")])
+        await asyncio.wait_for(wecom.tried.wait(), timeout=1)  # held in flight
+        app.outbox.enqueue([Outgoing(OTHER_ROOM, "第二条", channel="wecom_bot")])
+        for _ in range(20):
+            await asyncio.sleep(0)  # WeChat's sender wakes, finds nothing, waits again
+        wecom.hold.set()
+        for _ in range(200):
+            await asyncio.sleep(0)
+            if len(wecom.sent) == 2:
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert wecom.texts() == ["第一条", "第二条"]
+    assert wechat.texts() == []
