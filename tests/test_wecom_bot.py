@@ -18,8 +18,10 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.messages import Incoming, Outgoing
+from bot.runtime import Runtime
 from bot.transport import TransportError
 from chamberbot.cli import main
+from channels.test import TestTransport
 from channels.wecom_bot import WecomBotTransport
 from channels.wecom_bot_client import MAX_BACKOFF
 from channels.wecom_bot_frames import MAX_BYTES, callback, split_bytes
@@ -340,6 +342,40 @@ def test_notices_go_out_on_the_channel_their_conversation_belongs_to(tmp_path: P
         assert "wc-staff" not in groups
     finally:
         app.close()
+
+
+async def test_beside_wechat_every_wecom_reply_goes_out_at_once(
+    emu: WecomEmulator, tmp_path: Path
+) -> None:
+    """Both channels in one process, a sender each on one outbox. WeChat's sender, idle,
+    also wakes when a WeCom reply is queued, and must not take the wakeup WeCom's sender
+    needs: once it did, and the reply waited for WeCom's next poll, up to a minute."""
+    wecom = {"bot_id": emu.bot_id, "staff_groups": [], "member_groups": [GROUP],
+             "pacing": {"min_gap_seconds": 0, "jitter_seconds": 0}}  # fmt: skip
+    app = make_services(
+        demo_config(channels={"wecom_bot": wecom}), tmp_path / "bot.db", FrozenClock(START)
+    )
+    transport = WecomBotTransport(
+        emu.url, emu.bot_id, "s3cret", names=["商会助手"], ssl_context=emu.client_ssl_context()
+    )
+    runtime = Runtime(app, [TestTransport(names=["商会助手"]), transport])
+    stop = asyncio.Event()
+    serving = asyncio.create_task(runtime.serve(stop))
+    users = [f"member{i}" for i in range(6)]
+    try:
+        await _blocking(emu.wait_connected)
+        for user in users:
+            await asyncio.sleep(0.05)  # both senders back to waiting
+            await _blocking(emu.say, user, "帮助")
+            await _until(lambda: emu.sent_to(user), "the reply", within=3)  # noqa: B023
+    finally:
+        stop.set()
+        await serving
+        replies = [r["text"] for user in users for r in emu.sent_to(user)]
+        emu.clear()
+        app.close()
+    assert len(replies) == len(users)
+    assert all(text.startswith("商会助手能为您做这些") for text in replies)
 
 
 @pytest.mark.usefixtures("_own_logging")
