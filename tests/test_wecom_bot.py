@@ -358,7 +358,7 @@ async def test_beside_wechat_every_wecom_reply_goes_out_at_once(
     transport = WecomBotTransport(
         emu.url, emu.bot_id, "s3cret", names=["商会助手"], ssl_context=emu.client_ssl_context()
     )
-    runtime = Runtime(app, [TestTransport(names=["商会助手"]), transport])
+    runtime = Runtime(app, [TestTransport(app.people.name), transport])
     stop = asyncio.Event()
     serving = asyncio.create_task(runtime.serve(stop))
     users = [f"member{i}" for i in range(6)]
