@@ -17,7 +17,8 @@ updated 2025-11-17; /93338 获取群发记录列表 and 获取企业群发成员
 
 The outbox row of a task (handlers/policies/mass_send.py) is what this adapter sends: an
 outage or errcode -1 → retried with the outbox's backoff; a request that went out with no
-answer → unknown (it may exist in WeCom: never created again, staff told); a refusal →
+answer, or with an answer that is not the vendor's (no integer errcode, or errcode 0 with
+no msgid) → unknown (it may exist in WeCom: never created again, staff told); a refusal →
 failed (staff told). The results are read by the policies feature's scheduled job through
 `read_results`, which this channel registers while it runs.
 """
@@ -149,8 +150,12 @@ class GroupsTransport:
             try:
                 answer = response.json()
             except json.JSONDecodeError:
-                raise TransportError(f"{CREATE}: not the vendor's answer", unknown=True) from None
-            code = int(answer.get("errcode", 0))
+                answer = None
+            code = answer.get("errcode") if isinstance(answer, dict) else None
+            if not isinstance(code, int) or (code == 0 and not answer.get("msgid")):
+                # a proxy's page or a stranger's JSON: WeCom may have made the task all the same
+                reason = f"{CREATE}: not the vendor's answer (HTTP {response.status_code})"
+                raise TransportError(reason, unknown=True)
             if code in (40014, 42001) and attempt == 0:
                 continue
             if code == -1:

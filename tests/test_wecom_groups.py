@@ -289,6 +289,28 @@ async def test_outages_are_retried_and_the_task_created_once(
     app.close()
 
 
+async def test_an_answer_that_is_not_the_vendors_is_of_unknown_fate_and_never_sent_again(
+    tmp_path: Path, clock: FrozenClock, emu: GroupsEmulator
+) -> None:
+    """A JSON answer without the vendor's errcode (a proxy's, say) may hide a task WeCom
+    made: the row is of unknown fate, staff are told, and it is never created again."""
+    app = make_services(config(emu), tmp_path / "bot.db", clock)
+    start(app)
+    add_policies(app, 1)
+    with running(app):
+        await broadcast_job("trade")
+        transport = await channel(app)
+        emu.fail(1, path=CREATE, body={"status": "ok"})
+        for _ in range(2):
+            assert await sender(app, transport).drain_once(paced=False) == 0
+            clock.advance(hours=1)
+        await transport.stop()
+    assert emu.calls.count(CREATE) == 1
+    assert tasks(app) == [("unknown", "liwei")]
+    assert any("群发#1" in t for t in staff_texts(app))
+    app.close()
+
+
 # -- the config --------------------------------------------------------------------------------
 
 

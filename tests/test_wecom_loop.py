@@ -199,14 +199,19 @@ def test_an_event_is_announced_and_registered_for_over_wecom(
     assert ok["cmd"] == RESPOND
     assert ok["text"].startswith("<@zhouba> ")
     assert f"报名成功！「数字化转型大讲堂」（编号 {event}）" in ok["text"]
-    assert "请回复您的姓名" in _next(emu, MEMBERS, f"报名 {event}", ZHANG)["text"]
-    waiting = _next(emu, MEMBERS, "张三", ZHANG)  # 张三's enterprise is known (his case)
+    assert "请回复您的姓名" in _next(emu, MEMBERS, f"报名 {event}", "wujiu")["text"]
+    assert "请回复您的企业名称" in _next(emu, MEMBERS, "吴九", "wujiu")["text"]
+    waiting = _next(emu, MEMBERS, "吴氏五金有限公司", "wujiu")
     assert "已进入候补名单第1位" in waiting["text"]
     rows = read(_db(folder), "select count(*) from registrations")
     assert rows == [(2,)]
 
 
-def test_channels_lists_the_chats_for_the_config(bot: Bot, folder: Path) -> None:
+def test_channels_lists_the_chats_for_the_config(
+    emu: WecomEmulator, bot: Bot, folder: Path
+) -> None:
+    _next(emu, LI, "帮助", LI, group=False)
+    _next(emu, MEMBERS, "帮助", ZHANG)
     done = subprocess.run(
         [*chamberbot(), "channels", "--config", str(folder / "config.yaml")],
         capture_output=True, text=True, env=clean_env(), timeout=60, check=True,

@@ -31,16 +31,24 @@ class VendorApi:
     def forget_calls(self) -> None:
         """No tokens handed out, no faults queued, no calls seen (a test's reset)."""
         self.tokens: dict[str, datetime] = {}
-        self.faults: list[tuple[str | None, int, int]] = []  # (path, status, errcode)
+        # (path, status, the answer's body)
+        self.faults: list[tuple[str | None, int, dict[str, Any]]] = []
         self.calls: list[str] = []
 
     def fail(
-        self, times: int, *, status: int = 200, errcode: int = BUSY, path: str | None = None
+        self,
+        times: int,
+        *,
+        status: int = 200,
+        errcode: int = BUSY,
+        path: str | None = None,
+        body: dict[str, Any] | None = None,
     ) -> None:
         """The next `times` API calls (to `path`, else any) answer HTTP `status` (503: an
-        outage) or `errcode`."""
+        outage) or `errcode` — or `body`, whatever a broken proxy might say."""
+        answer = body if body is not None else {"errcode": errcode, "errmsg": "system busy"}
         with self.lock:
-            self.faults += [(path, status, errcode)] * times
+            self.faults += [(path, status, answer)] * times
 
     def gate(self, path: str, query: dict[str, str]) -> Answer | None:
         """Under the lock, for each call: a queued fault, `gettoken`, or a missing or expired
@@ -49,7 +57,7 @@ class VendorApi:
         fault = next((f for f in self.faults if f[0] in (None, path)), None)
         if fault is not None:
             self.faults.remove(fault)
-            return fault[1], {"errcode": fault[2], "errmsg": "system busy"}
+            return fault[1], fault[2]
         if path == "gettoken":
             if query.get("corpid") != self.corp_id or query.get("corpsecret") != self.secret:
                 return 200, {"errcode": BAD_SECRET, "errmsg": "invalid credential"}
