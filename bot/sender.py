@@ -104,7 +104,7 @@ class Sender:
         self._window: deque[datetime] = deque()  # sends in the last minute, oldest first
         self._news = False  # a row for this channel was queued since the pass began
         self._waiter: asyncio.Future[None] | None = None  # the wait an enqueue ends
-        outbox.listen(self.channel, self._queued)
+        outbox.listen(self.channel, self._enqueued)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -339,7 +339,7 @@ class Sender:
             if self._news or self._data_version_now() != self._data_version:
                 return
 
-    def _queued(self) -> None:
+    def _enqueued(self) -> None:
         """The outbox queued a row for this channel: news for the pass, and the end of a
         wait in progress (the sender runs on the event loop's next turn)."""
         self._news = True
