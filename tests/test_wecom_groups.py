@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,25 @@ async def channel(app: Services) -> GroupsTransport:
     return transport
 
 
+@asynccontextmanager
+async def digest_queued(
+    tmp_path: Path, clock: FrozenClock, emu: GroupsEmulator
+) -> AsyncIterator[tuple[Services, GroupsTransport]]:
+    """The 外贸 digest fired once (a mass-send task queued) and the channel started, while
+    the scheduled jobs reach the services; the channel stops at the end, the services stay
+    open for the test's last looks."""
+    app = make_services(config(emu), tmp_path / "bot.db", clock)
+    start(app)
+    add_policies(app, 1)
+    with running(app):
+        await broadcast_job("trade")  # Monday 09:00
+        transport = await channel(app)
+        try:
+            yield app, transport
+        finally:
+            await transport.stop()
+
+
 def sender(app: Services, transport: GroupsTransport) -> Sender:
     """The channel's outbox sender as `chamberbot run` has it (staff told of failures)."""
     return Runtime(app, [transport]).sender
@@ -126,12 +146,7 @@ async def until(done: Callable[[], bool], within: float = 5.0) -> None:
 async def test_a_digest_to_tagged_groups_is_one_task_shown_pending_then_sent(
     tmp_path: Path, clock: FrozenClock, emu: GroupsEmulator
 ) -> None:
-    app = make_services(config(emu), tmp_path / "bot.db", clock)
-    start(app)
-    add_policies(app, 1)
-    with running(app):
-        await broadcast_job("trade")  # Monday 09:00
-        transport = await channel(app)
+    async with digest_queued(tmp_path, clock, emu) as (app, transport):
         assert await sender(app, transport).drain_once(paced=False) == 1
 
         (task,) = emu.tasks
@@ -167,18 +182,12 @@ async def test_a_group_the_sender_does_not_own_is_refused_and_shown_so(
     tmp_path: Path, clock: FrozenClock, emu: GroupsEmulator
 ) -> None:
     emu.owners = {**OWNERS, TRADE_2: "zhaoyun"}  # 外贸二群 changed hands in WeCom
-    app = make_services(config(emu), tmp_path / "bot.db", clock)
-    start(app)
-    add_policies(app, 1)
-    with running(app):
-        await broadcast_job("trade")
-        transport = await channel(app)
+    async with digest_queued(tmp_path, clock, emu) as (app, transport):
         await sender(app, transport).drain_once(paced=False)
         (task,) = emu.tasks
         assert task.chat_ids == [TRADE_1]
         emu.confirm(task.msgid)
         await mass_send.poll_job()
-        await transport.stop()
     assert tasks(app) == [("sent", "liwei")]  # waits for no result of the refused group
     async with http_console(app) as client:
         await http_login(client, "wang")
@@ -263,12 +272,7 @@ def test_the_default_quota_is_the_days_of_the_month(emu: GroupsEmulator) -> None
 async def test_outages_are_retried_and_the_task_created_once(
     tmp_path: Path, clock: FrozenClock, emu: GroupsEmulator
 ) -> None:
-    app = make_services(config(emu), tmp_path / "bot.db", clock)
-    start(app)
-    add_policies(app, 1)
-    with running(app):
-        await broadcast_job("trade")
-        transport = await channel(app)
+    async with digest_queued(tmp_path, clock, emu) as (app, transport):
         emu.fail(1, status=503, path=CREATE)
         emu.fail(1, errcode=-1, path=CREATE)
         for _ in range(3):
@@ -284,7 +288,6 @@ async def test_outages_are_retried_and_the_task_created_once(
         assert tasks(app) == [("pending", "liwei")]
         await mass_send.poll_job()
         assert tasks(app) == [("sent", "liwei")]
-        await transport.stop()
     assert not [t for t in staff_texts(app) if "失败" in t]
     app.close()
 
@@ -294,17 +297,11 @@ async def test_an_answer_that_is_not_the_vendors_is_of_unknown_fate_and_never_se
 ) -> None:
     """A JSON answer without the vendor's errcode (a proxy's, say) may hide a task WeCom
     made: the row is of unknown fate, staff are told, and it is never created again."""
-    app = make_services(config(emu), tmp_path / "bot.db", clock)
-    start(app)
-    add_policies(app, 1)
-    with running(app):
-        await broadcast_job("trade")
-        transport = await channel(app)
+    async with digest_queued(tmp_path, clock, emu) as (app, transport):
         emu.fail(1, path=CREATE, body={"status": "ok"})
         for _ in range(2):
             assert await sender(app, transport).drain_once(paced=False) == 0
             clock.advance(hours=1)
-        await transport.stop()
     assert emu.calls.count(CREATE) == 1
     assert tasks(app) == [("unknown", "liwei")]
     assert any("群发#1" in t for t in staff_texts(app))
