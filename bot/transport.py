@@ -77,7 +77,8 @@ async def first_connection(
     """An adapter's start: wait for its first connection; a refusal (the future's error)
     or no answer `within` seconds (`too_slow()`) stops the adapter and is raised."""
     try:
-        await asyncio.wait_for(first, within)
+        async with asyncio.timeout(within):
+            await first
     except TimeoutError:
         await stop()
         raise too_slow() from None

@@ -42,7 +42,8 @@ async def wal_checkpoints(
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+                async with asyncio.timeout(every):
+                    await stop.wait()
             try:
                 await asyncio.to_thread(_checkpoint, other)
             except sqlite3.Error as exc:  # busy or locked: the next turn tries again

@@ -127,7 +127,8 @@ class WechatyTransport:
 
     async def wait_logged_in(self, within: float) -> bool:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.logged_in.wait(), within)
+            async with asyncio.timeout(within):
+                await self.logged_in.wait()
         return self.logged_in.is_set()
 
     # -- the stream --------------------------------------------------------------------------

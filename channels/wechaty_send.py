@@ -82,7 +82,8 @@ class Outbound:
         self._closing.set()
         if self._in_flight:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), grace)
+                async with asyncio.timeout(grace):
+                    await self._idle.wait()
         self.sendable.clear()
 
     def echoed(self, conversation_id: str, text: str) -> None:
@@ -147,4 +148,5 @@ class Outbound:
                 return False
             self._echo_seen.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._echo_seen.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._echo_seen.wait()

@@ -135,7 +135,8 @@ class WecomClient:
             except ConnectionClosed as exc:
                 raise NotSent(describe(exc)) from exc
             try:
-                return await asyncio.wait_for(answer, within)
+                async with asyncio.timeout(within):
+                    return await answer
             except TimeoutError:
                 raise NoAnswer(f"no answer within {within:g} s") from None
         finally:

@@ -11,6 +11,7 @@ import logging
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from bot.clock import FrozenClock
 from bot.messages import Incoming, Outgoing
 from bot.runtime import Runtime
+from bot.services import Services
 from bot.transport import TransportError
 from chamberbot.cli import main
 from channels.test import TestTransport
@@ -28,7 +30,7 @@ from channels.wecom_bot_frames import MAX_BYTES, callback, split_bytes
 from tests.conftest import START, demo_config, make_services
 from tests.gateway_harness import chamberbot, clean_env, write_config
 from tests.wecom.emulator import WecomEmulator
-from tests.wecom_harness import SECRET_ENV, wecom_config
+from tests.wecom_harness import SECRET_ENV, read, wecom_config
 
 GROUP, ZHANG = "grp-members", "zhangsan"
 RESPOND, SEND = "aibot_respond_msg", "aibot_send_msg"
@@ -344,12 +346,13 @@ def test_notices_go_out_on_the_channel_their_conversation_belongs_to(tmp_path: P
         app.close()
 
 
-async def test_beside_wechat_every_wecom_reply_goes_out_at_once(
+@asynccontextmanager
+async def _beside_wechat(
     emu: WecomEmulator, tmp_path: Path
-) -> None:
-    """Both channels in one process, a sender each on one outbox. WeChat's sender, idle,
-    also wakes when a WeCom reply is queued, and must not take the wakeup WeCom's sender
-    needs: once it did, and the reply waited for WeCom's next poll, up to a minute."""
+) -> AsyncIterator[tuple[Services, asyncio.Task[None]]]:
+    """The bot on WeChat (the test transport) and WeCom (over the emulator) in one
+    `Runtime`, serving until the block ends; yields the services and the serving task,
+    which the block's end stops (and the test may look at)."""
     wecom = {"bot_id": emu.bot_id, "staff_groups": [], "member_groups": [GROUP],
              "pacing": {"min_gap_seconds": 0, "jitter_seconds": 0}}  # fmt: skip
     app = make_services(
@@ -358,24 +361,53 @@ async def test_beside_wechat_every_wecom_reply_goes_out_at_once(
     transport = WecomBotTransport(
         emu.url, emu.bot_id, "s3cret", names=["商会助手"], ssl_context=emu.client_ssl_context()
     )
-    runtime = Runtime(app, [TestTransport(app.people.name), transport])
     stop = asyncio.Event()
-    serving = asyncio.create_task(runtime.serve(stop))
-    users = [f"member{i}" for i in range(6)]
+    serving = asyncio.create_task(
+        Runtime(app, [TestTransport(app.people.name), transport]).serve(stop)
+    )
     try:
         await _blocking(emu.wait_connected)
+        yield app, serving
+    finally:
+        stop.set()
+        await asyncio.wait({serving}, timeout=10)
+        emu.stall(0)
+        emu.clear()
+        app.close()
+
+
+async def test_beside_wechat_every_wecom_reply_goes_out_at_once(
+    emu: WecomEmulator, tmp_path: Path
+) -> None:
+    """Both channels in one process, a sender each on one outbox. WeChat's sender, idle,
+    also wakes when a WeCom reply is queued, and must not take the wakeup WeCom's sender
+    needs: once it did, and the reply waited for WeCom's next poll, up to a minute."""
+    users = [f"member{i}" for i in range(6)]
+    async with _beside_wechat(emu, tmp_path):
         for user in users:
             await asyncio.sleep(0.05)  # both senders back to waiting
             await _blocking(emu.say, user, "帮助")
             await _until(lambda: emu.sent_to(user), "the reply", within=3)  # noqa: B023
-    finally:
-        stop.set()
-        await serving
         replies = [r["text"] for user in users for r in emu.sent_to(user)]
-        emu.clear()
-        app.close()
     assert len(replies) == len(users)
     assert all(text.startswith("商会助手能为您做这些") for text in replies)
+
+
+async def test_a_stop_while_wecom_has_not_answered_a_send_ends_at_once(
+    emu: WecomEmulator, tmp_path: Path
+) -> None:
+    """Ctrl-C (or systemd) while WeCom has not yet answered a send: the send is of unknown
+    fate and the bot stops. Python 3.11's `wait_for` swallowed the sender's cancellation
+    when the connection's end and the stop came together, and the bot never stopped."""
+    async with _beside_wechat(emu, tmp_path) as (app, serving):
+        await _blocking(emu.stall, 30)  # frames are taken and never answered
+        app.outbox.enqueue([Outgoing(GROUP, "活动通知", channel="wecom_bot")])
+        await _until(lambda: emu.stats["ignored_frames"], "the send in flight")
+        began = time.monotonic()
+    assert serving.done()
+    assert time.monotonic() - began < 5
+    sql = "select status from outbox where text = ?"
+    assert read(tmp_path / "bot.db", sql, "活动通知") == [("unknown",)]
 
 
 @pytest.mark.usefixtures("_own_logging")
