@@ -25,19 +25,17 @@ failed (staff told). The results are read by the policies feature's scheduled jo
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from bot.channel_settings import CustomerGroups
 from bot.config import Config, ConfigError
 from bot.messages import Outgoing
 from bot.services import Services
 from bot.transport import OnMessage, TransportError
+from channels.wecom_http import post_once
 from channels.wecom_kf_api import ApiError, KfApi
 from handlers.policies import mass_send, mass_tasks
 
@@ -136,26 +134,13 @@ class GroupsTransport:
             except ApiError as exc:
                 raise TransportError(str(exc), permanent=not exc.transient) from None
             url = f"{self.api.base_url.rstrip('/')}/{CREATE}"
-            try:
-                response = await self.api.client.post(
-                    url, params={"access_token": token}, json=body
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise TransportError(f"{CREATE}: cannot connect ({type(exc).__name__})") from None
-            except httpx.HTTPError as exc:  # it went out; whether WeCom made it is not known
-                reason = f"{CREATE}: no answer ({type(exc).__name__})"
-                raise TransportError(reason, unknown=True) from None
-            if response.status_code >= 500:
-                raise TransportError(f"{CREATE}: HTTP {response.status_code}")
-            try:
-                answer = response.json()
-            except json.JSONDecodeError:
-                answer = None
-            code = answer.get("errcode") if isinstance(answer, dict) else None
-            if not isinstance(code, int) or (code == 0 and not answer.get("msgid")):
+            _, answer = await post_once(
+                self.api.client, url, {"access_token": token}, body, CREATE
+            )
+            if answer is None or (answer["errcode"] == 0 and not answer.get("msgid")):
                 # a proxy's page or a stranger's JSON: WeCom may have made the task all the same
-                reason = f"{CREATE}: not the vendor's answer (HTTP {response.status_code})"
-                raise TransportError(reason, unknown=True)
+                raise TransportError(f"{CREATE}: not the vendor's answer", unknown=True)
+            code = answer["errcode"]
             if code in (40014, 42001) and attempt == 0:
                 continue
             if code == -1:

@@ -37,7 +37,6 @@ What a send's outcome means to the outbox (bot/transport.py TransportError):
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ import httpx
 from bot.config import Config, ConfigError
 from bot.messages import Outgoing
 from bot.transport import OnMessage, TransportError
+from channels.wecom_http import post_once
 
 __all__ = [
     "CHANNEL",
@@ -160,22 +160,9 @@ class WebhookTransport:
 
     async def _post(self, robot: WebhookRobot, payload: dict[str, Any]) -> dict[str, Any]:
         where = f"robot {robot.name}"
-        try:
-            response = await self._client_now().post(
-                robot.url, params={"key": robot.key}, json=payload
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransportError(f"{where}: cannot connect: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:  # it went out; what became of it is not known
-            reason = f"{where}: no answer: {type(exc).__name__}"
-            raise TransportError(reason, unknown=True) from exc
-        if response.status_code >= 500:
-            raise TransportError(f"{where}: HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except json.JSONDecodeError:
-            answer = None
-        if not isinstance(answer, dict) or not isinstance(answer.get("errcode"), int):
+        client = self._client_now()
+        response, answer = await post_once(client, robot.url, {"key": robot.key}, payload, where)
+        if answer is None:
             reason = f"{where}: HTTP {response.status_code}, not the vendor's answer"
             raise TransportError(reason, unknown=response.is_success, permanent=True)
         return answer
