@@ -51,16 +51,14 @@ def strip_address(text: str) -> str:
 
 
 def split_command(
-    text: str, keywords: dict[str, str], *, loose: bool, longest: int | None = None
+    text: str, keywords: dict[str, str], *, loose: bool, longest: int
 ) -> tuple[str, str, str] | None:
     """Find the longest keyword the text starts with.
 
     Returns (command, matched keyword, rest of the original text). The keyword must be
     followed by a separator, the end, a digit or `#`; with `loose` (private chats) it may
-    be followed directly by text too. `longest`: the longest keyword's length, if known.
+    be followed directly by text too. `longest`: the longest keyword's length.
     """
-    if longest is None:
-        longest = max((len(k) for k in keywords), default=0)
     for size in range(min(longest + 2, len(text)), 0, -1):
         head = normalize(text[:size])
         command = keywords.get(head)

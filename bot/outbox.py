@@ -195,6 +195,10 @@ class Outbox:
     def last_id(self) -> int:
         return int(self.db.execute("select max(id) from outbox").fetchone()[0] or 0)
 
+    def data_version(self) -> int:
+        """The connection's `PRAGMA data_version`: it changes when another connection commits."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def look(self) -> tuple[int, int]:
         """(the connection's `PRAGMA data_version`, the last id), read in one statement:
         the version changes only when another connection commits."""

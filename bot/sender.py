@@ -225,7 +225,7 @@ class Sender:
         """Mid-batch: another process committed, or the rate limit holds; plan again."""
         now = self.clock.now()
         held = paced and self._rate_slot(now) > now
-        return held or self._data_version_now() != self._data_version
+        return held or self.outbox.data_version() != self._data_version
 
     def _rate_slot(self, now: datetime) -> datetime:
         """When the global rate limit next allows a send."""
@@ -313,9 +313,6 @@ class Sender:
             log.warning("outbox row %s was cut off mid-send; not sending it again", item.id)
             self._unknown(item, INTERRUPTED)
 
-    def _data_version_now(self) -> int:
-        return int(self.outbox.db.execute("PRAGMA data_version").fetchone()[0])
-
     def _look(self) -> tuple[bool, int]:
         """Whether another connection committed since the last look (data_version), and
         the outbox's last id at the last look (rows after it are news)."""
@@ -336,7 +333,7 @@ class Sender:
             step = min(left, self.poll_seconds)
             await self._wait(step)
             left -= step
-            if self._news or self._data_version_now() != self._data_version:
+            if self._news or self.outbox.data_version() != self._data_version:
                 return
 
     def _enqueued(self) -> None:
